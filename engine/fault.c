@@ -1,0 +1,24 @@
+/* fault.c — see fault.h. */
+#include "fault.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+int kb_fault(kb_fault_t *f, int rc, int status, const char *code, const char *field,
+             const char *fmt, ...) {
+    if (!f) return rc;
+    f->status = status;
+    f->code = code;
+    snprintf(f->field, sizeof f->field, "%s", field ? field : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(f->message, sizeof f->message, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+json_t *kb_fault_json(const kb_fault_t *f) {
+    return json_pack("{s:{s:s, s:s, s:o}}", "error", "code", f->code ? f->code : "error",
+                     "message", f->message, "field",
+                     f->field[0] ? json_string(f->field) : json_null());
+}

@@ -1,0 +1,30 @@
+/* geo.h — points on the sphere and distances between them.
+ *
+ * A location is kept both as lat/lon (for output and the grid) and as a
+ * unit vector: the great-circle distance is then 2R asin(|a - b| / 2), and
+ * "within d km" is a comparison of the squared chord with a precomputed
+ * threshold — three multiplications, no trigonometry per candidate. */
+#ifndef KB_GEO_H
+#define KB_GEO_H
+
+#define KB_EARTH_RADIUS_KM 6371.0088
+
+typedef struct kb_point {
+    double lat, lon;    /* degrees */
+    double x, y, z;     /* unit vector */
+} kb_point_t;
+
+void kb_point_set(kb_point_t *p, double lat, double lon);
+/* Squared chord between two unit vectors. */
+static inline double kb_geo_chord2(const kb_point_t *a, const kb_point_t *b) {
+    double dx = a->x - b->x, dy = a->y - b->y, dz = a->z - b->z;
+    return dx * dx + dy * dy + dz * dz;
+}
+/* Squared chord of a great-circle distance of km (for range tests). */
+double kb_geo_chord2_of_km(double km);
+double kb_geo_km_of_chord2(double chord2);
+double kb_geo_distance_km(const kb_point_t *a, const kb_point_t *b);
+/* A lower bound of the distance from p to any point of the lat/lon box. */
+double kb_geo_box_min_km(const kb_point_t *p, double lat0, double lat1, double lon0, double lon1);
+
+#endif

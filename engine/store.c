@@ -1,0 +1,209 @@
+/* store.c — see store.h. */
+#include "store.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "koble/error.h"
+
+static const char *pool_key(void *ctx, uint32_t slot) {
+    const kb_pool_t *p = ctx;
+    const char *rec = (const char *)p->recs + (size_t)slot * p->elem;
+    return *(char *const *)(rec + p->id_off);
+}
+
+static void pool_init(kb_pool_t *p, size_t elem, size_t id_off) {
+    memset(p, 0, sizeof *p);
+    p->elem = elem;
+    p->id_off = id_off;
+    kb_dict_init(&p->ids, pool_key, p);
+}
+
+int kb_store_init(kb_store_t *s) {
+    memset(s, 0, sizeof *s);
+    pool_init(&s->cands[KB_VOLUNTEER], sizeof(kb_cand_t), offsetof(kb_cand_t, id));
+    pool_init(&s->cands[KB_ACTIVITY], sizeof(kb_cand_t), offsetof(kb_cand_t, id));
+    pool_init(&s->needs, sizeof(kb_need_t), offsetof(kb_need_t, id));
+    pool_init(&s->orgs, sizeof(kb_org_t), offsetof(kb_org_t, id));
+    kb_intern_init(&s->tokens);
+    return 0;
+}
+
+static void pool_free(kb_pool_t *p, void (*clear)(void *)) {
+    for (uint32_t i = 0; i < p->used; i++) {
+        char *rec = (char *)p->recs + (size_t)i * p->elem;
+        char **id = (char **)(rec + p->id_off);
+        if (*id) {
+            clear(rec);
+            free(*id);
+        }
+    }
+    free(p->recs);
+    free(p->free_slots);
+    kb_dict_free(&p->ids);
+    memset(p, 0, sizeof *p);
+}
+
+static void clear_cand(void *r) { kb_cand_clear(r); }
+static void clear_need(void *r) { kb_need_clear(r); }
+static void clear_org(void *r) { kb_org_clear(r); }
+
+void kb_store_free(kb_store_t *s) {
+    pool_free(&s->cands[KB_VOLUNTEER], clear_cand);
+    pool_free(&s->cands[KB_ACTIVITY], clear_cand);
+    pool_free(&s->needs, clear_need);
+    pool_free(&s->orgs, clear_org);
+    kb_intern_free(&s->tokens);
+}
+
+uint32_t kb_pool_find(const kb_pool_t *p, const char *id) {
+    uint32_t slot;
+    return kb_dict_get(&p->ids, id, strlen(id), &slot) == 0 ? slot : KB_NO_SLOT;
+}
+
+int kb_pool_alloc(kb_pool_t *p, const char *id, uint32_t *out) {
+    uint32_t slot;
+    if (p->nfree) {
+        slot = p->free_slots[p->nfree - 1];
+    } else {
+        if (p->used == p->cap) {
+            uint32_t cap = p->cap ? p->cap * 2 : 256;
+            void *n = realloc(p->recs, (size_t)cap * p->elem);
+            if (!n) return KB_ENOMEM;
+            p->recs = n;
+            p->cap = cap;
+        }
+        slot = p->used;
+    }
+    char *rec = (char *)p->recs + (size_t)slot * p->elem;
+    char *copy = strdup(id);
+    if (!copy) return KB_ENOMEM;
+    memset(rec, 0, p->elem);
+    *(char **)(rec + p->id_off) = copy;
+    int rc = kb_dict_add(&p->ids, id, strlen(id), slot);
+    if (rc < 0) {
+        free(copy);
+        *(char **)(rec + p->id_off) = NULL;
+        return rc;
+    }
+    /* Commit the slot only now that nothing can fail. */
+    if (p->nfree) p->nfree--;
+    else p->used++;
+    p->live++;
+    *out = slot;
+    return 0;
+}
+
+void kb_pool_release(kb_pool_t *p, uint32_t slot) {
+    char *rec = (char *)p->recs + (size_t)slot * p->elem;
+    char **id = (char **)(rec + p->id_off);
+    kb_dict_del(&p->ids, *id, strlen(*id));
+    free(*id);
+    memset(rec, 0, p->elem);
+    /* free_slots can always hold every slot: grown ahead on alloc would
+     * complicate failure; grow here and, if that fails, just leak the slot
+     * index (the record is already empty and never reused). */
+    if (p->nfree == p->capfree) {
+        uint32_t cap = p->capfree ? p->capfree * 2 : 64;
+        uint32_t *n = realloc(p->free_slots, cap * sizeof *n);
+        if (n) {
+            p->free_slots = n;
+            p->capfree = cap;
+        }
+    }
+    if (p->nfree < p->capfree) p->free_slots[p->nfree++] = slot;
+    p->live--;
+}
+
+void kb_toks_free(kb_toks_t *t) {
+    free(t->ids);
+    t->ids = NULL;
+    t->n = 0;
+}
+
+void kb_cand_clear(kb_cand_t *c) {
+    kb_toks_free(&c->skills);
+    kb_toks_free(&c->langs);
+    kb_toks_free(&c->exp);
+    free(c->org_id);
+    free(c->title);
+    c->org_id = c->title = NULL;
+}
+
+void kb_need_clear(kb_need_t *n) {
+    kb_toks_free(&n->skills_required);
+    kb_toks_free(&n->skills_wanted);
+    kb_toks_free(&n->langs);
+    kb_toks_free(&n->exp_wanted);
+    free(n->requested_by);
+    n->requested_by = NULL;
+}
+
+void kb_org_clear(kb_org_t *o) {
+    free(o->name);
+    o->name = NULL;
+}
+
+unsigned kb_toks_common(const kb_toks_t *a, const kb_toks_t *b) {
+    unsigned i = 0, j = 0, n = 0;
+    while (i < a->n && j < b->n) {
+        if (a->ids[i] < b->ids[j]) i++;
+        else if (a->ids[i] > b->ids[j]) j++;
+        else n++, i++, j++;
+    }
+    return n;
+}
+
+bool kb_toks_subset(const kb_toks_t *sub, const kb_toks_t *super) {
+    return kb_toks_common(sub, super) == sub->n;
+}
+
+bool kb_toks_contains(const kb_toks_t *t, uint32_t id) {
+    for (unsigned i = 0; i < t->n; i++)
+        if (t->ids[i] == id) return true;
+    return false;
+}
+
+size_t kb_pool_bytes(const kb_pool_t *p) {
+    return (size_t)p->cap * p->elem + p->capfree * sizeof(uint32_t) + kb_dict_bytes(&p->ids);
+}
+
+/* Days from civil date, after Howard Hinnant's public-domain algorithm. */
+static int32_t days_from_civil(int y, unsigned m, unsigned d) {
+    y -= m <= 2;
+    const int era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = (unsigned)(y - era * 400);
+    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int32_t)doe - 719468;
+}
+
+int kb_date_parse(const char *s, int32_t *days) {
+    int y, m, d, n = 0;
+    if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 ||
+        s[4] != '-' || s[7] != '-')
+        return KB_EINVAL;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9')) return KB_EINVAL;
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (y < 1900 || y > 2200 || m < 1 || m > 12 || d < 1) return KB_EINVAL;
+    if (d > mdays[m - 1] + (m == 2 && leap)) return KB_EINVAL;
+    *days = days_from_civil(y, (unsigned)m, (unsigned)d);
+    return 0;
+}
+
+void kb_date_format(int32_t z, char out[11]) {
+    z += 719468;
+    const int era = (z >= 0 ? z : z - 146096) / 146097;
+    const unsigned doe = (unsigned)(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+    const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+    int y = (int)yoe + era * 400 + (m <= 2);
+    snprintf(out, 11, "%04d-%02u-%02u", y, m, d);
+}

@@ -1,0 +1,149 @@
+/* store.h — the entities koble holds, in flat arrays indexed by slot.
+ *
+ * Volunteers and activities are both *candidates* (kb_cand_t): they share
+ * every field matching reads, so one index, one scorer and one top-k loop
+ * serve both. Needs and organisations have their own pools. A slot is
+ * stable while the entity lives; deleted slots go on a free list and are
+ * reused. Ids map to slots through a kb_dict per pool.
+ *
+ * Token lists (skills, languages, experience) are interned ids, each group
+ * sorted ascending so set operations are merges.
+ *
+ * Ownership: the store owns every record and every string and token array
+ * hanging off it. kb_store_put_* take a fully built record and take over
+ * its heap members on success (on failure they stay with the caller). */
+#ifndef KB_STORE_H
+#define KB_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dict.h"
+#include "geo.h"
+#include "intern.h"
+#include "slots.h"
+
+#define KB_ID_MAX 64
+#define KB_NO_DATE INT32_MIN /* a date field that is absent */
+#define KB_NO_SLOT UINT32_MAX
+
+typedef enum kb_cand_type { KB_VOLUNTEER = 0, KB_ACTIVITY = 1 } kb_cand_type_t;
+
+/* A token list: n ids, sorted ascending, owned by the record. */
+typedef struct kb_toks {
+    uint32_t *ids;
+    uint16_t n;
+} kb_toks_t;
+
+typedef struct kb_cand {
+    kb_point_t pos;
+    float max_km;        /* volunteer's own travel limit; 0 for activities */
+    kb_slots_t avail;    /* 0 = lists no availability */
+    uint16_t capacity;   /* 1..1000 */
+    uint16_t load;       /* accepted matches holding capacity */
+    int16_t birth_year;  /* 0 = not given; volunteers only */
+    uint8_t age_min, age_max; /* activities: person age range (0..120) */
+    int32_t cert_until;  /* child certificate valid through this day
+                            (days since 1970-01-01) or KB_NO_DATE */
+    uint8_t type;        /* kb_cand_type_t */
+    bool active;
+    bool live;           /* slot in use */
+    kb_toks_t skills, langs, exp;
+    char *id, *org_id;
+    char *title;         /* activities only */
+} kb_cand_t;
+
+typedef enum kb_need_kind { KB_KIND_MENTOR, KB_KIND_VISIT, KB_KIND_ACTIVITY, KB_KIND_ANY } kb_need_kind_t;
+typedef enum kb_need_state { KB_NEED_OPEN, KB_NEED_MATCHED, KB_NEED_CLOSED } kb_need_state_t;
+
+typedef struct kb_need {
+    kb_point_t pos;
+    float max_km;           /* default 10 */
+    kb_slots_t avail;
+    uint8_t kind;           /* kb_need_kind_t */
+    uint8_t state;          /* kb_need_state_t; set by the server */
+    uint8_t person_age;     /* 0..120 */
+    uint8_t urgency;        /* 1..5, default 1 */
+    bool has_age_gap;
+    int8_t gap_min, gap_max; /* years candidate is older than the person */
+    uint16_t count;         /* helpers wanted, 1..100, default 1 */
+    uint16_t accepted;      /* accepted matches right now */
+    bool live;
+    char municipality[8];   /* 4 digits */
+    kb_toks_t skills_required, skills_wanted, langs, exp_wanted;
+    char *id, *requested_by;
+    int64_t created_at_ms;  /* set by the server */
+} kb_need_t;
+
+typedef enum kb_org_kind { KB_ORG_MUNICIPALITY, KB_ORG_VOLUNTEER_ORG, KB_ORG_COMPANY, KB_ORG_CITIZEN_GROUP } kb_org_kind_t;
+
+typedef struct kb_org {
+    kb_point_t pos;
+    bool has_pos;
+    uint8_t kind;           /* kb_org_kind_t */
+    bool live;
+    char *id, *name;
+} kb_org_t;
+
+/* A pool of records of one size with a free list and an id dictionary. */
+typedef struct kb_pool {
+    void *recs;             /* array of elem-sized records */
+    size_t elem;
+    size_t id_off;          /* offsetof the record's char *id */
+    uint32_t cap, used;     /* used = high-water mark of slots */
+    uint32_t live;          /* live records */
+    uint32_t *free_slots;
+    uint32_t nfree, capfree;
+    kb_dict_t ids;
+} kb_pool_t;
+
+typedef struct kb_store {
+    kb_pool_t cands[2];     /* by kb_cand_type_t */
+    kb_pool_t needs, orgs;
+    kb_intern_t tokens;     /* skills, experience tags and languages */
+} kb_store_t;
+
+int kb_store_init(kb_store_t *s);
+void kb_store_free(kb_store_t *s);
+
+static inline kb_cand_t *kb_store_cand(const kb_store_t *s, int type, uint32_t slot) {
+    return (kb_cand_t *)s->cands[type].recs + slot;
+}
+static inline kb_need_t *kb_store_need(const kb_store_t *s, uint32_t slot) {
+    return (kb_need_t *)s->needs.recs + slot;
+}
+static inline kb_org_t *kb_store_org(const kb_store_t *s, uint32_t slot) {
+    return (kb_org_t *)s->orgs.recs + slot;
+}
+
+/* Slot of id in pool, or KB_NO_SLOT. */
+uint32_t kb_pool_find(const kb_pool_t *p, const char *id);
+/* Reserves a slot for a new record with id (the record is zeroed, live,
+ * and its id already set to a copy). 0 and *slot, or KB_ENOMEM. */
+int kb_pool_alloc(kb_pool_t *p, const char *id, uint32_t *slot);
+/* Frees slot: the caller has already released the record's members
+ * other than id (kb_*_clear below). */
+void kb_pool_release(kb_pool_t *p, uint32_t slot);
+
+/* Release the heap members of a record except id (which the pool owns). */
+void kb_cand_clear(kb_cand_t *c);
+void kb_need_clear(kb_need_t *n);
+void kb_org_clear(kb_org_t *o);
+
+void kb_toks_free(kb_toks_t *t);
+/* Number of ids in both sorted lists. */
+unsigned kb_toks_common(const kb_toks_t *a, const kb_toks_t *b);
+/* 1 if every id of sub is in super. */
+bool kb_toks_subset(const kb_toks_t *sub, const kb_toks_t *super);
+bool kb_toks_contains(const kb_toks_t *t, uint32_t id);
+
+size_t kb_pool_bytes(const kb_pool_t *p);
+
+/* Days since 1970-01-01 of an ISO date "YYYY-MM-DD"; KB_EINVAL unless it is
+ * a real calendar date between 1900 and 2200. */
+int kb_date_parse(const char *iso, int32_t *days);
+/* Writes "YYYY-MM-DD" (11 bytes with NUL) for days. */
+void kb_date_format(int32_t days, char out[11]);
+
+#endif
