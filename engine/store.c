@@ -14,7 +14,7 @@ static const char *pool_key(void *ctx, uint32_t slot) {
     return *(char *const *)(rec + p->id_off);
 }
 
-static void pool_init(kb_pool_t *p, size_t elem, size_t id_off) {
+void kb_pool_init(kb_pool_t *p, size_t elem, size_t id_off) {
     memset(p, 0, sizeof *p);
     p->elem = elem;
     p->id_off = id_off;
@@ -23,15 +23,15 @@ static void pool_init(kb_pool_t *p, size_t elem, size_t id_off) {
 
 int kb_store_init(kb_store_t *s) {
     memset(s, 0, sizeof *s);
-    pool_init(&s->cands[KB_VOLUNTEER], sizeof(kb_cand_t), offsetof(kb_cand_t, id));
-    pool_init(&s->cands[KB_ACTIVITY], sizeof(kb_cand_t), offsetof(kb_cand_t, id));
-    pool_init(&s->needs, sizeof(kb_need_t), offsetof(kb_need_t, id));
-    pool_init(&s->orgs, sizeof(kb_org_t), offsetof(kb_org_t, id));
+    kb_pool_init(&s->cands[KB_VOLUNTEER], sizeof(kb_cand_t), offsetof(kb_cand_t, id));
+    kb_pool_init(&s->cands[KB_ACTIVITY], sizeof(kb_cand_t), offsetof(kb_cand_t, id));
+    kb_pool_init(&s->needs, sizeof(kb_need_t), offsetof(kb_need_t, id));
+    kb_pool_init(&s->orgs, sizeof(kb_org_t), offsetof(kb_org_t, id));
     kb_intern_init(&s->tokens);
     return 0;
 }
 
-static void pool_free(kb_pool_t *p, void (*clear)(void *)) {
+void kb_pool_free(kb_pool_t *p, void (*clear)(void *)) {
     for (uint32_t i = 0; i < p->used; i++) {
         char *rec = (char *)p->recs + (size_t)i * p->elem;
         char **id = (char **)(rec + p->id_off);
@@ -51,10 +51,10 @@ static void clear_need(void *r) { kb_need_clear(r); }
 static void clear_org(void *r) { kb_org_clear(r); }
 
 void kb_store_free(kb_store_t *s) {
-    pool_free(&s->cands[KB_VOLUNTEER], clear_cand);
-    pool_free(&s->cands[KB_ACTIVITY], clear_cand);
-    pool_free(&s->needs, clear_need);
-    pool_free(&s->orgs, clear_org);
+    kb_pool_free(&s->cands[KB_VOLUNTEER], clear_cand);
+    kb_pool_free(&s->cands[KB_ACTIVITY], clear_cand);
+    kb_pool_free(&s->needs, clear_need);
+    kb_pool_free(&s->orgs, clear_org);
     kb_intern_free(&s->tokens);
 }
 
@@ -138,7 +138,10 @@ void kb_need_clear(kb_need_t *n) {
     kb_toks_free(&n->langs);
     kb_toks_free(&n->exp_wanted);
     free(n->requested_by);
+    free(n->pairings);
     n->requested_by = NULL;
+    n->pairings = NULL;
+    n->npairings = n->cappairings = 0;
 }
 
 void kb_org_clear(kb_org_t *o) {
@@ -205,5 +208,8 @@ void kb_date_format(int32_t z, char out[11]) {
     const unsigned d = doy - (153 * mp + 2) / 5 + 1;
     const unsigned m = mp < 10 ? mp + 3 : mp - 9;
     int y = (int)yoe + era * 400 + (m <= 2);
-    snprintf(out, 11, "%04d-%02u-%02u", y, m, d);
+    /* Dates are validated to 1900..2200 on the way in; clamp anyway so the
+     * output always fits its 11 bytes. */
+    y = y < 0 ? 0 : (y > 9999 ? 9999 : y);
+    snprintf(out, 11, "%04d-%02u-%02u", y % 10000, (m - 1) % 12 + 1, (d - 1) % 31 + 1);
 }

@@ -38,6 +38,7 @@ typedef struct kb_toks {
 
 typedef struct kb_cand {
     kb_point_t pos;
+    double max_chord2;   /* squared chord of max_km (4.0, the diameter, if none) */
     float max_km;        /* volunteer's own travel limit; 0 for activities */
     kb_slots_t avail;    /* 0 = lists no availability */
     uint16_t capacity;   /* 1..1000 */
@@ -74,6 +75,8 @@ typedef struct kb_need {
     kb_toks_t skills_required, skills_wanted, langs, exp_wanted;
     char *id, *requested_by;
     int64_t created_at_ms;  /* set by the server */
+    uint32_t *pairings;     /* slots of this need's matches, any state */
+    uint32_t npairings, cappairings;
 } kb_need_t;
 
 typedef enum kb_org_kind { KB_ORG_MUNICIPALITY, KB_ORG_VOLUNTEER_ORG, KB_ORG_COMPANY, KB_ORG_CITIZEN_GROUP } kb_org_kind_t;
@@ -117,6 +120,10 @@ static inline kb_org_t *kb_store_org(const kb_store_t *s, uint32_t slot) {
     return (kb_org_t *)s->orgs.recs + slot;
 }
 
+/* A pool of elem-sized records whose char *id sits at id_off. */
+void kb_pool_init(kb_pool_t *p, size_t elem, size_t id_off);
+/* Frees every live record (clear releases its members other than id). */
+void kb_pool_free(kb_pool_t *p, void (*clear)(void *));
 /* Slot of id in pool, or KB_NO_SLOT. */
 uint32_t kb_pool_find(const kb_pool_t *p, const char *id);
 /* Reserves a slot for a new record with id (the record is zeroed, live,

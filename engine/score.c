@@ -1,0 +1,122 @@
+/* score.c — see score.h. */
+#include "score.h"
+
+#include <math.h>
+
+const char *const kb_comp_names[KB_C_COUNT] = {"skills", "distance", "availability",
+                                               "age",    "experience", "load"};
+const char *const kb_excl_names[KB_X_COUNT] = {
+    "distance",     "inactive",          "capacity",  "skills", "language",
+    "availability", "child_certificate", "age_range", "paired"};
+
+/* Years outside the wanted age gap at which the age component reaches 0. */
+#define AGE_DECAY_YEARS 10.0
+
+void kb_weights_default(kb_weights_t *w) {
+    w->w[KB_C_SKILLS] = 3;
+    w->w[KB_C_DISTANCE] = 2;
+    w->w[KB_C_AVAILABILITY] = 2;
+    w->w[KB_C_AGE] = 1;
+    w->w[KB_C_EXPERIENCE] = 1;
+    w->w[KB_C_LOAD] = 1;
+}
+
+void kb_query_init(kb_query_t *q, const kb_need_t *need, const kb_weights_t *w, int32_t today,
+                   int current_year, const uint64_t *paired, uint32_t npaired) {
+    q->need = need;
+    q->chord2_max = kb_geo_chord2_of_km(need->max_km);
+    q->weights = *w;
+    q->wsum = 0;
+    for (int i = 0; i < KB_C_COUNT; i++) q->wsum += w->w[i];
+    q->today = today;
+    q->current_year = current_year;
+    q->paired = paired;
+    q->npaired = npaired;
+}
+
+bool kb_kind_wants(int kind, int type) {
+    if (kind == KB_KIND_ANY) return true;
+    return type == (kind == KB_KIND_ACTIVITY ? KB_ACTIVITY : KB_VOLUNTEER);
+}
+
+static bool is_paired(const kb_query_t *q, uint64_t key) {
+    uint32_t lo = 0, hi = q->npaired;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (q->paired[mid] < key) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < q->npaired && q->paired[lo] == key;
+}
+
+static bool shares_language(const kb_toks_t *a, const kb_toks_t *b) {
+    return kb_toks_common(a, b) > 0;
+}
+
+int kb_score_check(const kb_query_t *q, const kb_cand_t *c, uint32_t slot, double chord2) {
+    const kb_need_t *n = q->need;
+    if (chord2 > q->chord2_max || chord2 > c->max_chord2) return KB_X_DISTANCE;
+    if (!c->active) return KB_X_INACTIVE;
+    if (c->load >= c->capacity) return KB_X_CAPACITY;
+    if (n->skills_required.n && !kb_toks_subset(&n->skills_required, &c->skills)) return KB_X_SKILLS;
+    if (n->langs.n && !shares_language(&n->langs, &c->langs)) return KB_X_LANGUAGE;
+    if (n->avail && c->avail && !(n->avail & c->avail)) return KB_X_AVAILABILITY;
+    if (c->type == KB_VOLUNTEER) {
+        if (n->person_age < 15 && (c->cert_until == KB_NO_DATE || c->cert_until < q->today))
+            return KB_X_CHILD_CERTIFICATE;
+    } else if (n->person_age < c->age_min || n->person_age > c->age_max) {
+        return KB_X_AGE_RANGE;
+    }
+    if (q->npaired && is_paired(q, kb_cand_key(c->type, slot))) return KB_X_PAIRED;
+    return KB_X_COUNT;
+}
+
+static double share(unsigned have, unsigned want) { return want ? (double)have / want : 1.0; }
+
+static double age_component(const kb_query_t *q, const kb_cand_t *c) {
+    const kb_need_t *n = q->need;
+    if (c->type != KB_VOLUNTEER || !n->has_age_gap || !c->birth_year) return 1.0;
+    int gap = (q->current_year - c->birth_year) - n->person_age;
+    int outside = gap < n->gap_min ? n->gap_min - gap : (gap > n->gap_max ? gap - n->gap_max : 0);
+    double v = 1.0 - outside / AGE_DECAY_YEARS;
+    return v > 0 ? v : 0;
+}
+
+/* The weighted mean, written once so score and bound round identically. */
+static double weighted(const kb_query_t *q, const double *comp) {
+    double sum = 0;
+    for (int i = 0; i < KB_C_COUNT; i++) sum += q->weights.w[i] * comp[i];
+    return q->wsum > 0 ? sum / q->wsum : 0;
+}
+
+static double distance_component(const kb_query_t *q, double km) {
+    double v = 1.0 - km / q->need->max_km;
+    return v > 0 ? v : 0;
+}
+
+double kb_score(const kb_query_t *q, const kb_cand_t *c, double dist_km, double *comps) {
+    const kb_need_t *n = q->need;
+    double comp[KB_C_COUNT];
+    comp[KB_C_SKILLS] = share(kb_toks_common(&n->skills_wanted, &c->skills), n->skills_wanted.n);
+    comp[KB_C_DISTANCE] = distance_component(q, dist_km);
+    comp[KB_C_AVAILABILITY] = (n->avail && c->avail)
+                                  ? share((unsigned)kb_slots_count(n->avail & c->avail),
+                                          (unsigned)kb_slots_count(n->avail))
+                                  : 1.0;
+    comp[KB_C_AGE] = age_component(q, c);
+    comp[KB_C_EXPERIENCE] = c->type == KB_VOLUNTEER
+                                ? share(kb_toks_common(&n->exp_wanted, &c->exp), n->exp_wanted.n)
+                                : 1.0;
+    /* A replace may lower capacity below the accepted load: clamp. */
+    comp[KB_C_LOAD] = c->load < c->capacity ? 1.0 - (double)c->load / c->capacity : 0.0;
+    if (comps)
+        for (int i = 0; i < KB_C_COUNT; i++) comps[i] = comp[i];
+    return weighted(q, comp);
+}
+
+double kb_score_bound(const kb_query_t *q, double min_km) {
+    double comp[KB_C_COUNT];
+    for (int i = 0; i < KB_C_COUNT; i++) comp[i] = 1.0;
+    comp[KB_C_DISTANCE] = distance_component(q, min_km);
+    return weighted(q, comp);
+}

@@ -1,0 +1,264 @@
+/* test_match.c — the pruned best-first search returns exactly what a
+ * brute-force scan of every candidate returns, on random data dense enough
+ * that pruning stops early; and explain counts add up. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "index.h"
+#include "match.h"
+#include "score.h"
+#include "store.h"
+
+#define NVOL 20000
+#define TODAY 20781 /* 2026-11-24 */
+
+static uint64_t rng = 88172645463325252ULL;
+static uint32_t rnd(uint32_t n) {
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (uint32_t)(rng % n);
+}
+static double rndf(void) { return rnd(1000000) / 1e6; }
+
+static kb_store_t store;
+static kb_index_t ix[2];
+
+static kb_toks_t toks(uint32_t n, uint32_t base, uint32_t range) {
+    kb_toks_t t = {calloc(n ? n : 1, sizeof(uint32_t)), 0};
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t v = base + rnd(range), j = 0;
+        while (j < t.n && t.ids[j] < v) j++;
+        if (j < t.n && t.ids[j] == v) continue;
+        memmove(&t.ids[j + 1], &t.ids[j], (t.n - j) * sizeof(uint32_t));
+        t.ids[j] = v;
+        t.n++;
+    }
+    return t;
+}
+
+static void setup(void) {
+    kb_store_init(&store);
+    kb_index_init(&ix[0]);
+    kb_index_init(&ix[1]);
+    char id[32];
+    for (uint32_t i = 0; i < NVOL; i++) {
+        int type = i % 10 == 0 ? KB_ACTIVITY : KB_VOLUNTEER;
+        uint32_t slot;
+        snprintf(id, sizeof id, "c-%05u", rnd(NVOL * 4)); /* may repeat: skip those */
+        if (kb_pool_find(&store.cands[type], id) != KB_NO_SLOT) continue;
+        cr_assert_eq(kb_pool_alloc(&store.cands[type], id, &slot), 0);
+        kb_cand_t *c = kb_store_cand(&store, type, slot);
+        /* A dense centre and a sparse ring: like a city and its county. */
+        double r = i % 3 ? rndf() * 0.05 : rndf() * 0.4;
+        double a = rndf() * 2 * M_PI;
+        kb_point_set(&c->pos, 55.68 + r * sin(a), 12.57 + 1.7 * r * cos(a));
+        c->type = (uint8_t)type;
+        c->live = true;
+        c->active = rnd(20) != 0;
+        c->capacity = (uint16_t)(1 + rnd(3));
+        c->load = (uint16_t)rnd(c->capacity + 1);
+        c->skills = toks(1 + rnd(3), 0, 6);
+        c->langs = toks(1 + rnd(2), 100, 4);
+        c->exp = toks(rnd(2), 200, 3);
+        c->avail = rnd(1u << 21);
+        if (type == KB_VOLUNTEER) {
+            c->max_km = (float)(3 + rnd(30));
+            c->max_chord2 = kb_geo_chord2_of_km(c->max_km);
+            c->birth_year = (int16_t)(1950 + rnd(55));
+            c->cert_until = rnd(2) ? TODAY - 100 + (int32_t)rnd(400) : KB_NO_DATE;
+        } else {
+            c->max_chord2 = 4.0;
+            c->age_min = (uint8_t)rnd(15);
+            c->age_max = (uint8_t)(c->age_min + rnd(60));
+        }
+        uint32_t keys[8];
+        unsigned nk = 0;
+        for (unsigned k = 0; k < c->skills.n; k++) keys[nk++] = c->skills.ids[k];
+        for (unsigned k = 0; k < c->langs.n; k++) keys[nk++] = c->langs.ids[k] | KB_INDEX_LANG;
+        cr_assert_eq(kb_index_add(&ix[type], slot, c->pos.lat, c->pos.lon, keys, nk), 0);
+    }
+}
+
+static void teardown(void) {
+    kb_index_free(&ix[0]);
+    kb_index_free(&ix[1]);
+    kb_store_free(&store);
+}
+
+static kb_need_t random_need(void) {
+    kb_need_t n;
+    memset(&n, 0, sizeof n);
+    double r = rndf() * 0.2, a = rndf() * 2 * M_PI;
+    kb_point_set(&n.pos, 55.68 + r * sin(a), 12.57 + 1.7 * r * cos(a));
+    n.max_km = (float)(2 + rnd(30));
+    n.kind = (uint8_t)rnd(4);
+    n.person_age = (uint8_t)(8 + rnd(80));
+    n.skills_required = toks(rnd(2), 0, 6);
+    n.skills_wanted = toks(rnd(3), 0, 6);
+    n.langs = toks(rnd(3), 100, 4);
+    n.exp_wanted = toks(rnd(2), 200, 3);
+    n.avail = rnd(3) ? rnd(1u << 21) : 0;
+    n.has_age_gap = rnd(2);
+    n.gap_min = 2;
+    n.gap_max = 10;
+    n.count = 1;
+    return n;
+}
+
+static int cmp_ref(const void *a, const void *b) {
+    const kb_hit_t *x = a, *y = b;
+    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    if (x->dist_km != y->dist_km) return x->dist_km < y->dist_km ? -1 : 1;
+    const char *ix_ = kb_store_cand(&store, x->type, x->slot)->id;
+    const char *iy = kb_store_cand(&store, y->type, y->slot)->id;
+    int c = strcmp(ix_, iy);
+    return c ? c : (int)x->type - (int)y->type;
+}
+
+Test(match, pruned_search_equals_brute_force, .init = setup, .fini = teardown) {
+    kb_matcher_t m;
+    kb_matcher_init(&m);
+    kb_weights_t w;
+    kb_weights_default(&w);
+    kb_hit_t *all = malloc(NVOL * sizeof *all);
+    uint64_t paired[3];
+    for (int iter = 0; iter < 300; iter++) {
+        kb_need_t n = random_need();
+        /* Exclude a few pairs, as declined or proposed matches would. */
+        uint32_t np = 0;
+        for (uint32_t k = 0; k < 3; k++) paired[np++] = kb_cand_key(KB_VOLUNTEER, rnd(200));
+        for (uint32_t a = 0; a < np; a++)
+            for (uint32_t b = a + 1; b < np; b++)
+                if (paired[b] < paired[a]) {
+                    uint64_t t = paired[a];
+                    paired[a] = paired[b];
+                    paired[b] = t;
+                }
+        kb_query_t q;
+        kb_query_init(&q, &n, &w, TODAY, 2026, paired, np);
+
+        uint32_t nall = 0;
+        uint64_t excluded[KB_X_COUNT] = {0}, total = 0;
+        for (int type = 0; type < 2; type++) {
+            if (!kb_kind_wants(n.kind, type)) continue;
+            const kb_pool_t *p = &store.cands[type];
+            for (uint32_t s = 0; s < p->used; s++) {
+                const kb_cand_t *c = kb_store_cand(&store, type, s);
+                if (!c->live) continue;
+                total++;
+                double c2 = kb_geo_chord2(&n.pos, &c->pos);
+                int why = kb_score_check(&q, c, s, c2);
+                if (why != KB_X_COUNT) {
+                    excluded[why]++;
+                    continue;
+                }
+                kb_hit_t h = {.dist_km = kb_geo_km_of_chord2(c2), .slot = s, .type = (uint8_t)type};
+                h.score = kb_score(&q, c, h.dist_km, NULL);
+                all[nall++] = h;
+            }
+        }
+        qsort(all, nall, sizeof *all, cmp_ref);
+
+        const kb_index_t *ixs[2] = {&ix[0], &ix[1]};
+        uint32_t limit = 1 + rnd(20);
+        for (int explain = 0; explain < 2; explain++) {
+            kb_match_result_t r;
+            cr_assert_eq(kb_match_need(&m, &store, ixs, &q, limit, explain, &r), 0);
+            cr_assert_eq(r.n, nall < limit ? nall : limit, "iter %d: %u hits, want %u", iter, r.n,
+                         nall < limit ? nall : limit);
+            for (uint32_t i = 0; i < r.n; i++) {
+                cr_assert_eq(r.hits[i].slot, all[i].slot, "iter %d rank %u", iter, i);
+                cr_assert_eq(r.hits[i].type, all[i].type);
+                cr_assert_eq(r.hits[i].score, all[i].score);
+            }
+            if (explain) {
+                uint64_t sum = nall;
+                for (int k = 0; k < KB_X_COUNT; k++) {
+                    cr_assert_eq(r.excluded[k], excluded[k], "iter %d reason %s: %llu vs %llu",
+                                 iter, kb_excl_names[k], (unsigned long long)r.excluded[k],
+                                 (unsigned long long)excluded[k]);
+                    sum += r.excluded[k];
+                }
+                cr_assert_eq(sum, total);
+            }
+        }
+        kb_toks_free(&n.skills_required);
+        kb_toks_free(&n.skills_wanted);
+        kb_toks_free(&n.langs);
+        kb_toks_free(&n.exp_wanted);
+    }
+    free(all);
+    kb_matcher_free(&m);
+}
+
+Test(match, pruning_checks_fewer_candidates_in_a_dense_centre, .init = setup, .fini = teardown) {
+    kb_matcher_t m;
+    kb_matcher_init(&m);
+    kb_weights_t w;
+    kb_weights_default(&w);
+    kb_need_t n;
+    memset(&n, 0, sizeof n);
+    kb_point_set(&n.pos, 55.68, 12.57);
+    n.max_km = 30;
+    n.kind = KB_KIND_MENTOR;
+    n.person_age = 30;
+    n.count = 1;
+    kb_query_t q;
+    kb_query_init(&q, &n, &w, TODAY, 2026, NULL, 0);
+    const kb_index_t *ixs[2] = {&ix[0], &ix[1]};
+    kb_match_result_t pruned, full;
+    cr_assert_eq(kb_match_need(&m, &store, ixs, &q, 10, false, &pruned), 0);
+    uint32_t checked = pruned.checked;
+    cr_assert_eq(kb_match_need(&m, &store, ixs, &q, 10, true, &full), 0);
+    cr_assert_eq(full.n, 10);
+    cr_assert_lt(checked * 4, full.checked, "pruned %u vs full %u", checked, full.checked);
+    kb_matcher_free(&m);
+}
+
+Test(index, remove_keeps_index_exact, .init = setup, .fini = teardown) {
+    /* Remove half the volunteers; a full search must see exactly the rest. */
+    kb_pool_t *p = &store.cands[KB_VOLUNTEER];
+    uint32_t live = 0;
+    for (uint32_t s = 0; s < p->used; s++) {
+        kb_cand_t *c = kb_store_cand(&store, KB_VOLUNTEER, s);
+        if (s % 2 == 0) {
+            uint32_t keys[8];
+            unsigned nk = 0;
+            for (unsigned k = 0; k < c->skills.n; k++) keys[nk++] = c->skills.ids[k];
+            for (unsigned k = 0; k < c->langs.n; k++) keys[nk++] = c->langs.ids[k] | KB_INDEX_LANG;
+            kb_index_remove(&ix[0], s, c->pos.lat, c->pos.lon, keys, nk);
+        } else {
+            live++;
+        }
+    }
+    cr_assert_eq(ix[0].count, live);
+    kb_point_t at;
+    kb_point_set(&at, 55.68, 12.57);
+    kb_index_search_t s;
+    kb_index_search_init(&s);
+    kb_index_search_begin(&s, &ix[0], &at, 500);
+    uint32_t seen = 0;
+    double last = 0;
+    const kb_cell_t *cell;
+    while (1) {
+        double lb = kb_index_search_peek(&s);
+        if (lb == INFINITY) break;
+        cr_assert_geq(lb, last - 1e-9, "cells come best-first: %f after %f", lb, last);
+        last = lb;
+        cell = kb_index_search_next(&s);
+        for (uint32_t i = 0; i < cell->n; i++) {
+            cr_assert_eq(cell->members[i] % 2, 1, "removed slot %u still indexed", cell->members[i]);
+            seen++;
+        }
+        /* Postings hold only members. */
+        for (uint32_t pi = 0; pi < cell->nposts; pi++)
+            for (uint32_t k = 0; k < cell->posts[pi].n; k++)
+                cr_assert_eq(cell->posts[pi].slots[k] % 2, 1);
+    }
+    cr_assert_eq(seen, live);
+    kb_index_search_free(&s);
+}

@@ -1,0 +1,55 @@
+/* test_store.c — pools, token sets and dates. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "koble/error.h"
+#include "store.h"
+
+Test(store, pool_reuses_slots_and_maps_ids) {
+    kb_store_t s;
+    kb_store_init(&s);
+    kb_pool_t *p = &s.cands[KB_VOLUNTEER];
+    uint32_t a, b, c;
+    cr_assert_eq(kb_pool_alloc(p, "v-1", &a), 0);
+    cr_assert_eq(kb_pool_alloc(p, "v-2", &b), 0);
+    cr_assert_eq(kb_pool_find(p, "v-2"), b);
+    cr_assert_str_eq(kb_store_cand(&s, KB_VOLUNTEER, a)->id, "v-1");
+    kb_pool_release(p, a);
+    cr_assert_eq(kb_pool_find(p, "v-1"), KB_NO_SLOT);
+    cr_assert_eq(p->live, 1);
+    cr_assert_eq(kb_pool_alloc(p, "v-3", &c), 0);
+    cr_assert_eq(c, a, "a freed slot is reused");
+    cr_assert_eq(kb_pool_find(p, "v-3"), a);
+    cr_assert_eq(kb_pool_find(p, "v-2"), b);
+    kb_store_free(&s);
+}
+
+Test(store, token_sets) {
+    uint32_t x[] = {1, 4, 9}, y[] = {2, 4, 9, 12}, z[] = {4, 9};
+    kb_toks_t a = {x, 3}, b = {y, 4}, c = {z, 2}, none = {NULL, 0};
+    cr_assert_eq(kb_toks_common(&a, &b), 2);
+    cr_assert(kb_toks_subset(&c, &b));
+    cr_assert(!kb_toks_subset(&a, &b));
+    cr_assert(kb_toks_subset(&none, &a));
+    cr_assert(kb_toks_contains(&b, 12));
+    cr_assert(!kb_toks_contains(&b, 3));
+}
+
+Test(store, dates_parse_and_format) {
+    int32_t d;
+    cr_assert_eq(kb_date_parse("1970-01-01", &d), 0);
+    cr_assert_eq(d, 0);
+    cr_assert_eq(kb_date_parse("2027-06-30", &d), 0);
+    cr_assert_eq(d, 20999);
+    char out[11];
+    kb_date_format(d, out);
+    cr_assert_str_eq(out, "2027-06-30");
+    cr_assert_eq(kb_date_parse("2028-02-29", &d), 0);
+    kb_date_format(d, out);
+    cr_assert_str_eq(out, "2028-02-29");
+    cr_assert_eq(kb_date_parse("2027-02-29", &d), KB_EINVAL);
+    cr_assert_eq(kb_date_parse("2027-13-01", &d), KB_EINVAL);
+    cr_assert_eq(kb_date_parse("2027-6-30", &d), KB_EINVAL);
+    cr_assert_eq(kb_date_parse("2027-06-30T00", &d), KB_EINVAL);
+    cr_assert_eq(kb_date_parse("1899-12-31", &d), KB_EINVAL);
+}
