@@ -24,7 +24,12 @@ static inline double kb_geo_chord2(const kb_point_t *a, const kb_point_t *b) {
 double kb_geo_chord2_of_km(double km);
 double kb_geo_km_of_chord2(double chord2);
 double kb_geo_distance_km(const kb_point_t *a, const kb_point_t *b);
-/* A lower bound of the distance from p to any point of the lat/lon box. */
-double kb_geo_box_min_km(const kb_point_t *p, double lat0, double lat1, double lon0, double lon1);
+/* Km per degree of longitude at latitude lat (degrees). */
+double kb_geo_km_per_deg_lon(double lat);
+/* A lower bound of the distance from p to any point of the lat/lon box,
+ * where km_per_deg_lon is kb_geo_km_per_deg_lon() of a latitude at least
+ * as far from the equator as p and every point of the box. */
+double kb_geo_box_lb(const kb_point_t *p, double km_per_deg_lon, double lat0, double lat1,
+                     double lon0, double lon1);
 
 #endif

@@ -16,10 +16,10 @@
 
 #define DLAT 0.01
 #define DLON 0.02
-#define BLOCK_SHIFT 4
+#define BLOCK_SHIFT 3
 #define LON_CELLS 18000 /* 360 / DLON */
 #define LON_BLOCKS (LON_CELLS >> BLOCK_SHIFT)
-#define KM_PER_DEG 111.19
+#define KM_PER_DEG 111.19 /* km per degree of latitude, rounded down: sizes the range */
 
 static int32_t cell_lat(double lat) {
     int32_t i = (int32_t)floor((lat + 90.0) / DLAT);
@@ -32,6 +32,17 @@ static int32_t cell_lon(double lon) {
 }
 
 static uint64_t grid_key(int32_t a, int32_t b) { return ((uint64_t)(uint32_t)a << 32) | (uint32_t)b; }
+
+unsigned kb_index_cand_keys(const kb_cand_t *c, uint32_t *keys) {
+    unsigned n = 0;
+    for (unsigned i = 0; i < c->skills.n; i++) keys[n++] = c->skills.ids[i];
+    for (unsigned i = 0; i < c->langs.n; i++) keys[n++] = c->langs.ids[i] | KB_INDEX_LANG;
+    for (unsigned i = 0; i < c->exp.n; i++) keys[n++] = c->exp.ids[i] | KB_INDEX_EXP;
+    for (int i = 0; i < KB_SLOT_COUNT; i++)
+        if (c->avail & (1u << i)) keys[n++] = KB_INDEX_SLOT | (uint32_t)i;
+    if (!c->avail) keys[n++] = KB_INDEX_NO_SLOTS;
+    return n;
+}
 
 void kb_index_init(kb_index_t *ix) {
     memset(ix, 0, sizeof *ix);
@@ -220,9 +231,10 @@ static kb_index_item_t heap_pop(kb_index_search_t *s) {
     return top;
 }
 
-static double box_lb(const kb_point_t *at, int32_t ilat, int32_t ilon, int32_t cells) {
+static double box_lb(const kb_index_search_t *s, int32_t ilat, int32_t ilon, int32_t cells) {
     double lat0 = ilat * DLAT - 90.0, lon0 = ilon * DLON - 180.0;
-    return kb_geo_box_min_km(at, lat0, lat0 + cells * DLAT, lon0, lon0 + cells * DLON);
+    return kb_geo_box_lb(&s->at, s->km_per_deg_lon, lat0, lat0 + cells * DLAT, lon0,
+                         lon0 + cells * DLON);
 }
 
 void kb_index_search_begin(kb_index_search_t *s, const kb_index_t *ix, const kb_point_t *at,
@@ -240,6 +252,9 @@ void kb_index_search_begin(kb_index_search_t *s, const kb_index_t *ix, const kb_
     /* Longitude span at the latitude farthest from the equator in range;
      * near a pole every longitude is in range. */
     double far_lat = fmax(fabs(lat_lo), fabs(lat_hi));
+    /* Blocks reach up to a block beyond the range searched. */
+    double far_block = fmin(90.0, far_lat + (1 << BLOCK_SHIFT) * DLAT);
+    s->km_per_deg_lon = kb_geo_km_per_deg_lon(far_block);
     int32_t b_lon0 = 0, nb_lon = LON_BLOCKS;
     if (far_lat < 89.0) {
         double dlon = radius_km / (KM_PER_DEG * cos(far_lat * M_PI / 180.0)) + DLON;
@@ -255,7 +270,7 @@ void kb_index_search_begin(kb_index_search_t *s, const kb_index_t *ix, const kb_
             uint32_t b;
             if (kb_imap_get(&ix->blockmap, grid_key(bl, bo), &b) != 0) continue;
             if (!ix->blocks[b].members) continue;
-            double lb = box_lb(at, bl << BLOCK_SHIFT, bo << BLOCK_SHIFT, 1 << BLOCK_SHIFT);
+            double lb = box_lb(s, bl << BLOCK_SHIFT, bo << BLOCK_SHIFT, 1 << BLOCK_SHIFT);
             if (lb <= radius_km) heap_push(s, (kb_index_item_t){lb, b, true});
         }
     }
@@ -270,7 +285,7 @@ double kb_index_search_peek(kb_index_search_t *s) {
         for (uint32_t i = 0; i < blk->ncells; i++) {
             const kb_cell_t *c = &s->ix->cells[blk->cells[i]];
             if (!c->n) continue;
-            double lb = box_lb(&s->at, c->ilat, c->ilon, 1);
+            double lb = box_lb(s, c->ilat, c->ilon, 1);
             if (lb <= s->radius_km) heap_push(s, (kb_index_item_t){lb, blk->cells[i], false});
         }
     }

@@ -2,7 +2,7 @@
  *
  * Items (slots of a store pool) live in cells of a fixed lat/lon grid,
  * 0.01° × 0.02° (about 1.1 km × 1.2 km in Denmark). Cells are grouped in
- * blocks of 16 × 16 so a search touches only the blocks in range and then
+ * blocks of 8 × 8 so a search touches only the blocks in range and then
  * only their non-empty cells; a query with a 500 km radius still looks at
  * a few thousand blocks, not a million cells. Each cell keeps, besides its
  * member list, a posting list per key (a skill, or a language marked with
@@ -22,8 +22,17 @@
 
 #include "geo.h"
 #include "imap.h"
+#include "store.h"
 
-#define KB_INDEX_LANG 0x80000000u /* key flag: a language, not a skill */
+/* Posting keys of a candidate: its skills (the token id), languages,
+ * experience tags and time slots, told apart by flag bits; and one key
+ * for "lists no availability". Matching walks the posting lists of the
+ * terms a need asks for instead of every member of a cell. */
+#define KB_INDEX_LANG 0x80000000u
+#define KB_INDEX_EXP 0x40000000u
+#define KB_INDEX_SLOT 0x20000000u
+#define KB_INDEX_NO_SLOTS (KB_INDEX_SLOT | 31u)
+#define KB_INDEX_MAX_KEYS 128 /* 32 skills + 16 languages + 32 tags + 21 slots + 1 */
 
 typedef struct kb_posting {
     uint32_t key;
@@ -68,10 +77,14 @@ typedef struct kb_index_search {
     const kb_index_t *ix;
     kb_point_t at;
     double radius_km;
+    double km_per_deg_lon;  /* at the latitude farthest from the equator in reach */
     kb_index_item_t *heap;
     uint32_t n, cap;
     int err;             /* KB_ENOMEM if the heap could not grow */
 } kb_index_search_t;
+
+/* The posting keys of c into keys (KB_INDEX_MAX_KEYS); returns how many. */
+unsigned kb_index_cand_keys(const kb_cand_t *c, uint32_t *keys);
 
 void kb_index_init(kb_index_t *ix);
 void kb_index_free(kb_index_t *ix);

@@ -90,34 +90,95 @@ static void finish(kb_matcher_t *m, kb_match_result_t *out) {
     out->n = n;
 }
 
-/* The members of cell worth checking for q: the shortest of the cell's
- * posting lists that every passing candidate must be on. Language postings
- * are a union (any shared language), so they count as the sum of their
- * lengths and each candidate is taken from the posting of its smallest
- * shared language only. */
-typedef struct source {
-    const uint32_t *slots;
-    uint32_t n;
-    int lang; /* >= 0: walking the postings of the need's languages from this index */
-} source_t;
+/* ---- which members of a cell to check ----
+ *
+ * The score is a weighted sum, and most of it comes from *terms*: each
+ * wanted skill, each of the need's time slots and each wanted experience
+ * tag adds its share of its component's weight when the candidate has it.
+ * The rest (distance, age, load, and components with nothing to compare)
+ * is bounded per cell by `fixed` plus the distance part at the cell's
+ * minimum distance. This is the MaxScore method of text retrieval: sort
+ * the terms by weight; the lightest ones whose weights together with the
+ * fixed part cannot reach the current k-th score are non-essential, and a
+ * candidate having none of the essential terms cannot enter the top k. So
+ * a cell is walked through the posting lists of the essential terms only,
+ * or through another list every passing candidate must be on (a required
+ * skill, the need's languages) with a mask test for "has an essential
+ * term" that reads nothing but the candidate's record. */
 
-static source_t pick_source(const kb_query_t *q, const kb_cell_t *cell) {
-    source_t src = {cell->members, cell->n, -1};
-    const kb_need_t *need = q->need;
-    for (unsigned i = 0; i < need->skills_required.n; i++) {
-        const kb_posting_t *p = kb_cell_posting(cell, need->skills_required.ids[i]);
-        if (!p) return (source_t){NULL, 0, -1}; /* nobody here has the skill */
-        if (p->n < src.n) src = (source_t){p->slots, p->n, -1};
+#define MAX_TERMS (32 + KB_SLOT_COUNT + 32 + 1)
+/* Slack for the different order in which the bound and the score add up
+ * the same weights; far below any difference a score shows. */
+#define BOUND_SLACK 1e-9
+
+typedef struct term {
+    uint32_t key;  /* posting key */
+    double weight; /* share of the score, already divided by the weight sum */
+} term_t;
+
+typedef struct plan {
+    term_t terms[MAX_TERMS]; /* lightest first */
+    int nterms;
+    double fixed;            /* bound of every non-term, non-distance part */
+    double wdist;            /* distance weight share */
+} plan_t;
+
+static int cmp_term(const void *a, const void *b) {
+    const term_t *x = a, *y = b;
+    if (x->weight != y->weight) return x->weight < y->weight ? -1 : 1;
+    return (x->key > y->key) - (x->key < y->key);
+}
+
+/* Terms of q for candidates of the given type. A list that is not exact
+ * (see kb_toks_small) cannot be tested with masks, so its component goes to
+ * the fixed part at full weight: a weaker bound, never a wrong one. */
+static void make_plan(const kb_query_t *q, int type, plan_t *p) {
+    const kb_need_t *n = q->need;
+    const double *w = q->weights.w;
+    double W = q->wsum;
+    p->nterms = 0;
+    p->wdist = w[KB_C_DISTANCE] / W;
+    p->fixed = (w[KB_C_AGE] + w[KB_C_LOAD]) / W;
+    if (n->skills_wanted.n && q->wanted_exact) {
+        for (unsigned i = 0; i < n->skills_wanted.n; i++)
+            p->terms[p->nterms++] = (term_t){n->skills_wanted.ids[i],
+                                             w[KB_C_SKILLS] / n->skills_wanted.n / W};
+    } else {
+        p->fixed += w[KB_C_SKILLS] / W;
     }
-    if (need->langs.n) {
-        uint32_t sum = 0;
-        for (unsigned i = 0; i < need->langs.n; i++) {
-            const kb_posting_t *p = kb_cell_posting(cell, need->langs.ids[i] | KB_INDEX_LANG);
-            sum += p ? p->n : 0;
-        }
-        if (sum < src.n) src = (source_t){NULL, sum, 0};
+    if (n->avail) {
+        int slots = kb_slots_count(n->avail);
+        for (int i = 0; i < KB_SLOT_COUNT; i++)
+            if (n->avail & (1u << i))
+                p->terms[p->nterms++] =
+                    (term_t){KB_INDEX_SLOT | (uint32_t)i, w[KB_C_AVAILABILITY] / slots / W};
+        /* Listing no slots scores full availability: one term of the whole weight. */
+        p->terms[p->nterms++] = (term_t){KB_INDEX_NO_SLOTS, w[KB_C_AVAILABILITY] / W};
+    } else {
+        p->fixed += w[KB_C_AVAILABILITY] / W;
     }
-    return src;
+    if (type == KB_VOLUNTEER && n->exp_wanted.n && q->exp_exact) {
+        for (unsigned i = 0; i < n->exp_wanted.n; i++)
+            p->terms[p->nterms++] = (term_t){n->exp_wanted.ids[i] | KB_INDEX_EXP,
+                                             w[KB_C_EXPERIENCE] / n->exp_wanted.n / W};
+    } else {
+        p->fixed += w[KB_C_EXPERIENCE] / W;
+    }
+    qsort(p->terms, (size_t)p->nterms, sizeof p->terms[0], cmp_term);
+}
+
+static bool has_term(const kb_cand_t *c, uint32_t key) {
+    if (key == KB_INDEX_NO_SLOTS) return c->avail == 0;
+    if (key & KB_INDEX_SLOT) return (c->avail >> (key & 31)) & 1;
+    if (key & KB_INDEX_EXP) return (c->exp_mask >> (key & ~KB_INDEX_EXP)) & 1;
+    return (c->skill_mask >> key) & 1;
+}
+
+/* Does c have one of the terms from index `from` on? */
+static bool has_any(const plan_t *p, int from, int to, const kb_cand_t *c) {
+    for (int i = from; i < to; i++)
+        if (has_term(c, p->terms[i].key)) return true;
+    return false;
 }
 
 /* First language shared by the need and c, as an index into need->langs. */
@@ -146,20 +207,85 @@ static void check_one(kb_matcher_t *m, const kb_query_t *q, int type, uint32_t s
     offer(m, &h);
 }
 
-static void scan_cell(kb_matcher_t *m, const kb_query_t *q, int type, const kb_cell_t *cell,
-                      kb_match_result_t *out, bool explain) {
-    source_t src = explain ? (source_t){cell->members, cell->n, -1} : pick_source(q, cell);
-    if (src.lang < 0) {
-        for (uint32_t i = 0; i < src.n; i++) check_one(m, q, type, src.slots[i], out, explain);
-        return;
+/* Records are looked up in posting order, which is random in memory; asking
+ * for the record a few entries ahead overlaps the cache misses instead of
+ * paying them one after another. A record spans two cache lines. */
+#define PREFETCH_AHEAD 8
+
+static inline void prefetch(const kb_matcher_t *m, int type, const uint32_t *list, uint32_t n,
+                            uint32_t i) {
+    if (i + PREFETCH_AHEAD < n) {
+        const char *rec = (const char *)kb_store_cand(m->store, type, list[i + PREFETCH_AHEAD]);
+        __builtin_prefetch(rec);
+        __builtin_prefetch(rec + 64);
     }
-    const kb_toks_t *langs = &q->need->langs;
-    for (unsigned l = 0; l < langs->n; l++) {
-        const kb_posting_t *p = kb_cell_posting(cell, langs->ids[l] | KB_INDEX_LANG);
-        for (uint32_t i = 0; p && i < p->n; i++) {
-            const kb_cand_t *c = kb_store_cand(m->store, type, p->slots[i]);
-            if (first_shared_lang(langs, &c->langs) != l) continue;
-            check_one(m, q, type, p->slots[i], out, explain);
+}
+
+static uint32_t posting_len(const kb_cell_t *cell, uint32_t key) {
+    const kb_posting_t *p = kb_cell_posting(cell, key);
+    return p ? p->n : 0;
+}
+
+/* Walks the cell through the cheapest list that every candidate able to
+ * enter the top k is on. */
+static void scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, int type,
+                      const kb_cell_t *cell, double lb_km, kb_match_result_t *out) {
+    const kb_need_t *need = q->need;
+    /* Essential terms: from index `ess` on. */
+    int ess = 0;
+    if (m->n == m->limit) {
+        double dist = 1.0 - lb_km / need->max_km;
+        double acc = plan->fixed + plan->wdist * (dist > 0 ? dist : 0);
+        double theta = m->heap[0].score - BOUND_SLACK;
+        while (ess < plan->nterms && acc + plan->terms[ess].weight < theta)
+            acc += plan->terms[ess++].weight;
+        if (ess == plan->nterms && acc < theta) return; /* nobody here can make it */
+    }
+
+    /* The candidate lists to choose from, by length. */
+    const uint32_t *list = cell->members;
+    uint32_t len = cell->n;
+    for (unsigned i = 0; i < need->skills_required.n; i++) {
+        const kb_posting_t *p = kb_cell_posting(cell, need->skills_required.ids[i]);
+        if (!p) return; /* nobody here has a required skill */
+        if (p->n < len) list = p->slots, len = p->n;
+    }
+    uint32_t lang_len = 0, ess_len = 0;
+    for (unsigned i = 0; i < need->langs.n; i++)
+        lang_len += posting_len(cell, need->langs.ids[i] | KB_INDEX_LANG);
+    for (int i = ess; ess > 0 && i < plan->nterms; i++)
+        ess_len += posting_len(cell, plan->terms[i].key);
+
+    if (ess > 0 && ess_len < len && (!need->langs.n || ess_len <= lang_len)) {
+        /* The union of the essential postings: each candidate is taken
+         * from the first of them it is on. */
+        for (int t = ess; t < plan->nterms; t++) {
+            const kb_posting_t *p = kb_cell_posting(cell, plan->terms[t].key);
+            for (uint32_t i = 0; p && i < p->n; i++) {
+                prefetch(m, type, p->slots, p->n, i);
+                const kb_cand_t *c = kb_store_cand(m->store, type, p->slots[i]);
+                if (t > ess && has_any(plan, ess, t, c)) continue;
+                check_one(m, q, type, p->slots[i], out, false);
+            }
+        }
+    } else if (need->langs.n && lang_len < len) {
+        const kb_toks_t *langs = &need->langs;
+        for (unsigned l = 0; l < langs->n; l++) {
+            const kb_posting_t *p = kb_cell_posting(cell, langs->ids[l] | KB_INDEX_LANG);
+            for (uint32_t i = 0; p && i < p->n; i++) {
+                prefetch(m, type, p->slots, p->n, i);
+                const kb_cand_t *c = kb_store_cand(m->store, type, p->slots[i]);
+                if (first_shared_lang(langs, &c->langs) != l) continue;
+                if (ess > 0 && !has_any(plan, ess, plan->nterms, c)) continue;
+                check_one(m, q, type, p->slots[i], out, false);
+            }
+        }
+    } else {
+        for (uint32_t i = 0; i < len; i++) {
+            prefetch(m, type, list, len, i);
+            if (ess > 0 && !has_any(plan, ess, plan->nterms, kb_store_cand(m->store, type, list[i])))
+                continue;
+            check_one(m, q, type, list[i], out, false);
         }
     }
 }
@@ -171,6 +297,8 @@ int kb_match_need(kb_matcher_t *m, const kb_store_t *s, const kb_index_t *const 
     for (int type = 0; type < 2; type++) {
         if (!ix[type] || !kb_kind_wants(q->need->kind, type)) continue;
         uint64_t seen = 0;
+        plan_t plan;
+        make_plan(q, type, &plan);
         kb_index_search_begin(&m->search, ix[type], &q->need->pos, q->need->max_km);
         for (;;) {
             double lb = kb_index_search_peek(&m->search);
@@ -181,10 +309,31 @@ int kb_match_need(kb_matcher_t *m, const kb_store_t *s, const kb_index_t *const 
             const kb_cell_t *cell = kb_index_search_next(&m->search);
             out->cells++;
             seen += cell->n;
-            scan_cell(m, q, type, cell, out, explain);
+            if (explain) {
+                for (uint32_t i = 0; i < cell->n; i++) {
+                    prefetch(m, type, cell->members, cell->n, i);
+                    check_one(m, q, type, cell->members[i], out, true);
+                }
+            } else {
+                scan_cell(m, q, &plan, type, cell, lb, out);
+            }
         }
         if (m->search.err) return m->search.err;
         if (explain) out->excluded[KB_X_DISTANCE] += ix[type]->count - seen;
+    }
+    finish(m, out);
+    return 0;
+}
+
+int kb_match_need_scan(kb_matcher_t *m, const kb_store_t *s, const kb_query_t *q, uint32_t limit,
+                       kb_match_result_t *out) {
+    int rc = begin(m, s, limit, out);
+    if (rc < 0) return rc;
+    for (int type = 0; type < 2; type++) {
+        if (!kb_kind_wants(q->need->kind, type)) continue;
+        const kb_pool_t *p = &s->cands[type];
+        for (uint32_t slot = 0; slot < p->used; slot++)
+            if (kb_store_cand(s, type, slot)->live) check_one(m, q, type, slot, out, true);
     }
     finish(m, out);
     return 0;

@@ -65,6 +65,12 @@ void kb_matcher_free(kb_matcher_t *m);
 int kb_match_need(kb_matcher_t *m, const kb_store_t *s, const kb_index_t *const ix[2],
                   const kb_query_t *q, uint32_t limit, bool explain, kb_match_result_t *out);
 
+/* The same answer by scoring every live candidate of the wanted types,
+ * without the index: the baseline the index must beat, and the reference
+ * the tests compare it with. excluded is filled as with explain. */
+int kb_match_need_scan(kb_matcher_t *m, const kb_store_t *s, const kb_query_t *q, uint32_t limit,
+                       kb_match_result_t *out);
+
 /* Best `limit` open needs for volunteer slot v, from the index of needs. */
 int kb_match_volunteer(kb_matcher_t *m, const kb_store_t *s, const kb_index_t *needs,
                        uint32_t v, const kb_need_source_t *src, uint32_t limit,

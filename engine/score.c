@@ -32,6 +32,21 @@ void kb_query_init(kb_query_t *q, const kb_need_t *need, const kb_weights_t *w, 
     q->current_year = current_year;
     q->paired = paired;
     q->npaired = npaired;
+    q->required_mask = kb_toks_mask(&need->skills_required);
+    q->lang_mask = kb_toks_mask(&need->langs);
+    q->wanted_mask = kb_toks_mask(&need->skills_wanted);
+    q->exp_mask = kb_toks_mask(&need->exp_wanted);
+    q->required_exact = kb_toks_small(&need->skills_required);
+    q->lang_exact = kb_toks_small(&need->langs);
+    q->wanted_exact = kb_toks_small(&need->skills_wanted);
+    q->exp_exact = kb_toks_small(&need->exp_wanted);
+}
+
+/* |need ∩ c| for a need list with mask m: a popcount when the list is
+ * exact, a merge otherwise. */
+static unsigned common(bool exact, uint64_t m, uint64_t cmask, const kb_toks_t *need,
+                       const kb_toks_t *c) {
+    return exact ? (unsigned)__builtin_popcountll(m & cmask) : kb_toks_common(need, c);
 }
 
 bool kb_kind_wants(int kind, int type) {
@@ -58,8 +73,14 @@ int kb_score_check(const kb_query_t *q, const kb_cand_t *c, uint32_t slot, doubl
     if (chord2 > q->chord2_max || chord2 > c->max_chord2) return KB_X_DISTANCE;
     if (!c->active) return KB_X_INACTIVE;
     if (c->load >= c->capacity) return KB_X_CAPACITY;
-    if (n->skills_required.n && !kb_toks_subset(&n->skills_required, &c->skills)) return KB_X_SKILLS;
-    if (n->langs.n && !shares_language(&n->langs, &c->langs)) return KB_X_LANGUAGE;
+    /* A mask test is necessary in any case and sufficient when exact. */
+    if (n->skills_required.n &&
+        ((q->required_mask & ~c->skill_mask) ||
+         (!q->required_exact && !kb_toks_subset(&n->skills_required, &c->skills))))
+        return KB_X_SKILLS;
+    if (n->langs.n && (!(q->lang_mask & c->lang_mask) ||
+                       (!q->lang_exact && !shares_language(&n->langs, &c->langs))))
+        return KB_X_LANGUAGE;
     if (n->avail && c->avail && !(n->avail & c->avail)) return KB_X_AVAILABILITY;
     if (c->type == KB_VOLUNTEER) {
         if (n->person_age < 15 && (c->cert_until == KB_NO_DATE || c->cert_until < q->today))
@@ -97,7 +118,9 @@ static double distance_component(const kb_query_t *q, double km) {
 double kb_score(const kb_query_t *q, const kb_cand_t *c, double dist_km, double *comps) {
     const kb_need_t *n = q->need;
     double comp[KB_C_COUNT];
-    comp[KB_C_SKILLS] = share(kb_toks_common(&n->skills_wanted, &c->skills), n->skills_wanted.n);
+    comp[KB_C_SKILLS] = share(common(q->wanted_exact, q->wanted_mask, c->skill_mask,
+                                     &n->skills_wanted, &c->skills),
+                              n->skills_wanted.n);
     comp[KB_C_DISTANCE] = distance_component(q, dist_km);
     comp[KB_C_AVAILABILITY] = (n->avail && c->avail)
                                   ? share((unsigned)kb_slots_count(n->avail & c->avail),
@@ -105,7 +128,9 @@ double kb_score(const kb_query_t *q, const kb_cand_t *c, double dist_km, double 
                                   : 1.0;
     comp[KB_C_AGE] = age_component(q, c);
     comp[KB_C_EXPERIENCE] = c->type == KB_VOLUNTEER
-                                ? share(kb_toks_common(&n->exp_wanted, &c->exp), n->exp_wanted.n)
+                                ? share(common(q->exp_exact, q->exp_mask, c->exp_mask,
+                                               &n->exp_wanted, &c->exp),
+                                        n->exp_wanted.n)
                                 : 1.0;
     /* A replace may lower capacity below the accepted load: clamp. */
     comp[KB_C_LOAD] = c->load < c->capacity ? 1.0 - (double)c->load / c->capacity : 0.0;

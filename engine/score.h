@@ -44,6 +44,10 @@ typedef struct kb_query {
     kb_weights_t weights;
     int32_t today;           /* days since 1970-01-01 */
     int current_year;
+    /* kb_toks_mask()s of the need's lists, and whether each is exact
+     * (kb_toks_small): then no candidate's token arrays are read. */
+    uint64_t required_mask, lang_mask, wanted_mask, exp_mask;
+    bool required_exact, lang_exact, wanted_exact, exp_exact;
     const uint64_t *paired;  /* sorted kb_cand_key()s excluded for this need */
     uint32_t npaired;
 } kb_query_t;

@@ -149,6 +149,24 @@ void kb_org_clear(kb_org_t *o) {
     o->name = NULL;
 }
 
+uint64_t kb_toks_mask(const kb_toks_t *t) {
+    uint64_t m = 0;
+    for (unsigned i = 0; i < t->n; i++)
+        m |= 1ull << (t->ids[i] < KB_TOKS_MASK_BITS ? t->ids[i] : KB_TOKS_MASK_BITS);
+    return m;
+}
+
+bool kb_toks_small(const kb_toks_t *t) {
+    /* Sorted: the last id is the largest. */
+    return t->n == 0 || t->ids[t->n - 1] < KB_TOKS_MASK_BITS;
+}
+
+void kb_cand_derive(kb_cand_t *c) {
+    c->skill_mask = kb_toks_mask(&c->skills);
+    c->lang_mask = kb_toks_mask(&c->langs);
+    c->exp_mask = kb_toks_mask(&c->exp);
+}
+
 unsigned kb_toks_common(const kb_toks_t *a, const kb_toks_t *b) {
     unsigned i = 0, j = 0, n = 0;
     while (i < a->n && j < b->n) {

@@ -36,20 +36,25 @@ typedef struct kb_toks {
     uint16_t n;
 } kb_toks_t;
 
+/* Fields in the order matching reads them, so a rejection touches one or
+ * two adjacent cache lines of this record and nothing else. */
 typedef struct kb_cand {
     kb_point_t pos;
     double max_chord2;   /* squared chord of max_km (4.0, the diameter, if none) */
-    float max_km;        /* volunteer's own travel limit; 0 for activities */
+    uint64_t skill_mask; /* kb_toks_mask()s: set tests without leaving */
+    uint64_t lang_mask;  /* the record (see kb_toks_mask) */
+    uint64_t exp_mask;
     kb_slots_t avail;    /* 0 = lists no availability */
     uint16_t capacity;   /* 1..1000 */
     uint16_t load;       /* accepted matches holding capacity */
-    int16_t birth_year;  /* 0 = not given; volunteers only */
-    uint8_t age_min, age_max; /* activities: person age range (0..120) */
     int32_t cert_until;  /* child certificate valid through this day
                             (days since 1970-01-01) or KB_NO_DATE */
+    int16_t birth_year;  /* 0 = not given; volunteers only */
+    uint8_t age_min, age_max; /* activities: person age range (0..120) */
     uint8_t type;        /* kb_cand_type_t */
     bool active;
     bool live;           /* slot in use */
+    float max_km;        /* volunteer's own travel limit; 0 for activities */
     kb_toks_t skills, langs, exp;
     char *id, *org_id;
     char *title;         /* activities only */
@@ -139,6 +144,15 @@ void kb_need_clear(kb_need_t *n);
 void kb_org_clear(kb_org_t *o);
 
 void kb_toks_free(kb_toks_t *t);
+/* Bit id for each id < 63 of t, and bit 63 for any larger id. For a list
+ * whose ids are all below 63 (kb_toks_small) — any realistic vocabulary of
+ * skills — the mask is the set itself: subset, overlap and the size of an
+ * intersection with it are one AND and a popcount. */
+#define KB_TOKS_MASK_BITS 63
+uint64_t kb_toks_mask(const kb_toks_t *t);
+bool kb_toks_small(const kb_toks_t *t);
+/* Sets the fields derived from others: the token masks. */
+void kb_cand_derive(kb_cand_t *c);
 /* Number of ids in both sorted lists. */
 unsigned kb_toks_common(const kb_toks_t *a, const kb_toks_t *b);
 /* 1 if every id of sub is in super. */

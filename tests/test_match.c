@@ -75,10 +75,9 @@ static void setup(void) {
             c->age_min = (uint8_t)rnd(15);
             c->age_max = (uint8_t)(c->age_min + rnd(60));
         }
-        uint32_t keys[8];
-        unsigned nk = 0;
-        for (unsigned k = 0; k < c->skills.n; k++) keys[nk++] = c->skills.ids[k];
-        for (unsigned k = 0; k < c->langs.n; k++) keys[nk++] = c->langs.ids[k] | KB_INDEX_LANG;
+        kb_cand_derive(c);
+        uint32_t keys[KB_INDEX_MAX_KEYS];
+        unsigned nk = kb_index_cand_keys(c, keys);
         cr_assert_eq(kb_index_add(&ix[type], slot, c->pos.lat, c->pos.lon, keys, nk), 0);
     }
 }
@@ -109,22 +108,13 @@ static kb_need_t random_need(void) {
     return n;
 }
 
-static int cmp_ref(const void *a, const void *b) {
-    const kb_hit_t *x = a, *y = b;
-    if (x->score != y->score) return x->score > y->score ? -1 : 1;
-    if (x->dist_km != y->dist_km) return x->dist_km < y->dist_km ? -1 : 1;
-    const char *ix_ = kb_store_cand(&store, x->type, x->slot)->id;
-    const char *iy = kb_store_cand(&store, y->type, y->slot)->id;
-    int c = strcmp(ix_, iy);
-    return c ? c : (int)x->type - (int)y->type;
-}
-
 Test(match, pruned_search_equals_brute_force, .init = setup, .fini = teardown) {
     kb_matcher_t m;
     kb_matcher_init(&m);
     kb_weights_t w;
     kb_weights_default(&w);
-    kb_hit_t *all = malloc(NVOL * sizeof *all);
+    kb_matcher_t scan; /* the reference keeps its hits while m runs */
+    kb_matcher_init(&scan);
     uint64_t paired[3];
     for (int iter = 0; iter < 300; iter++) {
         kb_need_t n = random_need();
@@ -141,57 +131,36 @@ Test(match, pruned_search_equals_brute_force, .init = setup, .fini = teardown) {
         kb_query_t q;
         kb_query_init(&q, &n, &w, TODAY, 2026, paired, np);
 
-        uint32_t nall = 0;
-        uint64_t excluded[KB_X_COUNT] = {0}, total = 0;
-        for (int type = 0; type < 2; type++) {
-            if (!kb_kind_wants(n.kind, type)) continue;
-            const kb_pool_t *p = &store.cands[type];
-            for (uint32_t s = 0; s < p->used; s++) {
-                const kb_cand_t *c = kb_store_cand(&store, type, s);
-                if (!c->live) continue;
-                total++;
-                double c2 = kb_geo_chord2(&n.pos, &c->pos);
-                int why = kb_score_check(&q, c, s, c2);
-                if (why != KB_X_COUNT) {
-                    excluded[why]++;
-                    continue;
-                }
-                kb_hit_t h = {.dist_km = kb_geo_km_of_chord2(c2), .slot = s, .type = (uint8_t)type};
-                h.score = kb_score(&q, c, h.dist_km, NULL);
-                all[nall++] = h;
-            }
-        }
-        qsort(all, nall, sizeof *all, cmp_ref);
+        kb_match_result_t ref;
+        cr_assert_eq(kb_match_need_scan(&scan, &store, &q, NVOL, &ref), 0);
+        uint64_t total = ref.n;
+        for (int k = 0; k < KB_X_COUNT; k++) total += ref.excluded[k];
+        cr_assert_eq(total, (kb_kind_wants(n.kind, 0) ? store.cands[0].live : 0) +
+                                (kb_kind_wants(n.kind, 1) ? store.cands[1].live : 0));
 
         const kb_index_t *ixs[2] = {&ix[0], &ix[1]};
         uint32_t limit = 1 + rnd(20);
         for (int explain = 0; explain < 2; explain++) {
             kb_match_result_t r;
             cr_assert_eq(kb_match_need(&m, &store, ixs, &q, limit, explain, &r), 0);
-            cr_assert_eq(r.n, nall < limit ? nall : limit, "iter %d: %u hits, want %u", iter, r.n,
-                         nall < limit ? nall : limit);
+            uint32_t want = ref.n < limit ? ref.n : limit;
+            cr_assert_eq(r.n, want, "iter %d: %u hits, want %u", iter, r.n, want);
             for (uint32_t i = 0; i < r.n; i++) {
-                cr_assert_eq(r.hits[i].slot, all[i].slot, "iter %d rank %u", iter, i);
-                cr_assert_eq(r.hits[i].type, all[i].type);
-                cr_assert_eq(r.hits[i].score, all[i].score);
+                cr_assert_eq(r.hits[i].slot, ref.hits[i].slot, "iter %d rank %u", iter, i);
+                cr_assert_eq(r.hits[i].type, ref.hits[i].type);
+                cr_assert_eq(r.hits[i].score, ref.hits[i].score);
             }
-            if (explain) {
-                uint64_t sum = nall;
-                for (int k = 0; k < KB_X_COUNT; k++) {
-                    cr_assert_eq(r.excluded[k], excluded[k], "iter %d reason %s: %llu vs %llu",
-                                 iter, kb_excl_names[k], (unsigned long long)r.excluded[k],
-                                 (unsigned long long)excluded[k]);
-                    sum += r.excluded[k];
-                }
-                cr_assert_eq(sum, total);
-            }
+            for (int k = 0; explain && k < KB_X_COUNT; k++)
+                cr_assert_eq(r.excluded[k], ref.excluded[k], "iter %d reason %s: %llu vs %llu",
+                             iter, kb_excl_names[k], (unsigned long long)r.excluded[k],
+                             (unsigned long long)ref.excluded[k]);
         }
         kb_toks_free(&n.skills_required);
         kb_toks_free(&n.skills_wanted);
         kb_toks_free(&n.langs);
         kb_toks_free(&n.exp_wanted);
     }
-    free(all);
+    kb_matcher_free(&scan);
     kb_matcher_free(&m);
 }
 
@@ -226,10 +195,8 @@ Test(index, remove_keeps_index_exact, .init = setup, .fini = teardown) {
     for (uint32_t s = 0; s < p->used; s++) {
         kb_cand_t *c = kb_store_cand(&store, KB_VOLUNTEER, s);
         if (s % 2 == 0) {
-            uint32_t keys[8];
-            unsigned nk = 0;
-            for (unsigned k = 0; k < c->skills.n; k++) keys[nk++] = c->skills.ids[k];
-            for (unsigned k = 0; k < c->langs.n; k++) keys[nk++] = c->langs.ids[k] | KB_INDEX_LANG;
+            uint32_t keys[KB_INDEX_MAX_KEYS];
+            unsigned nk = kb_index_cand_keys(c, keys);
             kb_index_remove(&ix[0], s, c->pos.lat, c->pos.lon, keys, nk);
         } else {
             live++;

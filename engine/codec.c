@@ -1,0 +1,920 @@
+/* codec.c — see codec.h.
+ *
+ * Design. Each entity is described once, by a table of its fields in the
+ * order DESIGN.md lists them: the JSON key, a kind (id, text, number,
+ * integer, token list, ...), where the value lives in the record (offset
+ * and width), its range and its default. One walker reads a body against
+ * such a table and one writer turns a record back into JSON with it, so
+ * the four entities share every check and the input and output formats
+ * cannot drift apart. What no table can say (age_min <= age_max, the
+ * candidate type) sits in a small per-entity finish hook.
+ *
+ * Decoding runs in two passes so that a rejected body has no side effect:
+ *   1. check: walk the whole body, reject unknown keys, check every field
+ *      and store the plain values (numbers, dates, slots) in the record;
+ *      then the finish hook checks the rules across fields. Nothing is
+ *      allocated or interned in this pass.
+ *   2. build: only once everything is valid, strdup the strings and intern
+ *      the tokens. Its only failure is out of memory, after which the
+ *      record is cleared (tokens interned by then stay interned: the
+ *      interner never forgets, and an unused token costs a few bytes).
+ * Nested objects (location, age_gap) hold plain values only, so pass 2
+ * looks at the top level alone.
+ *
+ * Integers are stored through unsigned types of the member's width; a
+ * field whose minimum is negative is read back as signed. Two's
+ * complement makes the round trip exact for every value in range. */
+#include "codec.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "iso639.h"
+#include "koble/error.h"
+
+/* ---- names ---- */
+
+static const char *const need_kinds[] = {"mentor", "visit", "activity", "any", NULL};
+static const char *const need_states[] = {"open", "matched", "closed", NULL};
+static const char *const org_kinds[] = {"municipality", "volunteer_org", "company", "citizen_group",
+                                        NULL};
+
+static const char *name_at(const char *const *names, size_t count, int i) {
+    return i >= 0 && (size_t)i < count ? names[i] : "unknown";
+}
+
+const char *kb_codec_kind_name(int need_kind) {
+    return name_at(need_kinds, 4, need_kind);
+}
+const char *kb_codec_state_name(int need_state) {
+    return name_at(need_states, 3, need_state);
+}
+const char *kb_codec_org_kind_name(int org_kind) {
+    return name_at(org_kinds, 4, org_kind);
+}
+
+bool kb_codec_id_valid(const char *id) {
+    if (!id) return false;
+    size_t n = 0;
+    for (const char *p = id; *p; p++, n++) {
+        char c = *p;
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == ':' || c == '-';
+        if (!ok || n >= KB_ID_MAX) return false;
+    }
+    return n > 0;
+}
+
+bool kb_codec_token_valid(const char *tok) {
+    if (!tok) return false;
+    size_t n = 0;
+    for (const char *p = tok; *p; p++, n++) {
+        char c = *p;
+        bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+        if (!ok || n >= KB_CODEC_TOKEN_MAX) return false;
+    }
+    return n > 0;
+}
+
+/* ---- parsing ---- */
+
+/* Deepest nesting of [ and { outside strings, stopping once above limit:
+ * Jansson recurses per level, so the bound is enforced before it runs. */
+static bool nesting_exceeds(const char *s, size_t len, int limit) {
+    int depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > limit) return true;
+        } else if (c == ']' || c == '}') {
+            depth--;
+        }
+    }
+    return false;
+}
+
+int kb_codec_parse(const char *body, size_t len, int max_depth, json_t **out, kb_fault_t *f) {
+    *out = NULL;
+    if (!body) len = 0;
+    if (max_depth < 1) max_depth = 1;
+    if (len && nesting_exceeds(body, len, max_depth))
+        return kb_fault(f, KB_ESYNTAX, 400, "too_deep", NULL,
+                        "the body nests arrays and objects deeper than %d levels", max_depth);
+    json_error_t err;
+    json_t *root = json_loadb(len ? body : "", len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
+    if (!root) {
+        /* err.text quotes the input near the error: never pass it on. */
+        const char *what;
+        switch (json_error_code(&err)) {
+        case json_error_out_of_memory:
+            return kb_fault(f, KB_ENOMEM, 503, "out_of_memory", NULL,
+                            "the server is out of memory");
+        case json_error_duplicate_key:
+            what = "duplicate object key";
+            break;
+        case json_error_invalid_utf8:
+            what = "invalid UTF-8";
+            break;
+        case json_error_null_character:
+            what = "NUL character in a string";
+            break;
+        case json_error_numeric_overflow:
+            what = "number out of range";
+            break;
+        case json_error_premature_end_of_input:
+            what = "unexpected end of the body";
+            break;
+        case json_error_end_of_input_expected:
+            what = "text after the JSON value";
+            break;
+        default:
+            what = "malformed JSON";
+            break;
+        }
+        if (len == 0) what = "empty body";
+        return kb_fault(f, KB_ESYNTAX, 400, "invalid_json", NULL, "%s at line %d, column %d", what,
+                        err.line, err.column);
+    }
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return kb_fault(f, KB_EINVAL, 422, "invalid_body", NULL, "the body must be a JSON object");
+    }
+    *out = root;
+    return 0;
+}
+
+/* ---- field tables ---- */
+
+typedef enum field_kind {
+    FK_URL_ID,       /* "id": read-only, must match the URL id */
+    FK_ID,           /* char *, kb_codec_id_valid */
+    FK_TEXT,         /* char *, 1..KB_CODEC_TEXT_MAX bytes, no control characters */
+    FK_NUMBER,       /* double or float, finite, in range */
+    FK_INT,          /* integer of 1, 2 or 4 bytes, JSON integers only */
+    FK_BOOL,         /* bool */
+    FK_DATE,         /* int32 days since 1970 from "YYYY-MM-DD"; KB_NO_DATE if absent */
+    FK_ENUM,         /* uint8 index into names */
+    FK_MUNICIPALITY, /* char[8]: exactly 4 digits */
+    FK_TOKENS,       /* kb_toks_t of tokens, at most max entries */
+    FK_LANGS,        /* kb_toks_t of ISO 639-1 codes, at most max entries */
+    FK_SLOTS,        /* kb_slots_t from slot names */
+    FK_POINT,        /* kb_point_t from {"lat", "lon"} */
+    FK_OBJECT,       /* nested object of sub fields (plain values only) */
+    FK_STATE,        /* need state: output only, ignored on input */
+    FK_CREATED,      /* need created_at: output only, ignored on input */
+} field_kind_t;
+
+enum field_flag {
+    F_REQUIRED = 1,
+    F_DEFAULT = 2,     /* absent: store dflt */
+    F_ZERO_ABSENT = 4, /* 0 means "not given": not written out */
+    F_YEAR_MAX = 8,    /* max is relative to the current year */
+    F_ABOVE_MIN = 16,  /* the minimum itself is excluded */
+};
+
+typedef struct field {
+    const char *key;
+    uint8_t kind;   /* field_kind_t */
+    uint8_t flags;  /* enum field_flag */
+    uint8_t width;  /* bytes of the member */
+    size_t off;     /* member offset in the enclosing record */
+    size_t present; /* offset + 1 of a bool set when the field is given; 0: none */
+    double min, max, dflt;
+    const char *const *names; /* FK_ENUM, NULL-terminated */
+    const struct field *sub;  /* FK_POINT, FK_OBJECT */
+    size_t nsub;
+} field_t;
+
+#define MEMBER(T, m)  .off = offsetof(T, m), .width = sizeof(((T *)0)->m)
+#define PRESENT(T, m) .present = offsetof(T, m) + 1
+#define COUNT(a)      (sizeof(a) / sizeof((a)[0]))
+
+/* The tables read best one field a line: keep clang-format away. */
+/* clang-format off */
+static const field_t point_fields[] = {
+    {.key = "lat", .kind = FK_NUMBER, .flags = F_REQUIRED, MEMBER(kb_point_t, lat), .min = -90, .max = 90},
+    {.key = "lon", .kind = FK_NUMBER, .flags = F_REQUIRED, MEMBER(kb_point_t, lon), .min = -180, .max = 180},
+};
+
+/* Fields several entities share. */
+#define LOCATION(T, fl) {.key = "location", .kind = FK_POINT, .flags = (fl), MEMBER(T, pos), \
+                         .sub = point_fields, .nsub = COUNT(point_fields)}
+#define MAX_KM(T)       {.key = "max_distance_km", .kind = FK_NUMBER, .flags = F_DEFAULT | F_ABOVE_MIN, \
+                         MEMBER(T, max_km), .min = 0, .max = 500, .dflt = 10}
+#define TOKENS(T, k, m) {.key = (k), .kind = FK_TOKENS, MEMBER(T, m), .max = KB_CODEC_TOKENS_MAX}
+#define LANGS(T)        {.key = "languages", .kind = FK_LANGS, MEMBER(T, langs), .max = KB_CODEC_LANGS_MAX}
+#define SLOTS(T)        {.key = "availability", .kind = FK_SLOTS, MEMBER(T, avail)}
+#define CAPACITY(T)     {.key = "capacity", .kind = FK_INT, .flags = F_DEFAULT, MEMBER(T, capacity), \
+                         .min = 1, .max = 1000, .dflt = 1}
+#define ACTIVE(T)       {.key = "active", .kind = FK_BOOL, .flags = F_DEFAULT, MEMBER(T, active), .dflt = 1}
+
+static const field_t volunteer_fields[] = {
+    {.key = "id", .kind = FK_URL_ID, MEMBER(kb_cand_t, id)},
+    {.key = "org_id", .kind = FK_ID, MEMBER(kb_cand_t, org_id)},
+    LOCATION(kb_cand_t, F_REQUIRED),
+    MAX_KM(kb_cand_t),
+    TOKENS(kb_cand_t, "skills", skills),
+    LANGS(kb_cand_t),
+    /* max -13: at least 13 years old, the youngest volunteers associations take. */
+    {.key = "birth_year", .kind = FK_INT, .flags = F_ZERO_ABSENT | F_YEAR_MAX,
+     MEMBER(kb_cand_t, birth_year), .min = 1900, .max = -13},
+    SLOTS(kb_cand_t),
+    CAPACITY(kb_cand_t),
+    TOKENS(kb_cand_t, "experience", exp),
+    {.key = "child_certificate_until", .kind = FK_DATE, MEMBER(kb_cand_t, cert_until)},
+    ACTIVE(kb_cand_t),
+};
+
+static const field_t activity_fields[] = {
+    {.key = "id", .kind = FK_URL_ID, MEMBER(kb_cand_t, id)},
+    {.key = "org_id", .kind = FK_ID, .flags = F_REQUIRED, MEMBER(kb_cand_t, org_id)},
+    {.key = "title", .kind = FK_TEXT, .flags = F_REQUIRED, MEMBER(kb_cand_t, title)},
+    LOCATION(kb_cand_t, F_REQUIRED),
+    TOKENS(kb_cand_t, "skills", skills),
+    LANGS(kb_cand_t),
+    SLOTS(kb_cand_t),
+    CAPACITY(kb_cand_t),
+    {.key = "age_min", .kind = FK_INT, .flags = F_DEFAULT, MEMBER(kb_cand_t, age_min), .min = 0, .max = 120, .dflt = 0},
+    {.key = "age_max", .kind = FK_INT, .flags = F_DEFAULT, MEMBER(kb_cand_t, age_max), .min = 0, .max = 120, .dflt = 120},
+    ACTIVE(kb_cand_t),
+};
+
+/* Offsets relative to the need itself: age_gap has no struct of its own. */
+static const field_t age_gap_fields[] = {
+    {.key = "min", .kind = FK_INT, .flags = F_REQUIRED, MEMBER(kb_need_t, gap_min), .min = -100, .max = 100},
+    {.key = "max", .kind = FK_INT, .flags = F_REQUIRED, MEMBER(kb_need_t, gap_max), .min = -100, .max = 100},
+};
+
+static const field_t need_fields[] = {
+    {.key = "id", .kind = FK_URL_ID, MEMBER(kb_need_t, id)},
+    {.key = "kind", .kind = FK_ENUM, .flags = F_REQUIRED, MEMBER(kb_need_t, kind), .names = need_kinds},
+    {.key = "municipality", .kind = FK_MUNICIPALITY, .flags = F_REQUIRED, MEMBER(kb_need_t, municipality)},
+    {.key = "requested_by", .kind = FK_ID, MEMBER(kb_need_t, requested_by)},
+    LOCATION(kb_need_t, F_REQUIRED),
+    MAX_KM(kb_need_t),
+    TOKENS(kb_need_t, "skills_required", skills_required),
+    TOKENS(kb_need_t, "skills_wanted", skills_wanted),
+    LANGS(kb_need_t),
+    {.key = "person_age", .kind = FK_INT, .flags = F_REQUIRED, MEMBER(kb_need_t, person_age), .min = 0, .max = 120},
+    {.key = "age_gap", .kind = FK_OBJECT, .off = 0, PRESENT(kb_need_t, has_age_gap),
+     .sub = age_gap_fields, .nsub = COUNT(age_gap_fields)},
+    SLOTS(kb_need_t),
+    TOKENS(kb_need_t, "experience_wanted", exp_wanted),
+    {.key = "count", .kind = FK_INT, .flags = F_DEFAULT, MEMBER(kb_need_t, count), .min = 1, .max = 100, .dflt = 1},
+    {.key = "urgency", .kind = FK_INT, .flags = F_DEFAULT, MEMBER(kb_need_t, urgency), .min = 1, .max = 5, .dflt = 1},
+    {.key = "state", .kind = FK_STATE, MEMBER(kb_need_t, state)},
+    {.key = "created_at", .kind = FK_CREATED, MEMBER(kb_need_t, created_at_ms)},
+};
+
+static const field_t org_fields[] = {
+    {.key = "id", .kind = FK_URL_ID, MEMBER(kb_org_t, id)},
+    {.key = "name", .kind = FK_TEXT, .flags = F_REQUIRED, MEMBER(kb_org_t, name)},
+    {.key = "kind", .kind = FK_ENUM, .flags = F_REQUIRED, MEMBER(kb_org_t, kind), .names = org_kinds},
+    {.key = "location", .kind = FK_POINT, MEMBER(kb_org_t, pos), PRESENT(kb_org_t, has_pos),
+     .sub = point_fields, .nsub = COUNT(point_fields)},
+};
+/* clang-format on */
+
+/* ---- storing and loading plain values ---- */
+
+static void store_int(char *p, unsigned width, long long v) {
+    if (width == 1) {
+        uint8_t x = (uint8_t)v;
+        memcpy(p, &x, 1);
+    } else if (width == 2) {
+        uint16_t x = (uint16_t)v;
+        memcpy(p, &x, 2);
+    } else if (width == 4) {
+        uint32_t x = (uint32_t)v;
+        memcpy(p, &x, 4);
+    } else {
+        uint64_t x = (uint64_t)v;
+        memcpy(p, &x, 8);
+    }
+}
+
+static long long load_int(const char *p, unsigned width, bool is_signed) {
+    if (width == 1) {
+        uint8_t x;
+        memcpy(&x, p, 1);
+        return is_signed ? (int8_t)x : x;
+    }
+    if (width == 2) {
+        uint16_t x;
+        memcpy(&x, p, 2);
+        return is_signed ? (int16_t)x : x;
+    }
+    if (width == 4) {
+        uint32_t x;
+        memcpy(&x, p, 4);
+        return is_signed ? (int32_t)x : (long long)x;
+    }
+    int64_t x;
+    memcpy(&x, p, 8);
+    return x;
+}
+
+static void store_number(char *p, unsigned width, double v) {
+    if (width == sizeof(float)) {
+        float x = (float)v;
+        memcpy(p, &x, sizeof x);
+    } else {
+        memcpy(p, &v, sizeof v);
+    }
+}
+
+/* A float member as the short decimal it was most likely given as
+ * (10 km, not 10.000000149...): floats carry about 7 digits. */
+static double load_number(const char *p, unsigned width) {
+    if (width == sizeof(float)) {
+        float x;
+        memcpy(&x, p, sizeof x);
+        char buf[32];
+        snprintf(buf, sizeof buf, "%.7g", (double)x);
+        return strtod(buf, NULL);
+    }
+    double x;
+    memcpy(&x, p, sizeof x);
+    return x;
+}
+
+static char *member_str(const char *base, const field_t *fd) {
+    char *s;
+    memcpy(&s, base + fd->off, sizeof s);
+    return s;
+}
+
+/* ---- pass 1: check ---- */
+
+typedef struct walk {
+    const kb_codec_ctx_t *cx;
+    const char *url_id;
+    kb_fault_t *f;
+} walk_t;
+
+static int invalid(const walk_t *w, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int invalid(const walk_t *w, const char *path, const char *fmt, ...) {
+    char msg[sizeof w->f->message];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return kb_fault(w->f, KB_EINVAL, 422, "invalid_field", path, "%s", msg);
+}
+
+static void join_path(char *out, size_t size, const char *prefix, const char *key) {
+    if (prefix[0])
+        snprintf(out, size, "%s.%s", prefix, key);
+    else
+        snprintf(out, size, "%s", key);
+}
+
+/* "skills[2]"; a path that does not fit is cut (fault fields are bounded). */
+static void element_path(char *out, size_t size, const char *path, size_t i) {
+    if (snprintf(out, size, "%s[%zu]", path, i) >= (int)size) out[size - 1] = '\0';
+}
+
+static const field_t *find_field(const field_t *fields, size_t n, const char *key) {
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(fields[i].key, key) == 0) return &fields[i];
+    return NULL;
+}
+
+static double max_of(const walk_t *w, const field_t *fd) {
+    return fd->flags & F_YEAR_MAX ? w->cx->current_year + fd->max : fd->max;
+}
+
+/* Printable bytes only: no C0 controls, DEL or C1 controls (U+0080..U+009F,
+ * C2 80..C2 9F in UTF-8; Jansson has already checked the encoding). */
+static bool text_valid(const json_t *v) {
+    if (!json_is_string(v)) return false;
+    const unsigned char *s = (const unsigned char *)json_string_value(v);
+    size_t len = json_string_length(v);
+    if (len < 1 || len > KB_CODEC_TEXT_MAX) return false;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < 0x20 || s[i] == 0x7f) return false;
+        if (s[i] == 0xc2 && i + 1 < len && s[i + 1] >= 0x80 && s[i + 1] <= 0x9f) return false;
+    }
+    return true;
+}
+
+static int enum_index(const char *const *names, const char *s) {
+    for (int i = 0; names[i]; i++)
+        if (strcmp(names[i], s) == 0) return i;
+    return -1;
+}
+
+static int check_enum(const walk_t *w, const field_t *fd, const json_t *v, char *dst,
+                      const char *path) {
+    int i = json_is_string(v) ? enum_index(fd->names, json_string_value(v)) : -1;
+    if (i >= 0) {
+        store_int(dst, fd->width, i);
+        return 0;
+    }
+    char list[160] = "";
+    size_t used = 0;
+    for (int k = 0; fd->names[k] && used < sizeof list; k++)
+        used +=
+            (size_t)snprintf(list + used, sizeof list - used, "%s%s", k ? ", " : "", fd->names[k]);
+    return invalid(w, path, "must be one of: %s", list);
+}
+
+/* A token or language list: checked entry by entry, stored in pass 2. */
+static int check_list(const walk_t *w, const field_t *fd, const json_t *v, const char *path) {
+    bool langs = fd->kind == FK_LANGS;
+    const char *what = langs ? "ISO 639-1 language codes" : "tokens";
+    if (!json_is_array(v) || json_array_size(v) > (size_t)fd->max)
+        return invalid(w, path, "must be an array of at most %d %s", (int)fd->max, what);
+    char at[sizeof w->f->field];
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        const char *s = json_string_value(json_array_get(v, i));
+        element_path(at, sizeof at, path, i);
+        if (langs ? !kb_iso639_1_valid(s) : !kb_codec_token_valid(s))
+            return langs ? invalid(w, at, "must be an ISO 639-1 language code such as \"da\"")
+                         : invalid(w, at, "must be a token of 1-%d characters a-z, 0-9 or _",
+                                   KB_CODEC_TOKEN_MAX);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(s, json_string_value(json_array_get(v, j))) == 0)
+                return invalid(w, at, "duplicate entry");
+    }
+    return 0;
+}
+
+static int check_slots(const walk_t *w, const json_t *v, char *dst, const char *path) {
+    if (!json_is_array(v))
+        return invalid(w, path, "must be an array of time slots such as \"tue_evening\"");
+    kb_slots_t slots = 0;
+    char at[sizeof w->f->field];
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        const char *s = json_string_value(json_array_get(v, i));
+        int bit = s ? kb_slot_parse(s) : -1;
+        element_path(at, sizeof at, path, i);
+        if (bit < 0)
+            return invalid(w, at,
+                           "must be a time slot: mon..sun, _morning, _afternoon or _evening, "
+                           "such as \"tue_evening\"");
+        if (slots & (1u << bit)) return invalid(w, at, "duplicate entry");
+        slots |= 1u << bit;
+    }
+    memcpy(dst, &slots, sizeof slots);
+    return 0;
+}
+
+static int check_object(const walk_t *w, const field_t *fields, size_t n, const json_t *obj,
+                        char *base, const char *prefix);
+
+static int check_value(const walk_t *w, const field_t *fd, const json_t *v, char *base,
+                       const char *path) {
+    char *dst = base + fd->off;
+    switch ((field_kind_t)fd->kind) {
+    case FK_URL_ID: {
+        const char *s = json_string_value(v);
+        if (!kb_codec_id_valid(s) || (w->url_id && strcmp(s, w->url_id) != 0))
+            return invalid(w, path, "is read-only: leave it out or give the id of the URL");
+        return 0;
+    }
+    case FK_STATE:
+    case FK_CREATED:
+        return 0; /* set by the server; accepted so a GET answer can be PUT back */
+    case FK_ID:
+        if (!kb_codec_id_valid(json_string_value(v)))
+            return invalid(w, path, "must be an id: 1-%d characters of A-Z a-z 0-9 . _ : -",
+                           KB_ID_MAX);
+        return 0;
+    case FK_TEXT:
+        if (!text_valid(v))
+            return invalid(w, path, "must be a string of 1-%d bytes without control characters",
+                           KB_CODEC_TEXT_MAX);
+        return 0;
+    case FK_NUMBER: {
+        double d = json_number_value(v);
+        bool low_ok = fd->flags & F_ABOVE_MIN ? d > fd->min : d >= fd->min;
+        if (!json_is_number(v) || !isfinite(d) || !low_ok || d > fd->max)
+            return fd->flags & F_ABOVE_MIN
+                       ? invalid(w, path, "must be a number above %g and at most %g", fd->min,
+                                 fd->max)
+                       : invalid(w, path, "must be a number between %g and %g", fd->min, fd->max);
+        store_number(dst, fd->width, d);
+        return 0;
+    }
+    case FK_INT: {
+        double max = max_of(w, fd);
+        json_int_t i = json_integer_value(v);
+        if (!json_is_integer(v) || (double)i < fd->min || (double)i > max)
+            return invalid(w, path, "must be an integer between %.0f and %.0f", fd->min, max);
+        store_int(dst, fd->width, i);
+        return 0;
+    }
+    case FK_BOOL: {
+        if (!json_is_boolean(v)) return invalid(w, path, "must be true or false");
+        bool b = json_is_true(v);
+        memcpy(dst, &b, sizeof b);
+        return 0;
+    }
+    case FK_DATE: {
+        int32_t days;
+        const char *s = json_string_value(v);
+        if (!s || kb_date_parse(s, &days) < 0)
+            return invalid(w, path, "must be a calendar date YYYY-MM-DD between 1900 and 2200");
+        memcpy(dst, &days, sizeof days);
+        return 0;
+    }
+    case FK_ENUM:
+        return check_enum(w, fd, v, dst, path);
+    case FK_MUNICIPALITY: {
+        const char *s = json_string_value(v);
+        bool ok = s && strlen(s) == 4;
+        for (int i = 0; ok && i < 4; i++) ok = s[i] >= '0' && s[i] <= '9';
+        if (!ok) return invalid(w, path, "must be a municipality code of exactly 4 digits");
+        memcpy(dst, s, 5);
+        return 0;
+    }
+    case FK_TOKENS:
+    case FK_LANGS:
+        return check_list(w, fd, v, path);
+    case FK_SLOTS:
+        return check_slots(w, v, dst, path);
+    case FK_POINT:
+    case FK_OBJECT: {
+        if (!json_is_object(v)) {
+            char keys[64] = "";
+            for (size_t i = 0, used = 0; i < fd->nsub && used < sizeof keys; i++)
+                used += (size_t)snprintf(keys + used, sizeof keys - used, "%s\"%s\"",
+                                         i ? " and " : "", fd->sub[i].key);
+            return invalid(w, path, "must be an object with exactly %s", keys);
+        }
+        int rc = check_object(w, fd->sub, fd->nsub, v, dst, path);
+        if (rc < 0) return rc;
+        if (fd->kind == FK_POINT) {
+            kb_point_t *p = (kb_point_t *)(void *)dst;
+            kb_point_set(p, p->lat, p->lon);
+        }
+        return 0;
+    }
+    }
+    return invalid(w, path, "cannot be decoded");
+}
+
+static void apply_default(const field_t *fd, char *base) {
+    char *dst = base + fd->off;
+    if (fd->kind == FK_DATE) {
+        int32_t none = KB_NO_DATE;
+        memcpy(dst, &none, sizeof none);
+    } else if (fd->flags & F_DEFAULT) {
+        if (fd->kind == FK_NUMBER)
+            store_number(dst, fd->width, fd->dflt);
+        else if (fd->kind == FK_BOOL) {
+            bool b = fd->dflt != 0;
+            memcpy(dst, &b, sizeof b);
+        } else
+            store_int(dst, fd->width, (long long)fd->dflt);
+    }
+}
+
+static int check_object(const walk_t *w, const field_t *fields, size_t n, const json_t *obj,
+                        char *base, const char *prefix) {
+    char path[sizeof w->f->field];
+    /* Unknown keys first: a misspelt key is the likeliest cause of a
+     * missing one, and naming it is the more useful answer. */
+    for (void *it = json_object_iter((json_t *)obj); it;
+         it = json_object_iter_next((json_t *)obj, it)) {
+        const char *key = json_object_iter_key(it);
+        if (!find_field(fields, n, key)) {
+            join_path(path, sizeof path, prefix, key);
+            return kb_fault(w->f, KB_EINVAL, 422, "unknown_field", path,
+                            "unknown field; the accepted fields are listed in the API reference");
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        const field_t *fd = &fields[i];
+        const json_t *v = json_object_get(obj, fd->key);
+        join_path(path, sizeof path, prefix, fd->key);
+        if (!v) {
+            if (fd->flags & F_REQUIRED)
+                return kb_fault(w->f, KB_EINVAL, 422, "missing_field", path, "is required");
+            apply_default(fd, base);
+            continue;
+        }
+        int rc = check_value(w, fd, v, base, path);
+        if (rc < 0) return rc;
+        if (fd->present) {
+            bool given = true;
+            memcpy(base + fd->present - 1, &given, sizeof given);
+        }
+    }
+    return 0;
+}
+
+/* ---- pass 2: build ---- */
+
+static int compare_id(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Ids for tokens a lookup-only decode has never seen: counting down from
+ * below the index's language flag, far above any interned id, so they are
+ * distinct within a body and match nothing stored. */
+#define UNSEEN_TOKEN 0x7fffffffu
+
+static int intern_list(const kb_codec_ctx_t *cx, const json_t *arr, kb_toks_t *out,
+                       uint32_t *unseen) {
+    size_t n = json_array_size(arr);
+    if (n == 0) return 0;
+    uint32_t *ids = malloc(n * sizeof *ids);
+    if (!ids) return KB_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const char *tok = json_string_value(json_array_get(arr, i));
+        if (cx->lookup_only) {
+            if (kb_intern_find(cx->tokens, tok, &ids[i]) < 0) ids[i] = (*unseen)--;
+        } else if (kb_intern_add(cx->tokens, tok, &ids[i]) < 0) {
+            free(ids);
+            return KB_ENOMEM;
+        }
+    }
+    qsort(ids, n, sizeof *ids, compare_id);
+    out->ids = ids;
+    out->n = (uint16_t)n;
+    return 0;
+}
+
+static int build(const walk_t *w, const field_t *fields, size_t n, const json_t *obj, char *base) {
+    uint32_t unseen = UNSEEN_TOKEN;
+    for (size_t i = 0; i < n; i++) {
+        const field_t *fd = &fields[i];
+        const json_t *v = json_object_get(obj, fd->key);
+        if (!v) continue;
+        if (fd->kind == FK_ID || fd->kind == FK_TEXT) {
+            char *s = strdup(json_string_value(v));
+            if (!s) return KB_ENOMEM;
+            memcpy(base + fd->off, &s, sizeof s);
+        } else if (fd->kind == FK_TOKENS || fd->kind == FK_LANGS) {
+            if (intern_list(w->cx, v, (kb_toks_t *)(void *)(base + fd->off), &unseen) < 0)
+                return KB_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+/* ---- entities ---- */
+
+typedef struct entity {
+    const field_t *fields;
+    size_t nfields;
+    size_t size;
+    /* Rules across fields and derived members; runs after pass 1, before
+     * anything is allocated. */
+    int (*finish)(const walk_t *w, void *rec);
+    void (*clear)(void *rec);
+} entity_t;
+
+static int decode(const entity_t *ent, const kb_codec_ctx_t *cx, const json_t *body,
+                  const char *url_id, void *rec, kb_fault_t *f) {
+    memset(rec, 0, ent->size);
+    if (!json_is_object(body))
+        return kb_fault(f, KB_EINVAL, 422, "invalid_body", NULL, "the body must be a JSON object");
+    walk_t w = {.cx = cx, .url_id = url_id, .f = f};
+    int rc = check_object(&w, ent->fields, ent->nfields, body, rec, "");
+    if (rc == 0 && ent->finish) rc = ent->finish(&w, rec);
+    if (rc < 0) {
+        memset(rec, 0, ent->size); /* only plain values were written */
+        return rc;
+    }
+    if (build(&w, ent->fields, ent->nfields, body, rec) < 0) {
+        ent->clear(rec);
+        memset(rec, 0, ent->size);
+        return kb_fault(f, KB_ENOMEM, 503, "out_of_memory", NULL, "the server is out of memory");
+    }
+    return 0;
+}
+
+static int volunteer_finish(const walk_t *w, void *rec) {
+    (void)w;
+    kb_cand_t *c = rec;
+    c->type = KB_VOLUNTEER;
+    c->max_chord2 = kb_geo_chord2_of_km(c->max_km);
+    return 0;
+}
+
+static int activity_finish(const walk_t *w, void *rec) {
+    kb_cand_t *c = rec;
+    if (c->age_min > c->age_max) return invalid(w, "age_max", "must be at least age_min");
+    c->type = KB_ACTIVITY;
+    c->max_km = 0;
+    c->max_chord2 = 4.0; /* no limit of its own: the need's distance decides */
+    return 0;
+}
+
+static int need_finish(const walk_t *w, void *rec) {
+    const kb_need_t *n = rec;
+    if (n->has_age_gap && n->gap_min > n->gap_max)
+        return invalid(w, "age_gap.max", "must be at least age_gap.min");
+    return 0;
+}
+
+static void cand_clear(void *rec) {
+    kb_cand_clear(rec);
+}
+static void need_clear(void *rec) {
+    kb_need_clear(rec);
+}
+static void org_clear(void *rec) {
+    kb_org_clear(rec);
+}
+
+static const entity_t volunteer_entity = {volunteer_fields, COUNT(volunteer_fields),
+                                          sizeof(kb_cand_t), volunteer_finish, cand_clear};
+static const entity_t activity_entity = {activity_fields, COUNT(activity_fields), sizeof(kb_cand_t),
+                                         activity_finish, cand_clear};
+static const entity_t need_entity = {need_fields, COUNT(need_fields), sizeof(kb_need_t),
+                                     need_finish, need_clear};
+static const entity_t org_entity = {org_fields, COUNT(org_fields), sizeof(kb_org_t), NULL,
+                                    org_clear};
+
+int kb_codec_volunteer(const kb_codec_ctx_t *cx, const json_t *body, const char *url_id,
+                       kb_cand_t *out, kb_fault_t *f) {
+    return decode(&volunteer_entity, cx, body, url_id, out, f);
+}
+
+int kb_codec_activity(const kb_codec_ctx_t *cx, const json_t *body, const char *url_id,
+                      kb_cand_t *out, kb_fault_t *f) {
+    return decode(&activity_entity, cx, body, url_id, out, f);
+}
+
+int kb_codec_need(const kb_codec_ctx_t *cx, const json_t *body, const char *url_id, kb_need_t *out,
+                  kb_fault_t *f) {
+    return decode(&need_entity, cx, body, url_id, out, f);
+}
+
+int kb_codec_org(const kb_codec_ctx_t *cx, const json_t *body, const char *url_id, kb_org_t *out,
+                 kb_fault_t *f) {
+    return decode(&org_entity, cx, body, url_id, out, f);
+}
+
+/* ---- encoding ---- */
+
+static int compare_name(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Stored order is by token id; people read lists alphabetically. */
+static json_t *tokens_json(const kb_intern_t *tokens, const kb_toks_t *t) {
+    json_t *arr = json_array();
+    const char *stack[KB_CODEC_TOKENS_MAX];
+    const char **names = t->n <= KB_CODEC_TOKENS_MAX ? stack : malloc(t->n * sizeof *names);
+    if (!arr || !names) goto fail;
+    for (unsigned i = 0; i < t->n; i++) names[i] = kb_intern_name(tokens, t->ids[i]);
+    qsort(names, t->n, sizeof *names, compare_name);
+    for (unsigned i = 0; i < t->n; i++)
+        if (json_array_append_new(arr, json_string(names[i])) < 0) goto fail;
+    if (names != stack) free(names);
+    return arr;
+fail:
+    if (names != stack) free(names);
+    json_decref(arr);
+    return NULL;
+}
+
+static json_t *slots_json(kb_slots_t slots) {
+    json_t *arr = json_array();
+    for (int i = 0; arr && i < KB_SLOT_COUNT; i++)
+        if ((slots & (1u << i)) && json_array_append_new(arr, json_string(kb_slot_name(i))) < 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    return arr;
+}
+
+json_t *kb_codec_timestamp_json(int64_t ms) {
+    int64_t day_ms = 86400000;
+    int64_t days = ms / day_ms, rem = ms % day_ms;
+    if (rem < 0) { /* before 1970: floor, not truncation */
+        rem += day_ms;
+        days--;
+    }
+    char date[11], buf[32];
+    kb_date_format((int32_t)days, date);
+    snprintf(buf, sizeof buf, "%sT%02d:%02d:%02d.%03dZ", date, (int)(rem / 3600000),
+             (int)(rem / 60000 % 60), (int)(rem / 1000 % 60), (int)(rem % 1000));
+    return json_string(buf);
+}
+
+static json_t *encode_object(const kb_intern_t *tokens, const field_t *fields, size_t n,
+                             const char *base);
+
+/* The JSON of one field, or NULL with *skip set when it is not written
+ * out (optional and not set); NULL without skip means out of memory. */
+static json_t *encode_value(const kb_intern_t *tokens, const field_t *fd, const char *base,
+                            bool *skip) {
+    const char *src = base + fd->off;
+    *skip = false;
+    if (fd->present) {
+        bool given;
+        memcpy(&given, base + fd->present - 1, sizeof given);
+        if (!given) {
+            *skip = true;
+            return NULL;
+        }
+    }
+    switch ((field_kind_t)fd->kind) {
+    case FK_URL_ID:
+    case FK_ID:
+    case FK_TEXT: {
+        const char *s = member_str(base, fd);
+        *skip = !s;
+        return s ? json_string(s) : NULL;
+    }
+    case FK_NUMBER:
+        return json_real(load_number(src, fd->width));
+    case FK_INT: {
+        long long i = load_int(src, fd->width, fd->min < 0);
+        *skip = (fd->flags & F_ZERO_ABSENT) && i == 0;
+        return *skip ? NULL : json_integer(i);
+    }
+    case FK_BOOL: {
+        bool b;
+        memcpy(&b, src, sizeof b);
+        return json_boolean(b);
+    }
+    case FK_DATE: {
+        int32_t days;
+        memcpy(&days, src, sizeof days);
+        *skip = days == KB_NO_DATE;
+        if (*skip) return NULL;
+        char iso[11];
+        kb_date_format(days, iso);
+        return json_string(iso);
+    }
+    case FK_ENUM: {
+        long long i = load_int(src, fd->width, false), count = 0;
+        while (fd->names[count]) count++;
+        return json_string(i < count ? fd->names[i] : "unknown");
+    }
+    case FK_MUNICIPALITY:
+        return json_string(src);
+    case FK_TOKENS:
+    case FK_LANGS:
+        return tokens_json(tokens, (const kb_toks_t *)(const void *)src);
+    case FK_SLOTS: {
+        kb_slots_t slots;
+        memcpy(&slots, src, sizeof slots);
+        return slots_json(slots);
+    }
+    case FK_POINT:
+    case FK_OBJECT:
+        return encode_object(tokens, fd->sub, fd->nsub, src);
+    case FK_STATE:
+        return json_string(kb_codec_state_name((int)load_int(src, fd->width, false)));
+    case FK_CREATED: {
+        int64_t ms;
+        memcpy(&ms, src, sizeof ms);
+        return kb_codec_timestamp_json(ms);
+    }
+    }
+    *skip = true;
+    return NULL;
+}
+
+static json_t *encode_object(const kb_intern_t *tokens, const field_t *fields, size_t n,
+                             const char *base) {
+    json_t *obj = json_object();
+    for (size_t i = 0; obj && i < n; i++) {
+        bool skip;
+        json_t *v = encode_value(tokens, &fields[i], base, &skip);
+        if (skip) continue;
+        if (json_object_set_new(obj, fields[i].key, v) < 0) { /* consumes v, also NULL */
+            json_decref(obj);
+            return NULL;
+        }
+    }
+    return obj;
+}
+
+json_t *kb_codec_volunteer_json(const kb_intern_t *tokens, const kb_cand_t *c) {
+    return encode_object(tokens, volunteer_fields, COUNT(volunteer_fields), (const char *)c);
+}
+
+json_t *kb_codec_activity_json(const kb_intern_t *tokens, const kb_cand_t *c) {
+    return encode_object(tokens, activity_fields, COUNT(activity_fields), (const char *)c);
+}
+
+json_t *kb_codec_need_json(const kb_intern_t *tokens, const kb_need_t *n) {
+    return encode_object(tokens, need_fields, COUNT(need_fields), (const char *)n);
+}
+
+json_t *kb_codec_org_json(const kb_org_t *o) {
+    return encode_object(NULL, org_fields, COUNT(org_fields), (const char *)o);
+}

@@ -1,0 +1,72 @@
+/* core.h — the engine's state, shared by the files that implement
+ * include/koble/engine.h: engine.c (entities), query.c (matching) and
+ * lifecycle.c (matches between needs and candidates). */
+#ifndef KB_CORE_H
+#define KB_CORE_H
+
+#include "koble/engine.h"
+
+#include <math.h>
+
+#include "codec.h"
+#include "fault.h"
+#include "index.h"
+#include "match.h"
+#include "score.h"
+#include "store.h"
+
+typedef enum kb_pairing_state {
+    KB_PAIR_PROPOSED,
+    KB_PAIR_ACCEPTED,
+    KB_PAIR_DECLINED,
+    KB_PAIR_ENDED,
+} kb_pairing_state_t;
+
+/* A match between a need and a candidate. Slots become KB_NO_SLOT when
+ * the entity is deleted; the ids stay so the record still reads well. */
+typedef struct kb_pairing {
+    char *id; /* "m-<sequence>"; owned by the pool */
+    char *need_id, *cand_id;
+    uint32_t need_slot, cand_slot;
+    uint8_t cand_type, state;
+    double score, dist_km;
+    int64_t created_ms, updated_ms;
+} kb_pairing_t;
+
+struct kb_engine {
+    kb_store_t store;
+    kb_index_t cand_ix[2];   /* volunteers, activities; keys: skills, languages */
+    kb_index_t need_ix;      /* every live need, no keys */
+    kb_pool_t pairings;
+    uint64_t next_pairing;   /* sequence for match ids */
+    uint32_t pairs_by_state[4];
+    uint32_t needs_by_state[3];
+    kb_matcher_t matcher;
+    uint64_t *paired_buf;    /* scratch for kb_query_t.paired */
+    uint32_t paired_cap;
+    kb_weights_t weights;
+    int max_json_depth;
+    int64_t clock_ms;        /* 0: real time */
+};
+
+/* v rounded to digits decimals, for answers (ordering uses exact values). */
+static inline double kb_round(double v, int digits) {
+    double scale = digits == 2 ? 100.0 : 10000.0;
+    return round(v * scale) / scale;
+}
+
+int64_t kb_engine_now_ms(const kb_engine_t *e);
+void kb_engine_today(const kb_engine_t *e, int32_t *today, int *year);
+/* Prepares q for need n (which may be a what-if need with no slot). */
+int kb_engine_query(kb_engine_t *e, const kb_need_t *n, kb_query_t *q);
+/* Ends the proposed and accepted matches of a need or candidate that is
+ * about to be deleted and detaches all its matches. */
+void kb_lifecycle_detach_need(kb_engine_t *e, uint32_t need_slot);
+void kb_lifecycle_detach_cand(kb_engine_t *e, int type, uint32_t slot);
+/* Ends the proposals (not accepted matches) of a need being closed. */
+void kb_lifecycle_end_proposals(kb_engine_t *e, uint32_t need_slot);
+void kb_lifecycle_free(kb_engine_t *e);
+/* Recomputes a need's state from its accepted count (unless closed). */
+void kb_need_settle(kb_engine_t *e, kb_need_t *n);
+
+#endif

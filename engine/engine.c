@@ -1,0 +1,371 @@
+/* engine.c — the engine's life and its entities: PUT, GET, DELETE.
+ *
+ * A write is decoded and validated completely into a temporary record
+ * before anything is touched (codec.c); then the index is updated and only
+ * then the record is swapped in. If the index cannot take the new record
+ * (out of memory) the old one is put back, so a failed write changes
+ * nothing. Matching is in query.c, matches between needs and candidates in
+ * lifecycle.c. */
+#include "core.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void kb_engine_opts_default(kb_engine_opts_t *o) {
+    kb_weights_t w;
+    kb_weights_default(&w);
+    for (int i = 0; i < KB_C_COUNT; i++) o->weights[i] = w.w[i];
+    o->max_json_depth = 16;
+}
+
+int kb_engine_new(const kb_engine_opts_t *o, kb_engine_t **out) {
+    kb_engine_opts_t defaults;
+    if (!o) {
+        kb_engine_opts_default(&defaults);
+        o = &defaults;
+    }
+    double sum = 0;
+    for (int i = 0; i < KB_C_COUNT; i++) {
+        if (!(o->weights[i] >= 0)) return KB_EINVAL;
+        sum += o->weights[i];
+    }
+    if (!(sum > 0) || o->max_json_depth < 2) return KB_EINVAL;
+    kb_engine_t *e = calloc(1, sizeof *e);
+    if (!e) return KB_ENOMEM;
+    kb_store_init(&e->store);
+    kb_index_init(&e->cand_ix[KB_VOLUNTEER]);
+    kb_index_init(&e->cand_ix[KB_ACTIVITY]);
+    kb_index_init(&e->need_ix);
+    /* The pairing pool reuses the store's pool: slots, free list, id map. */
+    kb_pool_init(&e->pairings, sizeof(kb_pairing_t), offsetof(kb_pairing_t, id));
+    kb_matcher_init(&e->matcher);
+    for (int i = 0; i < KB_C_COUNT; i++) e->weights.w[i] = o->weights[i];
+    e->max_json_depth = o->max_json_depth;
+    e->next_pairing = 1;
+    *out = e;
+    return 0;
+}
+
+void kb_engine_free(kb_engine_t *e) {
+    if (!e) return;
+    kb_lifecycle_free(e);
+    kb_index_free(&e->cand_ix[KB_VOLUNTEER]);
+    kb_index_free(&e->cand_ix[KB_ACTIVITY]);
+    kb_index_free(&e->need_ix);
+    kb_store_free(&e->store);
+    kb_matcher_free(&e->matcher);
+    free(e->paired_buf);
+    free(e);
+}
+
+void kb_engine_set_clock(kb_engine_t *e, int64_t now_ms) { e->clock_ms = now_ms; }
+
+int64_t kb_engine_now_ms(const kb_engine_t *e) {
+    if (e->clock_ms) return e->clock_ms;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void kb_engine_today(const kb_engine_t *e, int32_t *today, int *year) {
+    int64_t ms = kb_engine_now_ms(e);
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    *today = (int32_t)(ms / 86400000);
+    *year = tm.tm_year + 1900;
+}
+
+static kb_codec_ctx_t codec_ctx(kb_engine_t *e) {
+    int32_t today;
+    int year;
+    kb_engine_today(e, &today, &year);
+    return (kb_codec_ctx_t){.tokens = &e->store.tokens, .current_year = year};
+}
+
+int kb_engine_parse(const kb_engine_t *e, const char *body, size_t len, json_t **out,
+                    kb_fault_t *f) {
+    return kb_codec_parse(body, len, e->max_json_depth, out, f);
+}
+
+uint32_t kb_engine_count(const kb_engine_t *e, kb_entity_t t) {
+    switch (t) {
+    case KB_ENT_VOLUNTEER: return e->store.cands[KB_VOLUNTEER].live;
+    case KB_ENT_ACTIVITY: return e->store.cands[KB_ACTIVITY].live;
+    case KB_ENT_NEED: return e->store.needs.live;
+    case KB_ENT_ORGANISATION: return e->store.orgs.live;
+    }
+    return 0;
+}
+
+static const char *const entity_names[] = {"volunteer", "activity", "need", "organisation"};
+
+static int not_found(kb_fault_t *f, kb_entity_t t) {
+    return kb_fault(f, KB_ENOTFOUND, 404, "not_found", NULL, "no such %s", entity_names[t]);
+}
+
+static int no_memory(kb_fault_t *f) {
+    return kb_fault(f, KB_ENOMEM, 503, "out_of_memory", NULL, "the server is out of memory");
+}
+
+/* ---- candidates (volunteers and activities) ---- */
+
+static int cand_index(kb_engine_t *e, const kb_cand_t *c, uint32_t slot) {
+    uint32_t keys[KB_INDEX_MAX_KEYS];
+    unsigned n = kb_index_cand_keys(c, keys);
+    return kb_index_add(&e->cand_ix[c->type], slot, c->pos.lat, c->pos.lon, keys, n);
+}
+
+static void cand_unindex(kb_engine_t *e, const kb_cand_t *c, uint32_t slot) {
+    uint32_t keys[KB_INDEX_MAX_KEYS];
+    unsigned n = kb_index_cand_keys(c, keys);
+    kb_index_remove(&e->cand_ix[c->type], slot, c->pos.lat, c->pos.lon, keys, n);
+}
+
+static json_t *cand_json(const kb_engine_t *e, const kb_cand_t *c) {
+    return c->type == KB_VOLUNTEER ? kb_codec_volunteer_json(&e->store.tokens, c)
+                                   : kb_codec_activity_json(&e->store.tokens, c);
+}
+
+static int put_cand(kb_engine_t *e, int type, const char *id, const json_t *body, json_t **out,
+                    bool *created, kb_fault_t *f) {
+    kb_codec_ctx_t cx = codec_ctx(e);
+    kb_cand_t nc;
+    int rc = type == KB_VOLUNTEER ? kb_codec_volunteer(&cx, body, id, &nc, f)
+                                  : kb_codec_activity(&cx, body, id, &nc, f);
+    if (rc < 0) return rc;
+    nc.live = true;
+    kb_cand_derive(&nc);
+
+    kb_pool_t *pool = &e->store.cands[type];
+    uint32_t slot = kb_pool_find(pool, id);
+    *created = slot == KB_NO_SLOT;
+    if (*created) {
+        if (kb_pool_alloc(pool, id, &slot) < 0) goto nomem;
+        kb_cand_t *c = kb_store_cand(&e->store, type, slot);
+        nc.id = c->id;
+        if (cand_index(e, &nc, slot) < 0) {
+            kb_pool_release(pool, slot);
+            goto nomem;
+        }
+        *c = nc;
+    } else {
+        kb_cand_t *c = kb_store_cand(&e->store, type, slot);
+        cand_unindex(e, c, slot);
+        if (cand_index(e, &nc, slot) < 0) {
+            if (cand_index(e, c, slot) < 0) abort(); /* its cells and postings still exist */
+            goto nomem;
+        }
+        nc.id = c->id;
+        nc.load = c->load; /* accepted matches survive a replace */
+        kb_cand_clear(c);
+        *c = nc;
+    }
+    *out = cand_json(e, kb_store_cand(&e->store, type, slot));
+    return 0;
+nomem:
+    kb_cand_clear(&nc);
+    return no_memory(f);
+}
+
+/* ---- needs ---- */
+
+void kb_need_settle(kb_engine_t *e, kb_need_t *n) {
+    if (n->state == KB_NEED_CLOSED) return;
+    uint8_t st = n->accepted >= n->count ? KB_NEED_MATCHED : KB_NEED_OPEN;
+    e->needs_by_state[n->state]--;
+    e->needs_by_state[st]++;
+    n->state = st;
+}
+
+static int put_need(kb_engine_t *e, const char *id, const json_t *body, json_t **out,
+                    bool *created, kb_fault_t *f) {
+    kb_codec_ctx_t cx = codec_ctx(e);
+    kb_need_t nn;
+    int rc = kb_codec_need(&cx, body, id, &nn, f);
+    if (rc < 0) return rc;
+    nn.live = true;
+
+    kb_pool_t *pool = &e->store.needs;
+    uint32_t slot = kb_pool_find(pool, id);
+    *created = slot == KB_NO_SLOT;
+    if (*created) {
+        if (kb_pool_alloc(pool, id, &slot) < 0) goto nomem;
+        kb_need_t *n = kb_store_need(&e->store, slot);
+        if (kb_index_add(&e->need_ix, slot, nn.pos.lat, nn.pos.lon, NULL, 0) < 0) {
+            kb_pool_release(pool, slot);
+            goto nomem;
+        }
+        nn.id = n->id;
+        nn.state = KB_NEED_OPEN;
+        nn.created_at_ms = kb_engine_now_ms(e);
+        *n = nn;
+        e->needs_by_state[KB_NEED_OPEN]++;
+        kb_need_settle(e, n);
+    } else {
+        kb_need_t *n = kb_store_need(&e->store, slot);
+        kb_index_remove(&e->need_ix, slot, n->pos.lat, n->pos.lon, NULL, 0);
+        if (kb_index_add(&e->need_ix, slot, nn.pos.lat, nn.pos.lon, NULL, 0) < 0) {
+            if (kb_index_add(&e->need_ix, slot, n->pos.lat, n->pos.lon, NULL, 0) < 0) abort();
+            goto nomem;
+        }
+        /* Server-side fields survive a replace. */
+        nn.id = n->id;
+        nn.state = n->state;
+        nn.accepted = n->accepted;
+        nn.created_at_ms = n->created_at_ms;
+        nn.pairings = n->pairings;
+        nn.npairings = n->npairings;
+        nn.cappairings = n->cappairings;
+        n->pairings = NULL;
+        kb_need_clear(n);
+        *n = nn;
+        kb_need_settle(e, n);
+    }
+    *out = kb_codec_need_json(&e->store.tokens, kb_store_need(&e->store, slot));
+    return 0;
+nomem:
+    kb_need_clear(&nn);
+    return no_memory(f);
+}
+
+/* ---- organisations ---- */
+
+static int put_org(kb_engine_t *e, const char *id, const json_t *body, json_t **out,
+                   bool *created, kb_fault_t *f) {
+    kb_codec_ctx_t cx = codec_ctx(e);
+    kb_org_t no;
+    int rc = kb_codec_org(&cx, body, id, &no, f);
+    if (rc < 0) return rc;
+    no.live = true;
+    uint32_t slot = kb_pool_find(&e->store.orgs, id);
+    *created = slot == KB_NO_SLOT;
+    if (*created && kb_pool_alloc(&e->store.orgs, id, &slot) < 0) {
+        kb_org_clear(&no);
+        return no_memory(f);
+    }
+    kb_org_t *o = kb_store_org(&e->store, slot);
+    no.id = o->id;
+    kb_org_clear(o);
+    *o = no;
+    *out = kb_codec_org_json(o);
+    return 0;
+}
+
+int kb_engine_put(kb_engine_t *e, kb_entity_t t, const char *id, const json_t *body,
+                  json_t **out, bool *created, kb_fault_t *f) {
+    if (!kb_codec_id_valid(id))
+        return kb_fault(f, KB_EINVAL, 422, "invalid_id", "id",
+                        "ids are 1-64 characters of A-Z a-z 0-9 . _ : -");
+    int rc;
+    switch (t) {
+    case KB_ENT_VOLUNTEER: rc = put_cand(e, KB_VOLUNTEER, id, body, out, created, f); break;
+    case KB_ENT_ACTIVITY: rc = put_cand(e, KB_ACTIVITY, id, body, out, created, f); break;
+    case KB_ENT_NEED: rc = put_need(e, id, body, out, created, f); break;
+    case KB_ENT_ORGANISATION: rc = put_org(e, id, body, out, created, f); break;
+    default: return kb_fault(f, KB_EINVAL, 404, "not_found", NULL, "no such collection");
+    }
+    if (rc == 0 && !*out) return no_memory(f);
+    return rc;
+}
+
+static kb_pool_t *pool_of(kb_engine_t *e, kb_entity_t t) {
+    switch (t) {
+    case KB_ENT_VOLUNTEER: return &e->store.cands[KB_VOLUNTEER];
+    case KB_ENT_ACTIVITY: return &e->store.cands[KB_ACTIVITY];
+    case KB_ENT_NEED: return &e->store.needs;
+    case KB_ENT_ORGANISATION: return &e->store.orgs;
+    }
+    return NULL;
+}
+
+int kb_engine_get(const kb_engine_t *e, kb_entity_t t, const char *id, json_t **out,
+                  kb_fault_t *f) {
+    const kb_pool_t *pool = pool_of((kb_engine_t *)e, t);
+    uint32_t slot = pool ? kb_pool_find(pool, id) : KB_NO_SLOT;
+    if (slot == KB_NO_SLOT) return not_found(f, t);
+    switch (t) {
+    case KB_ENT_VOLUNTEER:
+    case KB_ENT_ACTIVITY:
+        *out = cand_json(e, kb_store_cand(&e->store, t == KB_ENT_VOLUNTEER ? KB_VOLUNTEER : KB_ACTIVITY, slot));
+        break;
+    case KB_ENT_NEED: *out = kb_codec_need_json(&e->store.tokens, kb_store_need(&e->store, slot)); break;
+    case KB_ENT_ORGANISATION: *out = kb_codec_org_json(kb_store_org(&e->store, slot)); break;
+    }
+    return *out ? 0 : no_memory(f);
+}
+
+int kb_engine_delete(kb_engine_t *e, kb_entity_t t, const char *id, kb_fault_t *f) {
+    kb_pool_t *pool = pool_of(e, t);
+    uint32_t slot = pool ? kb_pool_find(pool, id) : KB_NO_SLOT;
+    if (slot == KB_NO_SLOT) return not_found(f, t);
+    if (t == KB_ENT_VOLUNTEER || t == KB_ENT_ACTIVITY) {
+        int type = t == KB_ENT_VOLUNTEER ? KB_VOLUNTEER : KB_ACTIVITY;
+        kb_cand_t *c = kb_store_cand(&e->store, type, slot);
+        kb_lifecycle_detach_cand(e, type, slot);
+        cand_unindex(e, c, slot);
+        kb_cand_clear(c);
+    } else if (t == KB_ENT_NEED) {
+        kb_need_t *n = kb_store_need(&e->store, slot);
+        kb_lifecycle_detach_need(e, slot);
+        kb_index_remove(&e->need_ix, slot, n->pos.lat, n->pos.lon, NULL, 0);
+        e->needs_by_state[n->state]--;
+        kb_need_clear(n);
+    } else {
+        kb_org_clear(kb_store_org(&e->store, slot));
+    }
+    kb_pool_release(pool, slot);
+    return 0;
+}
+
+int kb_engine_close_need(kb_engine_t *e, const char *id, json_t **out, kb_fault_t *f) {
+    uint32_t slot = kb_pool_find(&e->store.needs, id);
+    if (slot == KB_NO_SLOT) return not_found(f, KB_ENT_NEED);
+    kb_need_t *n = kb_store_need(&e->store, slot);
+    if (n->state != KB_NEED_CLOSED) {
+        kb_lifecycle_end_proposals(e, slot);
+        e->needs_by_state[n->state]--;
+        e->needs_by_state[KB_NEED_CLOSED]++;
+        n->state = KB_NEED_CLOSED;
+    }
+    *out = kb_codec_need_json(&e->store.tokens, n);
+    return *out ? 0 : no_memory(f);
+}
+
+json_t *kb_engine_stats(const kb_engine_t *e) {
+    const kb_index_t *vix = &e->cand_ix[KB_VOLUNTEER];
+    size_t index_bytes = kb_index_bytes(vix) + kb_index_bytes(&e->cand_ix[KB_ACTIVITY]) +
+                         kb_index_bytes(&e->need_ix) + kb_dict_bytes(&e->store.cands[0].ids) +
+                         kb_dict_bytes(&e->store.cands[1].ids) + kb_dict_bytes(&e->store.needs.ids);
+    size_t store_bytes = kb_pool_bytes(&e->store.cands[0]) + kb_pool_bytes(&e->store.cands[1]) +
+                         kb_pool_bytes(&e->store.needs) + kb_pool_bytes(&e->store.orgs) +
+                         kb_pool_bytes(&e->pairings) + kb_intern_bytes(&e->store.tokens);
+    uint32_t vols = e->store.cands[KB_VOLUNTEER].live;
+    return json_pack(
+        "{s:{s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I}, s:I},"
+        " s:{s:I, s:I, s:I, s:I, s:I, s:f},"
+        " s:{s:I, s:I}}",
+        "counts", "volunteers", (json_int_t)vols, "activities",
+        (json_int_t)e->store.cands[KB_ACTIVITY].live, "organisations",
+        (json_int_t)e->store.orgs.live, "needs", "open",
+        (json_int_t)e->needs_by_state[KB_NEED_OPEN], "matched",
+        (json_int_t)e->needs_by_state[KB_NEED_MATCHED], "closed",
+        (json_int_t)e->needs_by_state[KB_NEED_CLOSED], "matches", "proposed",
+        (json_int_t)e->pairs_by_state[KB_PAIR_PROPOSED], "accepted",
+        (json_int_t)e->pairs_by_state[KB_PAIR_ACCEPTED], "declined",
+        (json_int_t)e->pairs_by_state[KB_PAIR_DECLINED], "ended",
+        (json_int_t)e->pairs_by_state[KB_PAIR_ENDED], "tokens",
+        (json_int_t)e->store.tokens.count,
+        "index", "cells", (json_int_t)(vix->ncells + e->cand_ix[1].ncells + e->need_ix.ncells),
+        "blocks", (json_int_t)(vix->nblocks + e->cand_ix[1].nblocks + e->need_ix.nblocks),
+        "posting_entries",
+        (json_int_t)(vix->posting_entries + e->cand_ix[1].posting_entries), "bytes",
+        (json_int_t)index_bytes, "volunteer_bytes",
+        (json_int_t)(kb_index_bytes(vix) + kb_dict_bytes(&e->store.cands[0].ids)),
+        "bytes_per_volunteer",
+        vols ? (double)(kb_index_bytes(vix) + kb_dict_bytes(&e->store.cands[0].ids)) / vols : 0.0,
+        "memory", "store_bytes", (json_int_t)store_bytes, "total_bytes",
+        (json_int_t)(store_bytes + index_bytes));
+}

@@ -1,0 +1,95 @@
+/* engine.h — libkoble's public API: an in-memory matching engine.
+ *
+ * The engine holds needs, volunteers, organisations, activities and the
+ * matches between them, and answers ranked, explained match queries. Its
+ * interface speaks the public JSON contract (DESIGN.md, proto/), so the
+ * daemon is a thin HTTP layer over it and tests and benchmarks drive
+ * exactly the code the daemon runs.
+ *
+ * Threading: an engine belongs to one thread (kobled's event loop); no call
+ * blocks or locks.
+ *
+ * Errors: functions return 0 or a negative KB_E* code; on error *f says
+ * what to tell the client (status, code, field, message) and the engine
+ * is unchanged: a rejected write changes nothing.
+ *
+ * Ownership: every json_t ** out-parameter receives a new reference the
+ * caller must json_decref(); json_t * inputs are borrowed. */
+#ifndef KOBLE_ENGINE_H
+#define KOBLE_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "koble/error.h"
+
+typedef struct kb_engine kb_engine_t;
+typedef struct kb_fault kb_fault_t; /* see fault.h */
+
+typedef enum kb_entity {
+    KB_ENT_VOLUNTEER,
+    KB_ENT_ACTIVITY,
+    KB_ENT_NEED,
+    KB_ENT_ORGANISATION,
+} kb_entity_t;
+
+typedef struct kb_engine_opts {
+    /* Score weights: skills, distance, availability, age, experience, load
+     * (DESIGN.md defaults 3, 2, 2, 1, 1, 1). Each >= 0, sum > 0. */
+    double weights[6];
+    int max_json_depth;      /* nesting bound for request bodies */
+} kb_engine_opts_t;
+
+typedef struct kb_match_opts {
+    uint32_t limit;          /* 1..100, default 10 */
+    bool explain;            /* add components and exclusion counts */
+} kb_match_opts_t;
+
+void kb_engine_opts_default(kb_engine_opts_t *o);
+int kb_engine_new(const kb_engine_opts_t *o, kb_engine_t **out);
+void kb_engine_free(kb_engine_t *e);
+/* Fixes the engine's clock (ms since the epoch) for tests; 0 = real time.
+ * "Today" decides child certificates and ages. */
+void kb_engine_set_clock(kb_engine_t *e, int64_t now_ms);
+
+/* Parses a request body (malformed JSON, duplicate keys, too deep: 400). */
+int kb_engine_parse(const kb_engine_t *e, const char *body, size_t len, json_t **out,
+                    kb_fault_t *f);
+
+/* PUT: create (*created = true) or replace; *out is the stored object. */
+int kb_engine_put(kb_engine_t *e, kb_entity_t t, const char *id, const json_t *body,
+                  json_t **out, bool *created, kb_fault_t *f);
+int kb_engine_get(const kb_engine_t *e, kb_entity_t t, const char *id, json_t **out,
+                  kb_fault_t *f);
+/* DELETE: a deleted need or candidate ends its proposed and accepted
+ * matches (freeing capacity) first. */
+int kb_engine_delete(kb_engine_t *e, kb_entity_t t, const char *id, kb_fault_t *f);
+/* Closes a need: it leaves suggestions; its proposals are ended. */
+int kb_engine_close_need(kb_engine_t *e, const char *id, json_t **out, kb_fault_t *f);
+
+/* GET /v1/needs/{id}/matches */
+int kb_engine_matches(kb_engine_t *e, const char *need_id, const kb_match_opts_t *o,
+                      json_t **out, kb_fault_t *f);
+/* POST /v1/match: the same for a need body that is not stored. */
+int kb_engine_what_if(kb_engine_t *e, const json_t *need_body, const kb_match_opts_t *o,
+                      json_t **out, kb_fault_t *f);
+/* GET /v1/volunteers/{id}/needs: open needs that fit a volunteer. */
+int kb_engine_volunteer_needs(kb_engine_t *e, const char *volunteer_id,
+                              const kb_match_opts_t *o, json_t **out, kb_fault_t *f);
+
+/* POST /v1/matches: propose a need × candidate pair (409 if a hard
+ * constraint fails). */
+int kb_engine_propose(kb_engine_t *e, const json_t *body, json_t **out, kb_fault_t *f);
+/* POST /v1/matches/{id}/{step}, step "accept", "decline" or "end". */
+int kb_engine_match_step(kb_engine_t *e, const char *match_id, const char *step, json_t **out,
+                         kb_fault_t *f);
+int kb_engine_match_get(const kb_engine_t *e, const char *match_id, json_t **out, kb_fault_t *f);
+
+/* Counts, index sizes and memory, as GET /v1/stats answers. */
+json_t *kb_engine_stats(const kb_engine_t *e);
+/* Number of live entities of type t. */
+uint32_t kb_engine_count(const kb_engine_t *e, kb_entity_t t);
+
+#endif
