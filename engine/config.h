@@ -1,0 +1,44 @@
+/* config.h — kobled's configuration: built-in defaults, overridden by the
+ * config file (JSON), overridden by command-line flags (DESIGN.md
+ * "Running"). The config file is JSON because Jansson is already here and
+ * later settings (tokens with roles and scopes) are structured; unknown keys
+ * are errors, so a typo never silently falls back to a default. */
+#ifndef KB_CONFIG_H
+#define KB_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define KB_CONFIG_HELP 1 /* kb_config_parse_args: --help was given */
+
+typedef enum kb_fsync { KB_FSYNC_ALWAYS, KB_FSYNC_EVERYSEC, KB_FSYNC_NO } kb_fsync_t;
+
+typedef struct kb_config {
+    char listen_host[64];
+    int listen_port;
+    char data_dir[PATH_MAX];
+    bool redis_enabled;
+    char redis_host[256];
+    int redis_port;
+    char redis_prefix[64];
+    kb_fsync_t fsync;
+    double weights[6]; /* skills, distance, availability, age, experience, load */
+    size_t max_header_bytes, max_body_bytes;
+    unsigned max_connections, idle_timeout_ms;
+    int max_json_depth;
+    char log_level[8];
+} kb_config_t;
+
+void kb_config_default(kb_config_t *c);
+/* Loads a JSON config file over c. KB_EINVAL with err filled on any
+ * problem (the file is named in err). */
+int kb_config_load_file(kb_config_t *c, const char *path, char *err, size_t errlen);
+/* Applies argv: --config first (wherever it stands), then the other flags.
+ * Returns 0, KB_CONFIG_HELP, or KB_EINVAL with err filled. */
+int kb_config_parse_args(kb_config_t *c, int argc, char **argv, char *err, size_t errlen);
+/* "HOST:PORT" or "[V6]:PORT" into host and port. */
+int kb_config_parse_hostport(const char *s, char *host, size_t hostlen, int *port);
+const char *kb_config_usage(void);
+
+#endif

@@ -1,0 +1,45 @@
+/* log.c — see log.h. */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static int min_level = KB_LOG_INFO;
+static const char *const names[] = {"debug", "info", "warn", "error"};
+
+void kb_log_set_level(int level) {
+    if (level >= KB_LOG_DEBUG && level <= KB_LOG_ERROR) min_level = level;
+}
+
+int kb_log_level_parse(const char *name) {
+    for (int i = 0; i < 4; i++)
+        if (strcmp(name, names[i]) == 0) return i;
+    return -1;
+}
+
+void kb_log(int level, const char *event, const char *fmt, ...) {
+    if (level < min_level || level > KB_LOG_ERROR) return;
+    char line[1024];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(line, sizeof line, "ts=%Y-%m-%dT%H:%M:%S", &tm);
+    int k = snprintf(line + n, sizeof line - n, ".%03ldZ level=%s event=%s ", ts.tv_nsec / 1000000L,
+                     names[level], event);
+    if (k > 0) n += (size_t)k < sizeof line - n ? (size_t)k : sizeof line - n - 1;
+    va_list ap;
+    va_start(ap, fmt);
+    k = vsnprintf(line + n, sizeof line - n, fmt, ap);
+    va_end(ap);
+    if (k > 0) n += (size_t)k < sizeof line - n ? (size_t)k : sizeof line - n - 1;
+    while (n > 0 && line[n - 1] == ' ') n--;
+    line[n++] = '\n';
+    /* One write per line; a short write to a broken stderr is not worth
+     * failing a request over. */
+    ssize_t w = write(STDERR_FILENO, line, n);
+    (void)w;
+}

@@ -1,0 +1,20 @@
+/* log.h — structured one-line logs on stderr:
+ *
+ *   ts=2026-11-24T05:40:26.123Z level=info event=listening addr=127.0.0.1:8080
+ *
+ * Each line is formatted into one buffer and written with a single
+ * write(2), so lines never interleave. Callers pass key=value tails; values
+ * with spaces are quoted by the caller. Never log request bodies, tokens or
+ * anything that identifies a person: logs end up in places nobody audits. */
+#ifndef KB_LOG_H
+#define KB_LOG_H
+
+enum { KB_LOG_DEBUG, KB_LOG_INFO, KB_LOG_WARN, KB_LOG_ERROR };
+
+void kb_log_set_level(int level);
+/* Level for "debug", "info", "warn" or "error"; -1 for anything else. */
+int kb_log_level_parse(const char *name);
+void kb_log(int level, const char *event, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif
