@@ -1,0 +1,412 @@
+/* api.c — see api.h.
+ *
+ * Routes (DESIGN.md "Data model", "Matching", "Match lifecycle", "Running"):
+ *
+ *   GET /healthz, GET /metrics, GET /v1/stats
+ *   PUT|GET|DELETE /v1/{volunteers,activities,needs,organisations}/{id}
+ *   POST /v1/needs/{id}/close
+ *   GET  /v1/needs/{id}/matches?limit=&explain=
+ *   GET  /v1/volunteers/{id}/needs?limit=&explain=
+ *   POST /v1/match?limit=&explain=          (what-if, nothing stored)
+ *   POST /v1/matches, GET /v1/matches/{id}, POST /v1/matches/{id}/{accept,decline,end}
+ *
+ * Paths are split on '/' into at most four segments; ids are checked by the
+ * engine (a malformed id on GET is simply not found). */
+#include "api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "fault.h"
+#include "log.h"
+
+#define MAX_SEGS 4
+
+typedef struct call {
+    kb_api_t *api;
+    kb_http_req_t *req;
+    const char *route; /* metric label, e.g. "GET /v1/needs/{id}/matches" */
+    char *seg[MAX_SEGS];
+    int nseg;
+    char path[512];
+} call_t;
+
+static void finish(call_t *c, int status, const char *ctype, const char *body, size_t len) {
+    double secs = (double)(uv_hrtime() - c->req->start_ns) / 1e9;
+    kb_http_respond(c->req, status, ctype, body, len);
+    if (c->api->metrics) kb_metrics_observe(c->api->metrics, c->route, status, secs);
+    if (c->api->access_log)
+        kb_log(KB_LOG_INFO, "request", "route=\"%s\" status=%d us=%.0f", c->route, status,
+               secs * 1e6);
+}
+
+/* Answers with a JSON value (stolen). */
+static void reply_json(call_t *c, int status, json_t *v) {
+    char *text = v ? json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+    json_decref(v);
+    if (!text) {
+        static const char oom[] =
+            "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"the server is out of memory\","
+            "\"field\":null}}\n";
+        finish(c, 503, "application/json", oom, sizeof oom - 1);
+        return;
+    }
+    size_t len = strlen(text);
+    char *body = realloc(text, len + 2);
+    if (body) {
+        body[len++] = '\n';
+        body[len] = '\0';
+        text = body;
+    }
+    finish(c, status, "application/json", text, len);
+    free(text);
+}
+
+static void reply_fault(call_t *c, const kb_fault_t *f) {
+    reply_json(c, f->status ? f->status : 500, kb_fault_json(f));
+}
+
+static void reply_error(call_t *c, int status, const char *code, const char *field,
+                        const char *msg) {
+    kb_fault_t f;
+    kb_fault(&f, KB_EINVAL, status, code, field, "%s", msg);
+    reply_fault(c, &f);
+}
+
+/* Answers an engine call: rc/out/f as the kb_engine_* functions leave them.
+ * out is passed by address because callers write the engine call as an
+ * argument, and C does not order the evaluation of arguments. */
+static void reply_result(call_t *c, int rc, int status, json_t **out, const kb_fault_t *f) {
+    if (rc < 0) reply_fault(c, f);
+    else reply_json(c, status, *out);
+}
+
+/* ---- query strings ---- */
+
+static int parse_match_opts(call_t *c, kb_match_opts_t *o) {
+    o->limit = 10;
+    o->explain = false;
+    char buf[256];
+    if (strlen(c->req->query) >= sizeof buf) {
+        reply_error(c, 400, "invalid_query", NULL, "query string too long");
+        return -1;
+    }
+    strcpy(buf, c->req->query);
+    char *save = NULL;
+    for (char *kv = strtok_r(buf, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
+        char *v = strchr(kv, '=');
+        if (v) *v++ = '\0';
+        else v = "";
+        if (strcmp(kv, "limit") == 0) {
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (!*v || *end || n < 1 || n > 100) {
+                reply_error(c, 400, "invalid_query", "limit", "limit must be an integer 1..100");
+                return -1;
+            }
+            o->limit = (uint32_t)n;
+        } else if (strcmp(kv, "explain") == 0) {
+            if (!strcmp(v, "1") || !strcmp(v, "true") || !*v) o->explain = true;
+            else if (!strcmp(v, "0") || !strcmp(v, "false")) o->explain = false;
+            else {
+                reply_error(c, 400, "invalid_query", "explain", "explain must be 0, 1, true or false");
+                return -1;
+            }
+        } else {
+            reply_error(c, 400, "invalid_query", NULL,
+                        "unknown query parameter (known: limit, explain)");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static bool no_query(call_t *c) {
+    if (!c->req->query[0]) return true;
+    reply_error(c, 400, "invalid_query", NULL, "this route takes no query parameters");
+    return false;
+}
+
+/* Parses the request body into *out, answering 400 itself on failure. The
+ * Content-Type is not checked: the body must be JSON whatever it claims. */
+static bool body_json(call_t *c, json_t **out) {
+    kb_fault_t f;
+    if (kb_engine_parse(c->api->engine, c->req->body, c->req->body_len, out, &f) < 0) {
+        reply_fault(c, &f);
+        return false;
+    }
+    return true;
+}
+
+/* ---- handlers ---- */
+
+static void entity(call_t *c, kb_entity_t t, const char *label) {
+    const char *m = c->req->method, *id = c->seg[2];
+    kb_engine_t *e = c->api->engine;
+    kb_fault_t f;
+    json_t *out = NULL, *body;
+    static char routes[4][3][48];
+    int mi = !strcmp(m, "PUT") ? 0 : !strcmp(m, "GET") ? 1 : !strcmp(m, "DELETE") ? 2 : -1;
+    if (mi >= 0) {
+        if (!routes[t][mi][0])
+            snprintf(routes[t][mi], sizeof routes[t][mi], "%s /v1/%s/{id}", m, label);
+        c->route = routes[t][mi];
+    }
+    if (mi < 0) {
+        reply_error(c, 405, "method_not_allowed", NULL, "use PUT, GET or DELETE");
+        return;
+    }
+    if (!no_query(c)) return;
+    if (mi == 0) {
+        if (!body_json(c, &body)) return;
+        bool created = false;
+        int rc = kb_engine_put(e, t, id, body, &out, &created, &f);
+        json_decref(body);
+        reply_result(c, rc, created ? 201 : 200, &out, &f);
+        return;
+    }
+    if (mi == 1) {
+        reply_result(c, kb_engine_get(e, t, id, &out, &f), 200, &out, &f);
+        return;
+    }
+    int rc = kb_engine_delete(e, t, id, &f);
+    if (rc < 0) {
+        reply_fault(c, &f);
+        return;
+    }
+    finish(c, 204, NULL, "", 0);
+}
+
+static void need_matches(call_t *c) {
+    c->route = "GET /v1/needs/{id}/matches";
+    if (strcmp(c->req->method, "GET")) {
+        reply_error(c, 405, "method_not_allowed", NULL, "use GET");
+        return;
+    }
+    kb_match_opts_t o;
+    if (parse_match_opts(c, &o) < 0) return;
+    kb_fault_t f;
+    json_t *out = NULL;
+    reply_result(c, kb_engine_matches(c->api->engine, c->seg[2], &o, &out, &f), 200, &out, &f);
+}
+
+static void need_close(call_t *c) {
+    c->route = "POST /v1/needs/{id}/close";
+    if (strcmp(c->req->method, "POST")) {
+        reply_error(c, 405, "method_not_allowed", NULL, "use POST");
+        return;
+    }
+    if (!no_query(c)) return;
+    kb_fault_t f;
+    json_t *out = NULL;
+    reply_result(c, kb_engine_close_need(c->api->engine, c->seg[2], &out, &f), 200, &out, &f);
+}
+
+static void volunteer_needs(call_t *c) {
+    c->route = "GET /v1/volunteers/{id}/needs";
+    if (strcmp(c->req->method, "GET")) {
+        reply_error(c, 405, "method_not_allowed", NULL, "use GET");
+        return;
+    }
+    kb_match_opts_t o;
+    if (parse_match_opts(c, &o) < 0) return;
+    kb_fault_t f;
+    json_t *out = NULL;
+    reply_result(c, kb_engine_volunteer_needs(c->api->engine, c->seg[2], &o, &out, &f), 200, &out,
+                 &f);
+}
+
+static void what_if(call_t *c) {
+    c->route = "POST /v1/match";
+    if (strcmp(c->req->method, "POST")) {
+        reply_error(c, 405, "method_not_allowed", NULL, "use POST");
+        return;
+    }
+    kb_match_opts_t o;
+    json_t *body, *out = NULL;
+    if (parse_match_opts(c, &o) < 0 || !body_json(c, &body)) return;
+    kb_fault_t f;
+    int rc = kb_engine_what_if(c->api->engine, body, &o, &out, &f);
+    json_decref(body);
+    reply_result(c, rc, 200, &out, &f);
+}
+
+static void matches(call_t *c) {
+    kb_engine_t *e = c->api->engine;
+    const char *m = c->req->method;
+    kb_fault_t f;
+    json_t *out = NULL, *body;
+    if (c->nseg == 2) {
+        c->route = "POST /v1/matches";
+        if (strcmp(m, "POST")) {
+            reply_error(c, 405, "method_not_allowed", NULL, "use POST");
+            return;
+        }
+        if (!no_query(c) || !body_json(c, &body)) return;
+        int rc = kb_engine_propose(e, body, &out, &f);
+        json_decref(body);
+        reply_result(c, rc, 201, &out, &f);
+        return;
+    }
+    if (c->nseg == 3) {
+        c->route = "GET /v1/matches/{id}";
+        if (strcmp(m, "GET")) {
+            reply_error(c, 405, "method_not_allowed", NULL, "use GET");
+            return;
+        }
+        if (!no_query(c)) return;
+        reply_result(c, kb_engine_match_get(e, c->seg[2], &out, &f), 200, &out, &f);
+        return;
+    }
+    const char *step = c->seg[3];
+    c->route = !strcmp(step, "accept")    ? "POST /v1/matches/{id}/accept"
+               : !strcmp(step, "decline") ? "POST /v1/matches/{id}/decline"
+               : !strcmp(step, "end")     ? "POST /v1/matches/{id}/end"
+                                          : "other";
+    if (c->route[0] == 'o') {
+        reply_error(c, 404, "not_found", NULL, "no such route");
+        return;
+    }
+    if (strcmp(m, "POST")) {
+        reply_error(c, 405, "method_not_allowed", NULL, "use POST");
+        return;
+    }
+    if (!no_query(c)) return;
+    reply_result(c, kb_engine_match_step(e, c->seg[2], step, &out, &f), 200, &out, &f);
+}
+
+static void metrics(call_t *c) {
+    c->route = "GET /metrics";
+    kb_engine_t *e = c->api->engine;
+    kb_metrics_t *m = c->api->metrics;
+    if (!m) {
+        reply_error(c, 404, "not_found", NULL, "metrics are off");
+        return;
+    }
+    kb_metrics_gauge(m, "koble_volunteers", "Volunteers stored", kb_engine_count(e, KB_ENT_VOLUNTEER));
+    kb_metrics_gauge(m, "koble_activities", "Activities stored", kb_engine_count(e, KB_ENT_ACTIVITY));
+    kb_metrics_gauge(m, "koble_needs", "Needs stored", kb_engine_count(e, KB_ENT_NEED));
+    kb_metrics_gauge(m, "koble_organisations", "Organisations stored",
+                     kb_engine_count(e, KB_ENT_ORGANISATION));
+    if (c->api->http) {
+        kb_http_stats_t hs;
+        kb_http_stats(c->api->http, &hs);
+        kb_metrics_gauge(m, "koble_http_connections_open", "Open client connections",
+                         (double)hs.connections_open);
+        kb_metrics_gauge(m, "koble_http_connections_rejected_total",
+                         "Connections refused over the limit", (double)hs.connections_rejected);
+        kb_metrics_gauge(m, "koble_http_bad_requests_total", "Malformed or oversized requests",
+                         (double)hs.bad_requests);
+        kb_metrics_gauge(m, "koble_http_timeouts_total", "Connections closed idle or slow",
+                         (double)hs.timeouts);
+    }
+    char *text = NULL;
+    size_t len = 0;
+    if (kb_metrics_render(m, &text, &len) < 0) {
+        reply_error(c, 503, "out_of_memory", NULL, "out of memory");
+        return;
+    }
+    finish(c, 200, "text/plain; version=0.0.4", text, len);
+    free(text);
+}
+
+static void route(call_t *c) {
+    const char *m = c->req->method;
+    int n = c->nseg;
+    char **s = c->seg;
+    if (n == 1 && !strcmp(s[0], "healthz")) {
+        c->route = "GET /healthz";
+        if (!c->api->ready) {
+            reply_error(c, 503, "starting", NULL, "recovery is not finished");
+            return;
+        }
+        static const char ok[] = "{\"status\":\"ok\"}\n";
+        finish(c, 200, "application/json", ok, sizeof ok - 1);
+        return;
+    }
+    if (n == 1 && !strcmp(s[0], "metrics")) {
+        metrics(c);
+        return;
+    }
+    if (n < 2 || strcmp(s[0], "v1")) {
+        reply_error(c, 404, "not_found", NULL, "no such route");
+        return;
+    }
+    if (n == 2 && !strcmp(s[1], "stats")) {
+        c->route = "GET /v1/stats";
+        if (strcmp(m, "GET")) {
+            reply_error(c, 405, "method_not_allowed", NULL, "use GET");
+            return;
+        }
+        reply_json(c, 200, kb_engine_stats(c->api->engine));
+        return;
+    }
+    if (n == 2 && !strcmp(s[1], "match")) {
+        what_if(c);
+        return;
+    }
+    if (!strcmp(s[1], "matches") && n <= 4) {
+        matches(c);
+        return;
+    }
+    static const struct { const char *name; kb_entity_t t; } kinds[] = {
+        {"volunteers", KB_ENT_VOLUNTEER}, {"activities", KB_ENT_ACTIVITY},
+        {"needs", KB_ENT_NEED}, {"organisations", KB_ENT_ORGANISATION}};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        if (strcmp(s[1], kinds[i].name)) continue;
+        if (n == 3) {
+            entity(c, kinds[i].t, kinds[i].name);
+            return;
+        }
+        if (n == 4 && kinds[i].t == KB_ENT_NEED && !strcmp(s[3], "matches")) {
+            need_matches(c);
+            return;
+        }
+        if (n == 4 && kinds[i].t == KB_ENT_NEED && !strcmp(s[3], "close")) {
+            need_close(c);
+            return;
+        }
+        if (n == 4 && kinds[i].t == KB_ENT_VOLUNTEER && !strcmp(s[3], "needs")) {
+            volunteer_needs(c);
+            return;
+        }
+    }
+    reply_error(c, 404, "not_found", NULL, "no such route");
+}
+
+static void bad_path(call_t *c, int status, const char *msg) {
+    reply_error(c, status, status == 404 ? "not_found" : status == 414 ? "uri_too_long" : "bad_request",
+                NULL, msg);
+}
+
+void kb_api_handle(void *data, kb_http_req_t *req) {
+    call_t c = {.api = data, .req = req, .route = "other"};
+    size_t len = strlen(req->path);
+    if (len >= sizeof c.path) {
+        bad_path(&c, 414, "path too long");
+        return;
+    }
+    memcpy(c.path, req->path, len + 1);
+    /* Split "/a/b/c" into segments; empty segments ("//", trailing "/")
+     * make the path unknown rather than silently equal to another. */
+    char *p = c.path + 1;
+    if (c.path[0] != '/') {
+        bad_path(&c, 400, "path must start with /");
+        return;
+    }
+    for (;;) {
+        char *start = p;
+        while (*p && *p != '/') p++;
+        if (p == start || c.nseg == MAX_SEGS) {
+            bad_path(&c, 404, "no such route");
+            return;
+        }
+        c.seg[c.nseg++] = start;
+        if (!*p) break;
+        *p++ = '\0';
+    }
+    route(&c);
+}

@@ -1,0 +1,28 @@
+/* api.h — the HTTP/JSON API: routes requests to the engine and answers.
+ *
+ * The API is the edge: it validates the path, the query string and the
+ * body's syntax, calls one kb_engine_* function and turns its result or
+ * fault into a response. It records metrics and writes one access-log line
+ * per request: method, route template, status and duration — never ids,
+ * bodies or tokens. */
+#ifndef KB_API_H
+#define KB_API_H
+
+#include <stdbool.h>
+
+#include "http.h"
+#include "koble/engine.h"
+#include "metrics.h"
+
+typedef struct kb_api {
+    kb_engine_t *engine;
+    kb_metrics_t *metrics;
+    kb_http_server_t *http; /* for connection figures in /metrics; may be NULL */
+    bool ready;             /* /healthz answers 503 until set */
+    bool access_log;
+} kb_api_t;
+
+/* The kb_http_handler_fn: data is a kb_api_t *. */
+void kb_api_handle(void *data, kb_http_req_t *req);
+
+#endif

@@ -1,0 +1,152 @@
+/* harness.c — see harness.h. */
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void sleep_ms(int ms) {
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+int kt_daemon_start(kt_daemon_t *d, const char *const *extra) {
+    memset(d, 0, sizeof *d);
+    snprintf(d->dir, sizeof d->dir, "/tmp/koble-it-XXXXXX");
+    if (!mkdtemp(d->dir)) return -1;
+    snprintf(d->log, sizeof d->log, "%s/kobled.log", d->dir);
+    const char *bin = getenv("KOBLED") ? getenv("KOBLED") : "build/kobled";
+    const char *argv[32] = {bin, "--listen", "127.0.0.1:0", "--data-dir", d->dir, "--redis", "none"};
+    int argc = 7;
+    for (int i = 0; extra && extra[i] && argc < 31; i++) argv[argc++] = extra[i];
+    argv[argc] = NULL;
+    d->pid = fork();
+    if (d->pid < 0) return -1;
+    if (d->pid == 0) {
+        int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(fd, 2);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    /* Poll the log for the bound port. */
+    for (int i = 0; i < 1000; i++) {
+        FILE *f = fopen(d->log, "r");
+        char line[1024];
+        while (f && fgets(line, sizeof line, f)) {
+            char *p = strstr(line, "event=listening");
+            char *a = p ? strstr(p, "addr=") : NULL;
+            char *colon = a ? strrchr(a, ':') : NULL;
+            if (colon) d->port = atoi(colon + 1);
+        }
+        if (f) fclose(f);
+        if (d->port > 0) return 0;
+        int st;
+        if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
+            d->pid = 0;
+            return -1;
+        }
+        sleep_ms(10);
+    }
+    return -1;
+}
+
+int kt_daemon_stop(kt_daemon_t *d) {
+    int status = -1;
+    if (d->pid > 0) {
+        kill(d->pid, SIGTERM);
+        int st;
+        if (waitpid(d->pid, &st, 0) == d->pid && WIFEXITED(st)) status = WEXITSTATUS(st);
+        d->pid = 0;
+    }
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", d->dir);
+    if (d->dir[0] && system(cmd) != 0) status = -1;
+    return status;
+}
+
+int kt_connect(const kt_daemon_t *d) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)d->port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+char *kt_raw(const kt_daemon_t *d, const char *bytes, size_t len) {
+    int fd = kt_connect(d);
+    if (fd < 0) return strdup("");
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = write(fd, bytes + off, len - off);
+        if (n <= 0) break; /* the server may close early (413, 431) */
+        off += (size_t)n;
+    }
+    size_t cap = 4096, got = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 10000) <= 0) break;
+        if (got + 1024 > cap) buf = realloc(buf, cap *= 2);
+        ssize_t n = read(fd, buf + got, cap - got - 1);
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    buf[got] = '\0';
+    close(fd);
+    return buf;
+}
+
+kt_resp_t kt_http(const kt_daemon_t *d, const char *method, const char *path, const char *body) {
+    kt_resp_t r = {0};
+    size_t blen = body ? strlen(body) : 0;
+    size_t cap = blen + strlen(path) + 256;
+    char *req = malloc(cap);
+    int n = snprintf(req, cap,
+                     "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+                     "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+                     method, path, blen);
+    memcpy(req + n, body ? body : "", blen);
+    r.raw = kt_raw(d, req, (size_t)n + blen);
+    free(req);
+    sscanf(r.raw, "HTTP/1.1 %d", &r.status);
+    char *sep = strstr(r.raw, "\r\n\r\n");
+    r.body = sep ? sep + 4 : r.raw + strlen(r.raw);
+    r.json = json_loads(r.body, 0, NULL);
+    return r;
+}
+
+void kt_resp_free(kt_resp_t *r) {
+    json_decref(r->json);
+    free(r->raw);
+    memset(r, 0, sizeof *r);
+}
+
+json_t *kt_json_path(json_t *root, const char *path) {
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", path);
+    json_t *cur = root;
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ".", &save); cur && tok; tok = strtok_r(NULL, ".", &save)) {
+        if (json_is_array(cur)) {
+            char *end;
+            long i = strtol(tok, &end, 10);
+            cur = *end ? NULL : json_array_get(cur, (size_t)i);
+        } else {
+            cur = json_object_get(cur, tok);
+        }
+    }
+    return cur;
+}

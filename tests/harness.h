@@ -1,0 +1,47 @@
+/* harness.h — helpers for integration tests: a real kobled process and
+ * plain-socket HTTP to it.
+ *
+ * kobled is started with --listen 127.0.0.1:0 and its stderr goes to a
+ * file; the harness reads the bound port from the "listening" log line, so
+ * tests never race for a free port. Waiting for that line is bounded (10 s)
+ * and is a readiness wait, not a timing assertion. */
+#ifndef KT_HARNESS_H
+#define KT_HARNESS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+typedef struct kt_daemon {
+    pid_t pid;
+    int port;
+    char dir[64];  /* temporary data dir, removed by kt_daemon_stop */
+    char log[96];  /* kobled's stderr */
+} kt_daemon_t;
+
+typedef struct kt_resp {
+    int status;
+    char *raw;     /* the whole response, headers included */
+    char *body;    /* points into raw */
+    json_t *json;  /* parsed body, or NULL */
+} kt_resp_t;
+
+/* Starts build/kobled (or $KOBLED) with extra args (NULL-terminated list). */
+int kt_daemon_start(kt_daemon_t *d, const char *const *extra_args);
+/* SIGTERM and wait; returns the exit status (or -1 if killed by a signal). */
+int kt_daemon_stop(kt_daemon_t *d);
+
+/* One request on a fresh connection; body may be NULL. */
+kt_resp_t kt_http(const kt_daemon_t *d, const char *method, const char *path, const char *body);
+void kt_resp_free(kt_resp_t *r);
+/* Sends raw bytes on a fresh connection and reads until the server closes
+ * it (or 10 s pass). Returns a malloc'd NUL-terminated string. */
+char *kt_raw(const kt_daemon_t *d, const char *bytes, size_t len);
+/* Connects and returns the socket (for tests that hold a connection). */
+int kt_connect(const kt_daemon_t *d);
+
+/* Shorthands that fail the test on a transport error. */
+json_t *kt_json_path(json_t *root, const char *path); /* "matches.0.candidate.id" */
+
+#endif
