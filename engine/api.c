@@ -72,7 +72,7 @@ static void reply_fault(call_t *c, const kb_fault_t *f) {
 static void reply_error(call_t *c, int status, const char *code, const char *field,
                         const char *msg) {
     kb_fault_t f;
-    kb_fault(&f, KB_EINVAL, status, code, field, "%s", msg);
+    kb_fault_set(&f, status, code, field, "%s", msg);
     reply_fault(c, &f);
 }
 
@@ -90,11 +90,12 @@ static int parse_match_opts(call_t *c, kb_match_opts_t *o) {
     o->limit = 10;
     o->explain = false;
     char buf[256];
-    if (strlen(c->req->query) >= sizeof buf) {
+    size_t qlen = strlen(c->req->query);
+    if (qlen >= sizeof buf) {
         reply_error(c, 400, "invalid_query", NULL, "query string too long");
         return -1;
     }
-    strcpy(buf, c->req->query);
+    memcpy(buf, c->req->query, qlen + 1);
     char *save = NULL;
     for (char *kv = strtok_r(buf, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
         char *v = strchr(kv, '=');

@@ -182,7 +182,7 @@ done:
 
 int kb_config_parse_args(kb_config_t *c, int argc, char **argv, char *err, size_t errlen) {
     /* The file first, so every other flag overrides it. */
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc && argv[i]; i++) {
         const char *a = argv[i];
         const char *file = !strncmp(a, "--config=", 9) ? a + 9
                            : (!strcmp(a, "--config") && i + 1 < argc) ? argv[i + 1]
@@ -192,7 +192,7 @@ int kb_config_parse_args(kb_config_t *c, int argc, char **argv, char *err, size_
             if (rc < 0) return rc;
         }
     }
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc && argv[i]; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return KB_CONFIG_HELP;
         if (strncmp(a, "--", 2) != 0) return fail(err, errlen, "unexpected argument %s%s", a, "");
@@ -206,6 +206,8 @@ int kb_config_parse_args(kb_config_t *c, int argc, char **argv, char *err, size_
             if (*p == '-') *p = '_';
         if (eq) v = eq + 1;
         else if (i + 1 < argc) v = argv[++i];
+        else if (set_option(c, name, "") == KB_ENOTFOUND)
+            return fail(err, errlen, "unknown flag %s%s", a, "");
         else return fail(err, errlen, "%s needs a value%s", a, "");
         if (!strcmp(name, "config")) continue;
         int rc = set_option(c, name, v);

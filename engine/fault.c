@@ -4,9 +4,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-int kb_fault(kb_fault_t *f, int rc, int status, const char *code, const char *field,
-             const char *fmt, ...) {
-    if (!f) return rc;
+void kb_fault_set(kb_fault_t *f, int status, const char *code, const char *field, const char *fmt,
+                  ...) {
+    if (!f) return;
     f->status = status;
     f->code = code;
     snprintf(f->field, sizeof f->field, "%s", field ? field : "");
@@ -14,7 +14,6 @@ int kb_fault(kb_fault_t *f, int rc, int status, const char *code, const char *fi
     va_start(ap, fmt);
     vsnprintf(f->message, sizeof f->message, fmt, ap);
     va_end(ap);
-    return rc;
 }
 
 json_t *kb_fault_json(const kb_fault_t *f) {

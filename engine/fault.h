@@ -16,9 +16,13 @@ typedef struct kb_fault {
     char message[256];
 } kb_fault_t;
 
-/* Fills f and returns rc, so callers can `return kb_fault(...)`. */
-int kb_fault(kb_fault_t *f, int rc, int status, const char *code, const char *field,
-             const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Fills f (which may be NULL). */
+void kb_fault_set(kb_fault_t *f, int status, const char *code, const char *field, const char *fmt,
+                  ...) __attribute__((format(printf, 5, 6)));
+/* Fills f and evaluates to rc, so callers can `return kb_fault(...)`. A
+ * macro rather than a function so that the compiler and the analyzer see
+ * that the result is rc (a negative KB_E* constant) on every error path. */
+#define kb_fault(f, rc, ...) (kb_fault_set((f), __VA_ARGS__), (rc))
 /* New reference to the error object; NULL only when out of memory. */
 json_t *kb_fault_json(const kb_fault_t *f);
 

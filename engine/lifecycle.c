@@ -177,7 +177,7 @@ int kb_engine_propose(kb_engine_t *e, const json_t *body, json_t **out, kb_fault
                         "a need of kind %s does not take this type of candidate",
                         kb_codec_kind_name(n->kind));
     kb_query_t q;
-    if ((rc = kb_engine_query(e, n, &q)) < 0) return no_memory(f);
+    if (kb_engine_query(e, n, &q) < 0) return no_memory(f);
     double chord2 = kb_geo_chord2(&n->pos, &c->pos);
     int why = kb_score_check(&q, c, cs, chord2);
     if (why != KB_X_COUNT)

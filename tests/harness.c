@@ -25,7 +25,8 @@ int kt_daemon_start(kt_daemon_t *d, const char *const *extra) {
     snprintf(d->dir, sizeof d->dir, "/tmp/koble-it-XXXXXX");
     if (!mkdtemp(d->dir)) return -1;
     snprintf(d->log, sizeof d->log, "%s/kobled.log", d->dir);
-    const char *bin = getenv("KOBLED") ? getenv("KOBLED") : "build/kobled";
+    const char *bin = getenv("KOBLED");
+    if (!bin) bin = "build/kobled";
     const char *argv[32] = {bin, "--listen", "127.0.0.1:0", "--data-dir", d->dir, "--redis", "none"};
     int argc = 7;
     for (int i = 0; extra && extra[i] && argc < 31; i++) argv[argc++] = extra[i];
@@ -85,6 +86,13 @@ int kt_connect(const kt_daemon_t *d) {
     return fd;
 }
 
+/* Test helpers have no way to report out of memory but to stop. */
+static void *must_alloc(void *p, size_t n) {
+    void *q = realloc(p, n);
+    if (!q) abort();
+    return q;
+}
+
 char *kt_raw(const kt_daemon_t *d, const char *bytes, size_t len) {
     int fd = kt_connect(d);
     if (fd < 0) return strdup("");
@@ -95,11 +103,11 @@ char *kt_raw(const kt_daemon_t *d, const char *bytes, size_t len) {
         off += (size_t)n;
     }
     size_t cap = 4096, got = 0;
-    char *buf = malloc(cap);
+    char *buf = must_alloc(NULL, cap);
     for (;;) {
         struct pollfd p = {fd, POLLIN, 0};
         if (poll(&p, 1, 10000) <= 0) break;
-        if (got + 1024 > cap) buf = realloc(buf, cap *= 2);
+        if (got + 1024 > cap) buf = must_alloc(buf, cap *= 2);
         ssize_t n = read(fd, buf + got, cap - got - 1);
         if (n <= 0) break;
         got += (size_t)n;
@@ -113,7 +121,7 @@ kt_resp_t kt_http(const kt_daemon_t *d, const char *method, const char *path, co
     kt_resp_t r = {0};
     size_t blen = body ? strlen(body) : 0;
     size_t cap = blen + strlen(path) + 256;
-    char *req = malloc(cap);
+    char *req = must_alloc(NULL, cap);
     int n = snprintf(req, cap,
                      "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
                      "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",

@@ -42,7 +42,7 @@ Test(http, oversized_headers_get_431, .init = start, .fini = stop) {
     char *req = malloc(n + 128);
     int k = sprintf(req, "GET /healthz HTTP/1.1\r\nX-Big: ");
     memset(req + k, 'a', n);
-    strcpy(req + k + n, "\r\n\r\n");
+    memcpy(req + k + n, "\r\n\r\n", 5);
     char *out = kt_raw(&d, req, strlen(req));
     cr_assert(strncmp(out, "HTTP/1.1 431", 12) == 0, "%.200s", out);
     free(out);

@@ -69,6 +69,11 @@ Test(config, errors_name_the_setting, .fini = cleanup) {
     cr_assert_eq(kb_config_parse_args(&c, 2, help, err, sizeof err), KB_CONFIG_HELP);
     char *missing[] = {"kobled", "--data-dir"};
     cr_assert_eq(kb_config_parse_args(&c, 2, missing, err, sizeof err), KB_EINVAL);
+    cr_assert(strstr(err, "needs a value"), "%s", err);
+    /* A typo as the last flag is a typo, not a missing value. */
+    char *unknown_last[] = {"kobled", "--colour"};
+    cr_assert_eq(kb_config_parse_args(&c, 2, unknown_last, err, sizeof err), KB_EINVAL);
+    cr_assert(strstr(err, "unknown flag --colour"), "%s", err);
 }
 
 Test(config, zero_weights_are_refused, .fini = cleanup) {
