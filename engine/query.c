@@ -69,7 +69,7 @@ static int matches_answer(kb_engine_t *e, const kb_query_t *q, const char *need_
                             "score", kb_round(h->score, 4), "distance_km",
                             kb_round(h->dist_km, 2), "components", components_json(comp)));
     }
-    *out = json_pack("{s:s?, s:o}", "need_id", need_id, "matches", list);
+    *out = json_pack("{s:s*, s:o}", "need_id", need_id, "matches", list);
     if (*out && o->explain) {
         json_object_set_new(*out, "excluded", excluded_json(&r));
         json_object_set_new(*out, "searched",
