@@ -11,6 +11,8 @@ const char *kb_strerror(int code) {
     case KB_EFULL: return "limit reached";
     case KB_EIO: return "input/output error";
     case KB_ESYNTAX: return "syntax error";
+    case KB_ECORRUPT: return "damaged file";
+    case KB_EVERSION: return "unknown file format version";
     }
     return "unknown error";
 }

@@ -15,6 +15,8 @@ enum {
     KB_EFULL = -5,     /* a configured limit is reached */
     KB_EIO = -6,       /* system call failed; errno tells more */
     KB_ESYNTAX = -7,   /* malformed input (JSON, HTTP, config) */
+    KB_ECORRUPT = -8,  /* a stored file fails its checksum or framing */
+    KB_EVERSION = -9,  /* a stored file has a format version this build does not know */
 };
 
 const char *kb_strerror(int code);

@@ -1,0 +1,84 @@
+/* journal.h — the append-only journal of state changes.
+ *
+ * A journal file is a 16-byte header, "KBJOURNL", a u32 format version and
+ * a u32 0, followed by records:
+ *
+ *   u32 len    payload bytes (at most KB_JREC_MAX)
+ *   u32 kind   what the payload is (KB_JREC_*)
+ *   u64 seq    sequence number: each record's is the previous one's + 1
+ *   u64 check  XXH3-64 of the 16 bytes above and of the payload
+ *   payload
+ *
+ * all little-endian. Records are only ever appended, so a crash can damage
+ * only the end of the file: reading stops at the first record that is
+ * incomplete, fails its check or breaks the sequence, and the file is cut
+ * there. Everything before it was written whole (and, under fsync
+ * "always", acknowledged only once it was synced).
+ *
+ * Not thread-safe: one thread appends; kb_journal_sync may run on another
+ * (it only needs the descriptor). */
+#ifndef KB_JOURNAL_H
+#define KB_JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KB_JOURNAL_VERSION 1
+#define KB_JOURNAL_HEADER 16
+#define KB_JREC_HEADER 24
+#define KB_JREC_MAX (64u << 20)
+
+enum {
+    KB_JREC_OP = 1, /* a write as JSON: {"op", "ts", ...}, see engine.h */
+};
+
+typedef struct kb_jrec {
+    uint32_t kind;
+    uint64_t seq;
+    const uint8_t *payload; /* borrowed from the buffer decoded */
+    uint32_t len;
+} kb_jrec_t;
+
+typedef struct kb_journal {
+    int fd;
+    uint64_t size;     /* bytes in the file, all of them valid */
+    uint64_t last_seq; /* of the last record in the file, or the `after` given to open */
+} kb_journal_t;
+
+/* What kb_journal_open found. */
+typedef struct kb_journal_scan {
+    uint64_t records;   /* valid records read (including those skipped) */
+    uint64_t replayed;  /* records passed to fn */
+    uint64_t cut_bytes; /* damaged tail removed */
+} kb_journal_scan_t;
+
+/* Called for each valid record with seq > after, in order. A negative
+ * return stops the scan and kb_journal_open returns it. */
+typedef int (*kb_journal_fn)(void *ctx, const kb_jrec_t *rec);
+
+/* Writes the record header for payload into out. */
+void kb_journal_encode(uint8_t out[KB_JREC_HEADER], uint32_t kind, uint64_t seq,
+                       const void *payload, uint32_t len);
+/* Decodes the record at the start of buf. Returns its whole size, or 0 if
+ * buf does not start with a complete record whose check matches. */
+size_t kb_journal_decode(const uint8_t *buf, size_t len, kb_jrec_t *rec);
+
+/* Opens path for appending, creating it (with its header) if missing.
+ * Reads the records already there: those with seq > after go to fn (may
+ * be NULL); a damaged tail is cut off and counted in scan (may be NULL).
+ * Returns KB_EVERSION for a file of an unknown format version, KB_ECORRUPT
+ * when the file header itself is damaged, KB_EIO with errno set when a
+ * system call fails. On error j holds no open file. */
+int kb_journal_open(kb_journal_t *j, const char *path, uint64_t after, kb_journal_fn fn,
+                    void *ctx, kb_journal_scan_t *scan);
+/* Appends a record numbered last_seq + 1 (written to the kernel, not yet
+ * synced) and stores the number in *seq. If the write fails or is short
+ * (disk full, file size limit), the file is cut back to where it was, so a
+ * failed append leaves nothing behind; returns KB_EIO with errno set. */
+int kb_journal_append(kb_journal_t *j, uint32_t kind, const void *payload, uint32_t len,
+                      uint64_t *seq);
+/* fdatasync(fd): KB_EIO with errno set on failure. Safe from any thread. */
+int kb_journal_sync(int fd);
+void kb_journal_close(kb_journal_t *j);
+
+#endif
