@@ -47,6 +47,9 @@ struct kb_engine {
     kb_weights_t weights;
     int max_json_depth;
     int64_t clock_ms;        /* 0: real time */
+    kb_engine_journal_fn journal;
+    void *journal_ctx;
+    bool replaying;          /* in kb_engine_apply: do not journal again */
 };
 
 /* v rounded to digits decimals, for answers (ordering uses exact values). */
@@ -56,6 +59,14 @@ static inline double kb_round(double v, int digits) {
 }
 
 int64_t kb_engine_now_ms(const kb_engine_t *e);
+/* Write entry points pin the clock for their duration, so one write sees
+ * one instant and its journal record carries it. Returns what to restore. */
+int64_t kb_engine_pin_clock(kb_engine_t *e);
+/* Journals a validated write: fmt and the arguments build the op object
+ * with json_pack ("ts" is added). 0, or a 503 fault if the hook failed. */
+int kb_engine_log(kb_engine_t *e, kb_fault_t *f, const char *fmt, ...);
+/* "volunteer", "activity", "need", "organisation". */
+const char *kb_engine_entity_name(kb_entity_t t);
 void kb_engine_today(const kb_engine_t *e, int32_t *today, int *year);
 /* Prepares q for need n (which may be a what-if need with no slot). */
 int kb_engine_query(kb_engine_t *e, const kb_need_t *n, kb_query_t *q);

@@ -100,10 +100,15 @@ uint32_t kb_engine_count(const kb_engine_t *e, kb_entity_t t) {
     return 0;
 }
 
-static const char *const entity_names[] = {"volunteer", "activity", "need", "organisation"};
-
 static int not_found(kb_fault_t *f, kb_entity_t t) {
-    return kb_fault(f, KB_ENOTFOUND, 404, "not_found", NULL, "no such %s", entity_names[t]);
+    return kb_fault(f, KB_ENOTFOUND, 404, "not_found", NULL, "no such %s",
+                    kb_engine_entity_name(t));
+}
+
+static int log_put(kb_engine_t *e, kb_entity_t t, const char *id, const json_t *body,
+                   kb_fault_t *f) {
+    return kb_engine_log(e, f, "{s:s, s:s, s:s, s:O}", "op", "put", "entity",
+                         kb_engine_entity_name(t), "id", id, "body", (json_t *)body);
 }
 
 static int no_memory(kb_fault_t *f) {
@@ -138,6 +143,10 @@ static int put_cand(kb_engine_t *e, int type, const char *id, const json_t *body
     if (rc < 0) return rc;
     nc.live = true;
     kb_cand_derive(&nc);
+    if ((rc = log_put(e, type == KB_VOLUNTEER ? KB_ENT_VOLUNTEER : KB_ENT_ACTIVITY, id, body, f)) < 0) {
+        kb_cand_clear(&nc);
+        return rc;
+    }
 
     kb_pool_t *pool = &e->store.cands[type];
     uint32_t slot = kb_pool_find(pool, id);
@@ -187,6 +196,10 @@ static int put_need(kb_engine_t *e, const char *id, const json_t *body, json_t *
     int rc = kb_codec_need(&cx, body, id, &nn, f);
     if (rc < 0) return rc;
     nn.live = true;
+    if ((rc = log_put(e, KB_ENT_NEED, id, body, f)) < 0) {
+        kb_need_clear(&nn);
+        return rc;
+    }
 
     kb_pool_t *pool = &e->store.needs;
     uint32_t slot = kb_pool_find(pool, id);
@@ -240,6 +253,10 @@ static int put_org(kb_engine_t *e, const char *id, const json_t *body, json_t **
     int rc = kb_codec_org(&cx, body, id, &no, f);
     if (rc < 0) return rc;
     no.live = true;
+    if ((rc = log_put(e, KB_ENT_ORGANISATION, id, body, f)) < 0) {
+        kb_org_clear(&no);
+        return rc;
+    }
     uint32_t slot = kb_pool_find(&e->store.orgs, id);
     *created = slot == KB_NO_SLOT;
     if (*created && kb_pool_alloc(&e->store.orgs, id, &slot) < 0) {
@@ -254,8 +271,8 @@ static int put_org(kb_engine_t *e, const char *id, const json_t *body, json_t **
     return 0;
 }
 
-int kb_engine_put(kb_engine_t *e, kb_entity_t t, const char *id, const json_t *body,
-                  json_t **out, bool *created, kb_fault_t *f) {
+static int put_entity(kb_engine_t *e, kb_entity_t t, const char *id, const json_t *body,
+                      json_t **out, bool *created, kb_fault_t *f) {
     if (!kb_codec_id_valid(id))
         return kb_fault(f, KB_EINVAL, 422, "invalid_id", "id",
                         "ids are 1-64 characters of A-Z a-z 0-9 . _ : -");
@@ -268,6 +285,14 @@ int kb_engine_put(kb_engine_t *e, kb_entity_t t, const char *id, const json_t *b
     default: return kb_fault(f, KB_EINVAL, 404, "not_found", NULL, "no such collection");
     }
     if (rc == 0 && !*out) return no_memory(f);
+    return rc;
+}
+
+int kb_engine_put(kb_engine_t *e, kb_entity_t t, const char *id, const json_t *body,
+                  json_t **out, bool *created, kb_fault_t *f) {
+    int64_t saved = kb_engine_pin_clock(e);
+    int rc = put_entity(e, t, id, body, out, created, f);
+    e->clock_ms = saved;
     return rc;
 }
 
@@ -297,10 +322,13 @@ int kb_engine_get(const kb_engine_t *e, kb_entity_t t, const char *id, json_t **
     return *out ? 0 : no_memory(f);
 }
 
-int kb_engine_delete(kb_engine_t *e, kb_entity_t t, const char *id, kb_fault_t *f) {
+static int delete_entity(kb_engine_t *e, kb_entity_t t, const char *id, kb_fault_t *f) {
     kb_pool_t *pool = pool_of(e, t);
     uint32_t slot = pool ? kb_pool_find(pool, id) : KB_NO_SLOT;
     if (slot == KB_NO_SLOT) return not_found(f, t);
+    int rc = kb_engine_log(e, f, "{s:s, s:s, s:s}", "op", "delete", "entity",
+                           kb_engine_entity_name(t), "id", id);
+    if (rc < 0) return rc;
     if (t == KB_ENT_VOLUNTEER || t == KB_ENT_ACTIVITY) {
         int type = t == KB_ENT_VOLUNTEER ? KB_VOLUNTEER : KB_ACTIVITY;
         kb_cand_t *c = kb_store_cand(&e->store, type, slot);
@@ -320,15 +348,29 @@ int kb_engine_delete(kb_engine_t *e, kb_entity_t t, const char *id, kb_fault_t *
     return 0;
 }
 
+int kb_engine_delete(kb_engine_t *e, kb_entity_t t, const char *id, kb_fault_t *f) {
+    int64_t saved = kb_engine_pin_clock(e);
+    int rc = delete_entity(e, t, id, f);
+    e->clock_ms = saved;
+    return rc;
+}
+
 int kb_engine_close_need(kb_engine_t *e, const char *id, json_t **out, kb_fault_t *f) {
     uint32_t slot = kb_pool_find(&e->store.needs, id);
     if (slot == KB_NO_SLOT) return not_found(f, KB_ENT_NEED);
     kb_need_t *n = kb_store_need(&e->store, slot);
     if (n->state != KB_NEED_CLOSED) {
+        int64_t saved = kb_engine_pin_clock(e);
+        int rc = kb_engine_log(e, f, "{s:s, s:s}", "op", "close", "id", id);
+        if (rc < 0) {
+            e->clock_ms = saved;
+            return rc;
+        }
         kb_lifecycle_end_proposals(e, slot);
         e->needs_by_state[n->state]--;
         e->needs_by_state[KB_NEED_CLOSED]++;
         n->state = KB_NEED_CLOSED;
+        e->clock_ms = saved;
     }
     *out = kb_codec_need_json(&e->store.tokens, n);
     return *out ? 0 : no_memory(f);

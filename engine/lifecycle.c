@@ -158,7 +158,7 @@ static int need_not_open(kb_fault_t *f, const kb_need_t *n) {
                     kb_codec_state_name(n->state));
 }
 
-int kb_engine_propose(kb_engine_t *e, const json_t *body, json_t **out, kb_fault_t *f) {
+static int propose(kb_engine_t *e, const json_t *body, json_t **out, kb_fault_t *f) {
     const char *need_id, *cand_id;
     int type;
     int rc = read_proposal(body, &need_id, &type, &cand_id, f);
@@ -183,6 +183,8 @@ int kb_engine_propose(kb_engine_t *e, const json_t *body, json_t **out, kb_fault
     if (why != KB_X_COUNT)
         return kb_fault(f, KB_ECONFLICT, 409, "constraint_failed", kb_excl_names[why],
                         "the candidate fails the hard constraint \"%s\"", kb_excl_names[why]);
+    if ((rc = kb_engine_log(e, f, "{s:s, s:O}", "op", "propose", "body", (json_t *)body)) < 0)
+        return rc;
 
     if (n->npairings == n->cappairings) {
         uint32_t cap = n->cappairings ? n->cappairings * 2 : 4;
@@ -216,13 +218,25 @@ int kb_engine_propose(kb_engine_t *e, const json_t *body, json_t **out, kb_fault
     return answer(p, out, f);
 }
 
+int kb_engine_propose(kb_engine_t *e, const json_t *body, json_t **out, kb_fault_t *f) {
+    int64_t saved = kb_engine_pin_clock(e);
+    int rc = propose(e, body, out, f);
+    e->clock_ms = saved;
+    return rc;
+}
+
 static int bad_step(kb_fault_t *f, const kb_pairing_t *p, const char *step) {
     return kb_fault(f, KB_ECONFLICT, 409, "invalid_transition", NULL,
                     "a match that is %s cannot be %s", pair_state_names[p->state], step);
 }
 
-int kb_engine_match_step(kb_engine_t *e, const char *match_id, const char *step, json_t **out,
-                         kb_fault_t *f) {
+/* Journals a step that is allowed, just before it is made. */
+static int log_step(kb_engine_t *e, const char *match_id, const char *step, kb_fault_t *f) {
+    return kb_engine_log(e, f, "{s:s, s:s, s:s}", "op", "step", "id", match_id, "step", step);
+}
+
+static int match_step(kb_engine_t *e, const char *match_id, const char *step, json_t **out,
+                      kb_fault_t *f) {
     uint32_t ps = kb_pool_find(&e->pairings, match_id);
     if (ps == KB_NO_SLOT) return kb_fault(f, KB_ENOTFOUND, 404, "not_found", NULL, "no such match");
     kb_pairing_t *p = pairing_at(e, ps);
@@ -234,20 +248,34 @@ int kb_engine_match_step(kb_engine_t *e, const char *match_id, const char *step,
         if (c->load >= c->capacity)
             return kb_fault(f, KB_ECONFLICT, 409, "constraint_failed", "capacity",
                             "the candidate has no capacity left");
+        int rc = log_step(e, match_id, step, f);
+        if (rc < 0) return rc;
         c->load++;
         n->accepted++;
         set_state(e, p, KB_PAIR_ACCEPTED);
         kb_need_settle(e, n);
     } else if (strcmp(step, "decline") == 0) {
         if (p->state != KB_PAIR_PROPOSED) return bad_step(f, p, "declined");
+        int rc = log_step(e, match_id, step, f);
+        if (rc < 0) return rc;
         set_state(e, p, KB_PAIR_DECLINED);
     } else if (strcmp(step, "end") == 0) {
         if (!active(p)) return bad_step(f, p, "ended");
+        int rc = log_step(e, match_id, step, f);
+        if (rc < 0) return rc;
         end_pairing(e, p);
     } else {
         return kb_fault(f, KB_ENOTFOUND, 404, "not_found", NULL, "no such step");
     }
     return answer(p, out, f);
+}
+
+int kb_engine_match_step(kb_engine_t *e, const char *match_id, const char *step, json_t **out,
+                         kb_fault_t *f) {
+    int64_t saved = kb_engine_pin_clock(e);
+    int rc = match_step(e, match_id, step, out, f);
+    e->clock_ms = saved;
+    return rc;
 }
 
 int kb_engine_match_get(const kb_engine_t *e, const char *match_id, json_t **out, kb_fault_t *f) {

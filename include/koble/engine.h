@@ -87,6 +87,27 @@ int kb_engine_match_step(kb_engine_t *e, const char *match_id, const char *step,
                          kb_fault_t *f);
 int kb_engine_match_get(const kb_engine_t *e, const char *match_id, json_t **out, kb_fault_t *f);
 
+/* ---- durability ----
+ *
+ * Every write (put, delete, close, propose, match step), once validated and
+ * before it changes anything, is handed to the journal hook as one JSON
+ * object, borrowed for the call:
+ *
+ *   {"op":"put","entity":"volunteer","id":"v-1","ts":1764079200000,"body":{...}}
+ *   {"op":"delete","entity":"need","id":"n-1","ts":...}
+ *   {"op":"close","id":"n-1","ts":...}
+ *   {"op":"propose","ts":...,"body":{"need_id":...,"candidate":{...}}}
+ *   {"op":"step","id":"m-1","step":"accept","ts":...}
+ *
+ * `ts` is the instant the write ran at (one per write). If the hook
+ * returns an error the write is refused with 503 "journal_failed" and the
+ * engine is unchanged. kb_engine_apply replays such an object with the
+ * clock at its ts, so the engine makes the same decisions and assigns the
+ * same ids and timestamps as the first time; it does not call the hook. */
+typedef int (*kb_engine_journal_fn)(void *ctx, const json_t *op);
+void kb_engine_set_journal(kb_engine_t *e, kb_engine_journal_fn fn, void *ctx);
+int kb_engine_apply(kb_engine_t *e, const json_t *op, kb_fault_t *f);
+
 /* Counts, index sizes and memory, as GET /v1/stats answers. */
 json_t *kb_engine_stats(const kb_engine_t *e);
 /* Number of live entities of type t. */
