@@ -31,16 +31,61 @@ typedef struct call {
     const char *route; /* metric label, e.g. "GET /v1/needs/{id}/matches" */
     char *seg[MAX_SEGS];
     int nseg;
+    uint64_t written_before; /* journal records before this request */
     char path[512];
 } call_t;
 
-static void finish(call_t *c, int status, const char *ctype, const char *body, size_t len) {
-    double secs = (double)(uv_hrtime() - c->req->start_ns) / 1e9;
-    kb_http_respond(c->req, status, ctype, body, len);
-    if (c->api->metrics) kb_metrics_observe(c->api->metrics, c->route, status, secs);
-    if (c->api->access_log)
-        kb_log(KB_LOG_INFO, "request", "route=\"%s\" status=%d us=%.0f", c->route, status,
+static void send_answer(kb_api_t *api, kb_http_req_t *req, const char *route, int status,
+                        const char *ctype, const char *body, size_t len) {
+    double secs = (double)(uv_hrtime() - req->start_ns) / 1e9;
+    kb_http_respond(req, status, ctype, body, len);
+    if (api->metrics) kb_metrics_observe(api->metrics, route, status, secs);
+    if (api->access_log)
+        kb_log(KB_LOG_INFO, "request", "route=\"%s\" status=%d us=%.0f", route, status,
                secs * 1e6);
+}
+
+static const char journal_failed[] =
+    "{\"error\":{\"code\":\"journal_failed\",\"message\":\"the change could not be made "
+    "durable; it may or may not survive a restart\",\"field\":null}}\n";
+
+/* An answer held back until the journal record of its write is on disk. */
+typedef struct deferred {
+    kb_api_t *api;
+    kb_http_req_t *req;
+    const char *route, *ctype;
+    int status;
+    size_t len;
+    char body[];
+} deferred_t;
+
+static void on_durable(void *arg, int status) {
+    deferred_t *d = arg;
+    if (status == 0)
+        send_answer(d->api, d->req, d->route, d->status, d->ctype, d->body, d->len);
+    else
+        send_answer(d->api, d->req, d->route, 503, "application/json", journal_failed,
+                    sizeof journal_failed - 1);
+    free(d);
+}
+
+/* Answers, or for a request that wrote to the journal, waits for the
+ * fsync first: a 2xx means the write is on disk. */
+static void finish(call_t *c, int status, const char *ctype, const char *body, size_t len) {
+    kb_commit_t *commit = c->api->commit;
+    if (!commit || kb_commit_written(commit) == c->written_before) {
+        send_answer(c->api, c->req, c->route, status, ctype, body, len);
+        return;
+    }
+    deferred_t *d = malloc(sizeof *d + len);
+    if (!d) {
+        send_answer(c->api, c->req, c->route, 503, "application/json", journal_failed,
+                    sizeof journal_failed - 1);
+        return;
+    }
+    *d = (deferred_t){c->api, c->req, c->route, ctype, status, len};
+    memcpy(d->body, body, len);
+    if (kb_commit_wait(commit, kb_commit_written(commit), on_durable, d) < 0) on_durable(d, KB_ENOMEM);
 }
 
 /* Answers with a JSON value (stolen). */
@@ -384,7 +429,9 @@ static void bad_path(call_t *c, int status, const char *msg) {
 }
 
 void kb_api_handle(void *data, kb_http_req_t *req) {
-    call_t c = {.api = data, .req = req, .route = "other"};
+    kb_api_t *api = data;
+    call_t c = {.api = api, .req = req, .route = "other",
+                .written_before = api->commit ? kb_commit_written(api->commit) : 0};
     size_t len = strlen(req->path);
     if (len >= sizeof c.path) {
         bad_path(&c, 414, "path too long");

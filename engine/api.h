@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 
+#include "commit.h"
 #include "http.h"
 #include "koble/engine.h"
 #include "metrics.h"
@@ -18,6 +19,7 @@ typedef struct kb_api {
     kb_engine_t *engine;
     kb_metrics_t *metrics;
     kb_http_server_t *http; /* for connection figures in /metrics; may be NULL */
+    kb_commit_t *commit;    /* the journal's group commit; NULL: writes are not journaled */
     bool ready;             /* /healthz answers 503 until set */
     bool access_log;
 } kb_api_t;

@@ -10,10 +10,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Test helpers have no way to report out of memory but to stop. */
+static void *must_alloc(void *p, size_t n) {
+    void *q = realloc(p, n);
+    if (!q) abort();
+    return q;
+}
 
 static void sleep_ms(int ms) {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -24,7 +32,14 @@ int kt_daemon_start(kt_daemon_t *d, const char *const *extra) {
     memset(d, 0, sizeof *d);
     snprintf(d->dir, sizeof d->dir, "/tmp/koble-it-XXXXXX");
     if (!mkdtemp(d->dir)) return -1;
-    snprintf(d->log, sizeof d->log, "%s/kobled.log", d->dir);
+    return kt_daemon_spawn(d, extra);
+}
+
+int kt_daemon_spawn(kt_daemon_t *d, const char *const *extra) {
+    d->port = 0;
+    d->runs++;
+    /* A log per run, so the port found is this run's. */
+    snprintf(d->log, sizeof d->log, "%s/kobled-%d.log", d->dir, d->runs);
     const char *bin = getenv("KOBLED");
     if (!bin) bin = "build/kobled";
     const char *argv[32] = {bin, "--listen", "127.0.0.1:0", "--data-dir", d->dir, "--redis", "none"};
@@ -36,6 +51,10 @@ int kt_daemon_start(kt_daemon_t *d, const char *const *extra) {
     if (d->pid == 0) {
         int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         dup2(fd, 2);
+        if (d->fsize_limit) {
+            struct rlimit lim = {(rlim_t)d->fsize_limit, (rlim_t)d->fsize_limit};
+            setrlimit(RLIMIT_FSIZE, &lim);
+        }
         execv(bin, (char *const *)argv);
         _exit(127);
     }
@@ -61,6 +80,30 @@ int kt_daemon_start(kt_daemon_t *d, const char *const *extra) {
     return -1;
 }
 
+int kt_daemon_kill(kt_daemon_t *d) {
+    if (d->pid <= 0) return -1;
+    kill(d->pid, SIGKILL);
+    int st;
+    pid_t w = waitpid(d->pid, &st, 0);
+    d->pid = 0;
+    return w > 0 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL ? 0 : -1;
+}
+
+char *kt_daemon_log(const kt_daemon_t *d) {
+    FILE *f = fopen(d->log, "r");
+    size_t cap = 1 << 16, len = 0;
+    char *text = must_alloc(NULL, cap);
+    while (f) {
+        if (cap - len < 4096) text = must_alloc(text, cap *= 2);
+        size_t n = fread(text + len, 1, cap - len - 1, f);
+        if (n == 0) break;
+        len += n;
+    }
+    if (f) fclose(f);
+    text[len] = '\0';
+    return text;
+}
+
 int kt_daemon_stop(kt_daemon_t *d) {
     int status = -1;
     if (d->pid > 0) {
@@ -84,13 +127,6 @@ int kt_connect(const kt_daemon_t *d) {
         return -1;
     }
     return fd;
-}
-
-/* Test helpers have no way to report out of memory but to stop. */
-static void *must_alloc(void *p, size_t n) {
-    void *q = realloc(p, n);
-    if (!q) abort();
-    return q;
 }
 
 char *kt_raw(const kt_daemon_t *d, const char *bytes, size_t len) {

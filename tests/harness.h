@@ -16,8 +16,10 @@
 typedef struct kt_daemon {
     pid_t pid;
     int port;
-    char dir[64];  /* temporary data dir, removed by kt_daemon_stop */
-    char log[96];  /* kobled's stderr */
+    int runs;          /* processes started in this data dir */
+    long fsize_limit;  /* RLIMIT_FSIZE for kobled in bytes (a "full disk"); 0: none */
+    char dir[64];      /* temporary data dir, removed by kt_daemon_stop */
+    char log[96];      /* this run's stderr */
 } kt_daemon_t;
 
 typedef struct kt_resp {
@@ -29,7 +31,15 @@ typedef struct kt_resp {
 
 /* Starts build/kobled (or $KOBLED) with extra args (NULL-terminated list). */
 int kt_daemon_start(kt_daemon_t *d, const char *const *extra_args);
-/* SIGTERM and wait; returns the exit status (or -1 if killed by a signal). */
+/* Starts kobled again in d's data dir (after kt_daemon_kill, or when the
+ * previous start failed); -1 if it exits before listening. */
+int kt_daemon_spawn(kt_daemon_t *d, const char *const *extra_args);
+/* SIGKILL and wait, keeping the data dir: a crash. 0 if it was killed. */
+int kt_daemon_kill(kt_daemon_t *d);
+/* This run's log (malloc'd, NUL-terminated). */
+char *kt_daemon_log(const kt_daemon_t *d);
+/* SIGTERM and wait, then remove the data dir; returns the exit status (or
+ * -1 if killed by a signal). */
 int kt_daemon_stop(kt_daemon_t *d);
 
 /* One request on a fresh connection; body may be NULL. */

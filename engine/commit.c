@@ -1,0 +1,184 @@
+/* commit.c — see commit.h.
+ *
+ * Waiters form a FIFO in sequence order (records are numbered as they are
+ * appended, and writes wait for their own record right away), so releasing
+ * the ones an fsync covers pops from the front. The fsync starts from a
+ * uv_check handle, which runs right after the loop has handled the I/O of
+ * an iteration: every write read in that iteration is in the batch. */
+#include "commit.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "koble/error.h"
+
+typedef struct waiter {
+    uint64_t seq;
+    kb_commit_cb cb;
+    void *arg;
+} waiter_t;
+
+struct kb_commit {
+    uv_loop_t *loop;
+    kb_journal_t *j;
+    kb_fsync_t policy;
+    uv_check_t check;
+    uv_timer_t timer; /* everysec */
+    uv_work_t work;
+    bool inflight, failed, closing;
+    int open_handles;
+    int work_rc, work_errno;
+    uint64_t target; /* what the fsync in flight covers */
+    uint64_t synced;
+    uint64_t work_start_ns;
+    waiter_t *q;
+    size_t head, n, cap;
+    kb_commit_fail_cb on_fail;
+    void *fail_arg;
+    kb_commit_stats_t stats;
+};
+
+static void work_cb(uv_work_t *w) {
+    kb_commit_t *c = w->data;
+    c->work_rc = kb_journal_sync(c->j->fd);
+    c->work_errno = errno;
+}
+
+static void maybe_free(kb_commit_t *c) {
+    if (c->closing && !c->inflight && c->open_handles == 0) {
+        free(c->q);
+        free(c);
+    }
+}
+
+static void release(kb_commit_t *c, int status) {
+    while (c->n > 0) {
+        waiter_t *w = &c->q[c->head];
+        if (status == 0 && w->seq > c->synced) break;
+        waiter_t done = *w;
+        c->head = (c->head + 1) % c->cap;
+        c->n--;
+        done.cb(done.arg, status);
+    }
+}
+
+static void start(kb_commit_t *c);
+
+static void after_work(uv_work_t *w, int status) {
+    kb_commit_t *c = w->data;
+    c->inflight = false;
+    c->stats.fsyncs++;
+    c->stats.fsync_seconds += (double)(uv_hrtime() - c->work_start_ns) / 1e9;
+    if (status == 0 && c->work_rc == 0) {
+        c->synced = c->target;
+        release(c, 0);
+        if (c->n > 0 && !c->closing) start(c);
+    } else if (!c->failed) {
+        c->failed = true;
+        c->stats.fsync_failures++;
+        release(c, KB_EIO);
+        if (c->on_fail) c->on_fail(c->fail_arg, status ? status : c->work_errno);
+    }
+    maybe_free(c);
+}
+
+static void start(kb_commit_t *c) {
+    if (c->inflight || c->failed || c->j->last_seq <= c->synced) return;
+    c->target = c->j->last_seq;
+    c->work.data = c;
+    c->work_start_ns = uv_hrtime();
+    if (uv_queue_work(c->loop, &c->work, work_cb, after_work) == 0) c->inflight = true;
+}
+
+static void check_cb(uv_check_t *h) {
+    kb_commit_t *c = h->data;
+    if (c->n > 0) start(c);
+}
+
+static void timer_cb(uv_timer_t *h) { start(h->data); }
+
+int kb_commit_new(uv_loop_t *loop, kb_journal_t *j, kb_fsync_t policy, kb_commit_fail_cb on_fail,
+                  void *fail_arg, kb_commit_t **out) {
+    kb_commit_t *c = calloc(1, sizeof *c);
+    if (!c) return KB_ENOMEM;
+    c->loop = loop;
+    c->j = j;
+    c->policy = policy;
+    c->synced = j->last_seq; /* what was in the file at open is on disk */
+    c->on_fail = on_fail;
+    c->fail_arg = fail_arg;
+    uv_check_init(loop, &c->check);
+    uv_timer_init(loop, &c->timer);
+    c->check.data = c->timer.data = c;
+    c->open_handles = 2;
+    uv_check_start(&c->check, check_cb);
+    if (policy == KB_FSYNC_EVERYSEC) uv_timer_start(&c->timer, timer_cb, 1000, 1000);
+    /* Neither keeps the loop alive on its own. */
+    uv_unref((uv_handle_t *)&c->check);
+    uv_unref((uv_handle_t *)&c->timer);
+    *out = c;
+    return 0;
+}
+
+uint64_t kb_commit_written(const kb_commit_t *c) { return c->j->last_seq; }
+
+int kb_commit_append(kb_commit_t *c, const void *payload, uint32_t len) {
+    if (c->failed) {
+        errno = EIO;
+        return KB_EIO;
+    }
+    uint64_t seq;
+    int rc = kb_journal_append(c->j, KB_JREC_OP, payload, len, &seq);
+    if (rc == 0) c->stats.records++;
+    return rc;
+}
+
+int kb_commit_wait(kb_commit_t *c, uint64_t seq, kb_commit_cb cb, void *arg) {
+    if (c->failed) {
+        cb(arg, KB_EIO);
+        return 0;
+    }
+    if (c->policy != KB_FSYNC_ALWAYS || seq <= c->synced) {
+        cb(arg, 0);
+        return 0;
+    }
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 64;
+        waiter_t *q = malloc(cap * sizeof *q);
+        if (!q) return KB_ENOMEM;
+        for (size_t i = 0; i < c->n; i++) q[i] = c->q[(c->head + i) % c->cap];
+        free(c->q);
+        c->q = q;
+        c->cap = cap;
+        c->head = 0;
+    }
+    c->q[(c->head + c->n) % c->cap] = (waiter_t){seq, cb, arg};
+    c->n++;
+    return 0;
+}
+
+int kb_commit_flush(kb_commit_t *c) {
+    if (c->policy == KB_FSYNC_NO || c->failed || c->j->last_seq <= c->synced) return 0;
+    int rc = kb_journal_sync(c->j->fd);
+    if (rc == 0 && !c->inflight) c->synced = c->j->last_seq;
+    return rc;
+}
+
+void kb_commit_stats(const kb_commit_t *c, kb_commit_stats_t *out) {
+    *out = c->stats;
+    out->waiting = c->n;
+}
+
+static void on_closed(uv_handle_t *h) {
+    kb_commit_t *c = h->data;
+    c->open_handles--;
+    maybe_free(c);
+}
+
+void kb_commit_close(kb_commit_t *c) {
+    c->closing = true;
+    release(c, KB_EIO);
+    uv_close((uv_handle_t *)&c->check, on_closed);
+    uv_close((uv_handle_t *)&c->timer, on_closed);
+}

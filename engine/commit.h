@@ -1,0 +1,57 @@
+/* commit.h — group commit: the journal's fsyncs, off the loop thread.
+ *
+ * A write is appended to the journal on the loop thread (write(2) to the
+ * page cache: a full disk is known before the write is applied) and its
+ * answer waits here until an fsync covers it. All writes read in one loop
+ * iteration share one fdatasync, run on libuv's thread pool so reads keep
+ * being answered while the disk works; when it returns, every answer it
+ * covers goes out, and the writes that arrived meanwhile get the next one.
+ *
+ * Policies (DESIGN.md "Durability"): KB_FSYNC_ALWAYS answers only after
+ * the fsync; KB_FSYNC_EVERYSEC answers at once and syncs once a second (up
+ * to a second of acknowledged writes can be lost in a power cut, none in a
+ * crash of kobled alone); KB_FSYNC_NO leaves flushing to the kernel.
+ *
+ * A failed fsync leaves the file in an unknown state (the kernel may have
+ * dropped the dirty pages), so the waiting writes are answered 503 and the
+ * failure is reported to the owner, which must stop: a restart recovers
+ * exactly what is on disk. */
+#ifndef KB_COMMIT_H
+#define KB_COMMIT_H
+
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "config.h"
+#include "journal.h"
+
+typedef struct kb_commit kb_commit_t;
+
+/* status: 0 once durable, KB_EIO if the fsync failed. */
+typedef void (*kb_commit_cb)(void *arg, int status);
+/* Called once, on the loop, when an fsync fails. */
+typedef void (*kb_commit_fail_cb)(void *arg, int err);
+
+/* j stays owned by the caller and must outlive the commit. */
+int kb_commit_new(uv_loop_t *loop, kb_journal_t *j, kb_fsync_t policy, kb_commit_fail_cb on_fail,
+                  void *fail_arg, kb_commit_t **out);
+/* Number of the last record appended (kb_commit_append). */
+uint64_t kb_commit_written(const kb_commit_t *c);
+/* Appends one record to the journal; 0 or KB_EIO / KB_EINVAL. */
+int kb_commit_append(kb_commit_t *c, const void *payload, uint32_t len);
+/* Calls cb(arg, status) once record seq is durable under the policy:
+ * at once (synchronously) for "everysec" and "no". 0 or KB_ENOMEM. */
+int kb_commit_wait(kb_commit_t *c, uint64_t seq, kb_commit_cb cb, void *arg);
+/* Syncs what is written, on this thread (shutdown). */
+int kb_commit_flush(kb_commit_t *c);
+typedef struct kb_commit_stats {
+    uint64_t records, fsyncs, fsync_failures, waiting;
+    double fsync_seconds; /* total */
+} kb_commit_stats_t;
+void kb_commit_stats(const kb_commit_t *c, kb_commit_stats_t *out);
+/* Closes the handles; the commit is freed once they are closed. Waiters
+ * still queued are answered with KB_EIO. */
+void kb_commit_close(kb_commit_t *c);
+
+#endif

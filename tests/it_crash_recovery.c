@@ -1,0 +1,173 @@
+/* it_crash_recovery.c — a real kobled is killed with SIGKILL and started
+ * again on the same data directory: every acknowledged write is there,
+ * every delete stays deleted, a torn journal tail is cut, and a disk that
+ * fills up gives 503s, never an answer that lies. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static kt_daemon_t d;
+
+static void stop(void) { kt_daemon_stop(&d); }
+
+static int request(const char *method, const char *path, const char *body) {
+    kt_resp_t r = kt_http(&d, method, path, body);
+    int status = r.status;
+    kt_resp_free(&r);
+    return status;
+}
+
+static void volunteer_body(char *buf, size_t cap, int i) {
+    snprintf(buf, cap,
+             "{\"location\":{\"lat\":%.4f,\"lon\":12.5683},\"skills\":[\"visiting\",\"cooking\"],"
+             "\"languages\":[\"da\"],\"availability\":[\"tue_afternoon\"],\"capacity\":2}",
+             55.6 + i * 0.001);
+}
+
+static void restart(void) {
+    cr_assert_eq(kt_daemon_kill(&d), 0);
+    cr_assert_eq(kt_daemon_spawn(&d, NULL), 0, "kobled did not come back");
+}
+
+static long long count_of(const char *path) {
+    kt_resp_t r = kt_http(&d, "GET", "/v1/stats", NULL);
+    cr_assert_eq(r.status, 200);
+    long long n = json_integer_value(kt_json_path(r.json, path));
+    kt_resp_free(&r);
+    return n;
+}
+
+Test(recovery, acknowledged_writes_survive_kill_9, .fini = stop) {
+    cr_assert_eq(kt_daemon_start(&d, NULL), 0);
+    char path[64], body[512];
+    enum { N = 150 };
+    for (int i = 0; i < N; i++) {
+        snprintf(path, sizeof path, "/v1/volunteers/v-%d", i);
+        volunteer_body(body, sizeof body, i);
+        cr_assert_eq(request("PUT", path, body), 201);
+    }
+    for (int i = 0; i < N; i += 3) {
+        snprintf(path, sizeof path, "/v1/volunteers/v-%d", i);
+        cr_assert_eq(request("DELETE", path, NULL), 204);
+    }
+    cr_assert_eq(request("PUT", "/v1/needs/n-1",
+                         "{\"kind\":\"visit\",\"municipality\":\"0101\",\"person_age\":82,"
+                         "\"location\":{\"lat\":55.601,\"lon\":12.5683},\"skills_required\":[\"visiting\"]}"),
+                 201);
+    cr_assert_eq(request("POST", "/v1/matches",
+                         "{\"need_id\":\"n-1\",\"candidate\":{\"type\":\"volunteer\",\"id\":\"v-1\"}}"),
+                 201);
+    cr_assert_eq(request("POST", "/v1/matches/m-1/accept", NULL), 200);
+    kt_resp_t before = kt_http(&d, "GET", "/v1/volunteers/v-1", NULL);
+
+    restart();
+
+    for (int i = 0; i < N; i++) {
+        snprintf(path, sizeof path, "/v1/volunteers/v-%d", i);
+        cr_assert_eq(request("GET", path, NULL), i % 3 == 0 ? 404 : 200, "%s", path);
+    }
+    kt_resp_t after = kt_http(&d, "GET", "/v1/volunteers/v-1", NULL);
+    cr_assert_str_eq(after.body, before.body);
+    kt_resp_free(&before);
+    kt_resp_free(&after);
+    cr_assert_eq(count_of("counts.volunteers"), N - N / 3);
+    cr_assert_eq(count_of("counts.needs.matched"), 1);
+    cr_assert_eq(count_of("counts.matches.accepted"), 1);
+    /* Match ids go on where they stopped. */
+    kt_resp_t r = kt_http(&d, "POST", "/v1/matches",
+                          "{\"need_id\":\"n-1\",\"candidate\":{\"type\":\"volunteer\",\"id\":\"v-2\"}}");
+    cr_assert_eq(r.status, 409, "the need is matched: %s", r.body);
+    kt_resp_free(&r);
+    char *log = kt_daemon_log(&d);
+    cr_assert(strstr(log, "event=recovered records=203"), "%s", log);
+    free(log);
+}
+
+Test(recovery, a_torn_tail_is_cut_and_the_rest_kept, .fini = stop) {
+    cr_assert_eq(kt_daemon_start(&d, NULL), 0);
+    char path[64], body[512], file[128];
+    for (int i = 0; i < 10; i++) {
+        snprintf(path, sizeof path, "/v1/volunteers/v-%d", i);
+        volunteer_body(body, sizeof body, i);
+        cr_assert_eq(request("PUT", path, body), 201);
+    }
+    cr_assert_eq(kt_daemon_kill(&d), 0);
+    /* Half a record, as a crash in the middle of a write leaves it. */
+    snprintf(file, sizeof file, "%s/journal.kbj", d.dir);
+    int fd = open(file, O_WRONLY | O_APPEND);
+    cr_assert_geq(fd, 0);
+    static const char torn[] = "\x40\x01\x00\x00\x01\x00\x00\x00\x0b\x00\x00\x00{\"op\":\"put";
+    cr_assert_eq(write(fd, torn, sizeof torn - 1), (ssize_t)(sizeof torn - 1));
+    close(fd);
+
+    cr_assert_eq(kt_daemon_spawn(&d, NULL), 0);
+    char *log = kt_daemon_log(&d);
+    cr_assert(strstr(log, "event=journal_tail_cut"), "%s", log);
+    cr_assert(strstr(log, "records=10 "), "%s", log);
+    free(log);
+    cr_assert_eq(count_of("counts.volunteers"), 10);
+    /* Writing goes on after the cut, and survives the next crash too. */
+    volunteer_body(body, sizeof body, 10);
+    cr_assert_eq(request("PUT", "/v1/volunteers/v-10", body), 201);
+    restart();
+    cr_assert_eq(count_of("counts.volunteers"), 11);
+    cr_assert_eq(request("GET", "/v1/volunteers/v-10", NULL), 200);
+}
+
+Test(recovery, a_full_disk_answers_503_and_acknowledges_nothing_it_lost, .fini = stop) {
+    memset(&d, 0, sizeof d);
+    cr_assert_eq(kt_daemon_start(&d, NULL), 0);
+    cr_assert_eq(kt_daemon_kill(&d), 0);
+    /* Room for some dozens of records only. */
+    d.fsize_limit = 12000;
+    cr_assert_eq(kt_daemon_spawn(&d, NULL), 0);
+    char path[64], body[512];
+    int acked = 0, refused = -1;
+    for (int i = 0; i < 200 && refused < 0; i++) {
+        snprintf(path, sizeof path, "/v1/volunteers/v-%d", i);
+        volunteer_body(body, sizeof body, i);
+        kt_resp_t r = kt_http(&d, "PUT", path, body);
+        if (r.status == 201) {
+            acked++;
+        } else {
+            cr_assert_eq(r.status, 503, "%d %s", r.status, r.body);
+            cr_assert_str_eq(json_string_value(kt_json_path(r.json, "error.code")),
+                             "journal_failed");
+            refused = i;
+        }
+        kt_resp_free(&r);
+    }
+    cr_assert_geq(refused, 5, "the limit leaves room for a few writes");
+    snprintf(path, sizeof path, "/v1/volunteers/v-%d", refused);
+    cr_assert_eq(request("GET", path, NULL), 404, "a refused write changes nothing");
+    cr_assert_eq(request("GET", "/v1/volunteers/v-0", NULL), 200, "reads go on");
+    cr_assert_eq(count_of("counts.volunteers"), acked);
+
+    d.fsize_limit = 0;
+    restart();
+    cr_assert_eq(count_of("counts.volunteers"), acked);
+    cr_assert_eq(request("GET", path, NULL), 404);
+    /* With room again, writes are accepted. */
+    cr_assert_eq(request("PUT", path, body), 201);
+}
+
+Test(recovery, an_unknown_journal_version_stops_start_up, .fini = stop) {
+    cr_assert_eq(kt_daemon_start(&d, NULL), 0);
+    cr_assert_eq(kt_daemon_kill(&d), 0);
+    char file[128];
+    snprintf(file, sizeof file, "%s/journal.kbj", d.dir);
+    FILE *f = fopen(file, "r+b");
+    cr_assert_not_null(f);
+    fseek(f, 8, SEEK_SET);
+    fputc(9, f); /* format version 9 */
+    fclose(f);
+    cr_assert_eq(kt_daemon_spawn(&d, NULL), -1, "kobled must refuse to start");
+    char *log = kt_daemon_log(&d);
+    cr_assert(strstr(log, "unknown file format version"), "%s", log);
+    free(log);
+}
