@@ -812,6 +812,21 @@ json_t *kb_codec_timestamp_json(int64_t ms) {
     return json_string(buf);
 }
 
+int kb_codec_parse_timestamp(const char *text, int64_t *ms) {
+    char date[11];
+    int h, m, sec, milli, end = 0;
+    int32_t days;
+    if (!text || strlen(text) != 24 || text[10] != 'T') return KB_EINVAL;
+    memcpy(date, text, 10);
+    date[10] = '\0';
+    if (kb_date_parse(date, &days) < 0 ||
+        sscanf(text + 11, "%2d:%2d:%2d.%3dZ%n", &h, &m, &sec, &milli, &end) != 4 || end != 13 ||
+        h > 23 || m > 59 || sec > 59 || h < 0 || m < 0 || sec < 0 || milli < 0)
+        return KB_EINVAL;
+    *ms = (int64_t)days * 86400000 + h * 3600000 + m * 60000 + sec * 1000 + milli;
+    return 0;
+}
+
 static json_t *encode_object(const kb_intern_t *tokens, const field_t *fields, size_t n,
                              const char *base);
 

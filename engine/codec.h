@@ -74,6 +74,8 @@ json_t *kb_codec_org_json(const kb_org_t *o);
 /* ms since 1970 as an RFC 3339 UTC timestamp with milliseconds,
  * "2026-03-01T12:34:56.789Z" (a new reference; NULL when out of memory). */
 json_t *kb_codec_timestamp_json(int64_t ms);
+/* The inverse, for exactly that form ("2026-11-24T09:30:00.000Z"). */
+int kb_codec_parse_timestamp(const char *text, int64_t *ms);
 
 /* 1-64 bytes of [A-Za-z0-9._:-]. */
 bool kb_codec_id_valid(const char *id);

@@ -50,6 +50,7 @@ struct kb_engine {
     kb_engine_journal_fn journal;
     void *journal_ctx;
     bool replaying;          /* in kb_engine_apply: do not journal again */
+    int64_t restore_ms;      /* the instant of the snapshot being restored */
 };
 
 /* v rounded to digits decimals, for answers (ordering uses exact values). */
@@ -67,6 +68,11 @@ int64_t kb_engine_pin_clock(kb_engine_t *e);
 int kb_engine_log(kb_engine_t *e, kb_fault_t *f, const char *fmt, ...);
 /* "volunteer", "activity", "need", "organisation". */
 const char *kb_engine_entity_name(kb_entity_t t);
+/* The pool that holds entities of type t. */
+kb_pool_t *kb_engine_pool(const kb_engine_t *e, kb_entity_t t);
+/* Snapshot records of the matches (dump.c has the whole picture). */
+int kb_lifecycle_dump(const kb_engine_t *e, kb_engine_dump_fn fn, void *ctx);
+int kb_lifecycle_restore(kb_engine_t *e, const json_t *rec, kb_fault_t *f);
 void kb_engine_today(const kb_engine_t *e, int32_t *today, int *year);
 /* Prepares q for need n (which may be a what-if need with no slot). */
 int kb_engine_query(kb_engine_t *e, const kb_need_t *n, kb_query_t *q);

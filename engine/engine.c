@@ -296,7 +296,8 @@ int kb_engine_put(kb_engine_t *e, kb_entity_t t, const char *id, const json_t *b
     return rc;
 }
 
-static kb_pool_t *pool_of(kb_engine_t *e, kb_entity_t t) {
+kb_pool_t *kb_engine_pool(const kb_engine_t *ec, kb_entity_t t) {
+    kb_engine_t *e = (kb_engine_t *)ec;
     switch (t) {
     case KB_ENT_VOLUNTEER: return &e->store.cands[KB_VOLUNTEER];
     case KB_ENT_ACTIVITY: return &e->store.cands[KB_ACTIVITY];
@@ -308,7 +309,7 @@ static kb_pool_t *pool_of(kb_engine_t *e, kb_entity_t t) {
 
 int kb_engine_get(const kb_engine_t *e, kb_entity_t t, const char *id, json_t **out,
                   kb_fault_t *f) {
-    const kb_pool_t *pool = pool_of((kb_engine_t *)e, t);
+    const kb_pool_t *pool = kb_engine_pool(e, t);
     uint32_t slot = pool ? kb_pool_find(pool, id) : KB_NO_SLOT;
     if (slot == KB_NO_SLOT) return not_found(f, t);
     switch (t) {
@@ -323,7 +324,7 @@ int kb_engine_get(const kb_engine_t *e, kb_entity_t t, const char *id, json_t **
 }
 
 static int delete_entity(kb_engine_t *e, kb_entity_t t, const char *id, kb_fault_t *f) {
-    kb_pool_t *pool = pool_of(e, t);
+    kb_pool_t *pool = kb_engine_pool(e, t);
     uint32_t slot = pool ? kb_pool_find(pool, id) : KB_NO_SLOT;
     if (slot == KB_NO_SLOT) return not_found(f, t);
     int rc = kb_engine_log(e, f, "{s:s, s:s, s:s}", "op", "delete", "entity",

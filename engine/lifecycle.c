@@ -283,3 +283,85 @@ int kb_engine_match_get(const kb_engine_t *e, const char *match_id, json_t **out
     if (ps == KB_NO_SLOT) return kb_fault(f, KB_ENOTFOUND, 404, "not_found", NULL, "no such match");
     return answer(pairing_at(e, ps), out, f);
 }
+
+/* ---- snapshots ---- */
+
+int kb_lifecycle_dump(const kb_engine_t *e, kb_engine_dump_fn fn, void *ctx) {
+    for (uint32_t slot = 0; slot < e->pairings.used; slot++) {
+        const kb_pairing_t *p = pairing_at(e, slot);
+        if (!p->id) continue;
+        json_t *rec = json_pack(
+            "{s:s, s:s, s:s, s:b, s:s, s:s, s:b, s:s, s:f, s:f, s:I, s:I}", "kind", "match", "id",
+            p->id, "need_id", p->need_id, "need_attached", p->need_slot != KB_NO_SLOT, "cand_type",
+            p->cand_type == KB_VOLUNTEER ? "volunteer" : "activity", "cand_id", p->cand_id,
+            "cand_attached", p->cand_slot != KB_NO_SLOT, "state", pair_state_names[p->state],
+            "score", p->score, "distance_km", p->dist_km, "created_ms", (json_int_t)p->created_ms,
+            "updated_ms", (json_int_t)p->updated_ms);
+        if (!rec) return KB_ENOMEM;
+        int rc = fn(ctx, rec);
+        json_decref(rec);
+        if (rc < 0) return rc;
+    }
+    return 0;
+}
+
+static int bad_match(kb_fault_t *f, const char *what) {
+    return kb_fault(f, KB_ECORRUPT, 500, "bad_snapshot_record", NULL, "%s", what);
+}
+
+int kb_lifecycle_restore(kb_engine_t *e, const json_t *rec, kb_fault_t *f) {
+    const char *kind, *id, *need_id, *cand_type, *cand_id, *state;
+    int need_attached, cand_attached;
+    double score, dist;
+    json_int_t created, updated;
+    json_error_t err;
+    if (json_unpack_ex((json_t *)rec, &err, JSON_STRICT,
+                       "{s:s, s:s, s:s, s:b, s:s, s:s, s:b, s:s, s:F, s:F, s:I, s:I}", "kind",
+                       &kind, "id", &id, "need_id", &need_id, "need_attached", &need_attached,
+                       "cand_type", &cand_type, "cand_id", &cand_id, "cand_attached",
+                       &cand_attached, "state", &state, "score", &score, "distance_km", &dist,
+                       "created_ms", &created, "updated_ms", &updated) < 0)
+        return bad_match(f, "a match record is malformed");
+    int type = !strcmp(cand_type, "volunteer") ? KB_VOLUNTEER
+               : !strcmp(cand_type, "activity") ? KB_ACTIVITY
+                                                : -1;
+    int st = -1;
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(state, pair_state_names[i])) st = i;
+    uint32_t ns = need_attached ? kb_pool_find(&e->store.needs, need_id) : KB_NO_SLOT;
+    uint32_t cs = type >= 0 && cand_attached ? kb_pool_find(&e->store.cands[type], cand_id)
+                                             : KB_NO_SLOT;
+    if (type < 0 || st < 0 || (need_attached && ns == KB_NO_SLOT) ||
+        (cand_attached && cs == KB_NO_SLOT) || kb_pool_find(&e->pairings, id) != KB_NO_SLOT)
+        return bad_match(f, "a match record does not fit the entities restored");
+    kb_need_t *n = ns != KB_NO_SLOT ? kb_store_need(&e->store, ns) : NULL;
+    if (n && n->npairings == n->cappairings) {
+        uint32_t cap = n->cappairings ? n->cappairings * 2 : 4;
+        uint32_t *grown = realloc(n->pairings, cap * sizeof *grown);
+        if (!grown) return no_memory(f);
+        n->pairings = grown;
+        n->cappairings = cap;
+    }
+    char *nid = strdup(need_id), *cid = strdup(cand_id);
+    uint32_t ps;
+    if (!nid || !cid || kb_pool_alloc(&e->pairings, id, &ps) < 0) {
+        free(nid);
+        free(cid);
+        return no_memory(f);
+    }
+    kb_pairing_t *p = pairing_at(e, ps);
+    *p = (kb_pairing_t){.id = p->id, .need_id = nid, .cand_id = cid, .need_slot = ns,
+                        .cand_slot = cs, .cand_type = (uint8_t)type, .state = (uint8_t)st,
+                        .score = score, .dist_km = dist, .created_ms = created,
+                        .updated_ms = updated};
+    e->pairs_by_state[st]++;
+    if (n) n->pairings[n->npairings++] = ps;
+    if (st == KB_PAIR_ACCEPTED) {
+        if (cs != KB_NO_SLOT) kb_store_cand(&e->store, type, cs)->load++;
+        if (n) {
+            n->accepted++;
+            kb_need_settle(e, n);
+        }
+    }
+    return 0;
+}

@@ -108,6 +108,15 @@ typedef int (*kb_engine_journal_fn)(void *ctx, const json_t *op);
 void kb_engine_set_journal(kb_engine_t *e, kb_engine_journal_fn fn, void *ctx);
 int kb_engine_apply(kb_engine_t *e, const json_t *op, kb_fault_t *f);
 
+/* Snapshots: kb_engine_dump calls fn with every record of the state, in
+ * an order kb_engine_restore can replay into an empty engine to get the
+ * same state back (records: see dump.c). A negative return from fn stops
+ * the dump and is returned. The records are results, not commands, so
+ * restoring never re-decides anything. */
+typedef int (*kb_engine_dump_fn)(void *ctx, const json_t *rec);
+int kb_engine_dump(const kb_engine_t *e, kb_engine_dump_fn fn, void *ctx);
+int kb_engine_restore(kb_engine_t *e, const json_t *rec, kb_fault_t *f);
+
 /* Counts, index sizes and memory, as GET /v1/stats answers. */
 json_t *kb_engine_stats(const kb_engine_t *e);
 /* Number of live entities of type t. */
