@@ -16,8 +16,6 @@
 
 #include "koble/error.h"
 
-static const char magic[8] = {'K', 'B', 'J', 'O', 'U', 'R', 'N', 'L'};
-
 static void put_u32(uint8_t *p, uint32_t v) {
     for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
 }
@@ -121,10 +119,21 @@ static int64_t scan_records(kb_journal_t *j, const uint8_t *buf, size_t len, uin
     return (int64_t)off;
 }
 
+void kb_journal_file_header(uint8_t out[KB_JOURNAL_HEADER], const char *magic) {
+    memcpy(out, magic, 8);
+    put_u32(out + 8, KB_JOURNAL_VERSION);
+    put_u32(out + 12, 0);
+}
+
+int kb_journal_check_header(const uint8_t *buf, size_t len, const char *magic) {
+    if (len < KB_JOURNAL_HEADER || memcmp(buf, magic, 8) != 0 || get_u32(buf + 12) != 0)
+        return KB_ECORRUPT;
+    return get_u32(buf + 8) == KB_JOURNAL_VERSION ? 0 : KB_EVERSION;
+}
+
 static int write_header(int fd) {
-    uint8_t head[KB_JOURNAL_HEADER] = {0};
-    memcpy(head, magic, sizeof magic);
-    put_u32(head + 8, KB_JOURNAL_VERSION);
+    uint8_t head[KB_JOURNAL_HEADER];
+    kb_journal_file_header(head, KB_JOURNAL_MAGIC);
     struct iovec iov = {head, sizeof head};
     return write_all(fd, &iov, 1);
 }
@@ -152,8 +161,7 @@ int kb_journal_open(kb_journal_t *j, const char *path, uint64_t after, kb_journa
     }
     uint8_t *buf = mmap(NULL, len, PROT_READ, MAP_PRIVATE, j->fd, 0);
     if (buf == MAP_FAILED) goto io_fail;
-    if (memcmp(buf, magic, sizeof magic) != 0 || get_u32(buf + 12) != 0) rc = KB_ECORRUPT;
-    else if (get_u32(buf + 8) != KB_JOURNAL_VERSION) rc = KB_EVERSION;
+    rc = kb_journal_check_header(buf, len, KB_JOURNAL_MAGIC);
     int64_t valid = rc ? 0 : scan_records(j, buf, len, after, fn, ctx, scan);
     munmap(buf, len);
     if (rc == 0 && valid < 0) rc = (int)valid;

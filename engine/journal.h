@@ -29,8 +29,14 @@
 #define KB_JREC_MAX (64u << 20)
 
 enum {
-    KB_JREC_OP = 1, /* a write as JSON: {"op", "ts", ...}, see engine.h */
+    KB_JREC_OP = 1,       /* a write as JSON: {"op", "ts", ...}, see engine.h */
+    KB_JREC_SNAP = 2,     /* a snapshot record: one kb_engine_dump record */
+    KB_JREC_SNAP_END = 3, /* a snapshot's last record: {"records", "journal_seq"} */
 };
+
+/* File magics: journals and snapshots share the header and the framing. */
+#define KB_JOURNAL_MAGIC "KBJOURNL"
+#define KB_SNAPSHOT_MAGIC "KBSNAPSH"
 
 typedef struct kb_jrec {
     uint32_t kind;
@@ -62,6 +68,12 @@ void kb_journal_encode(uint8_t out[KB_JREC_HEADER], uint32_t kind, uint64_t seq,
 /* Decodes the record at the start of buf. Returns its whole size, or 0 if
  * buf does not start with a complete record whose check matches. */
 size_t kb_journal_decode(const uint8_t *buf, size_t len, kb_jrec_t *rec);
+
+/* The 16-byte file header for magic (8 characters). */
+void kb_journal_file_header(uint8_t out[KB_JOURNAL_HEADER], const char *magic);
+/* 0 if buf starts with magic's header; KB_ECORRUPT for another or damaged
+ * header, KB_EVERSION for a format version this build does not know. */
+int kb_journal_check_header(const uint8_t *buf, size_t len, const char *magic);
 
 /* Opens path for appending, creating it (with its header) if missing.
  * Reads the records already there: those with seq > after go to fn (may

@@ -1,0 +1,168 @@
+/* test_snapshot.c — snapshot files: a complete one restores the state; a
+ * cut, flipped, extended or foreign one is refused as a whole. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "koble/engine.h"
+#include "snapshot.h"
+
+static char dir[64], path[128];
+static kb_engine_t *e;
+
+static void put(kb_entity_t t, const char *id, const char *body) {
+    json_t *b = json_loads(body, 0, NULL), *out = NULL;
+    cr_assert_not_null(b);
+    bool created;
+    kb_fault_t f;
+    cr_assert_eq(kb_engine_put(e, t, id, b, &out, &created, &f), 0, "%s", f.message);
+    json_decref(b);
+    json_decref(out);
+}
+
+static void setup(void) {
+    snprintf(dir, sizeof dir, "/tmp/koble-snap-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/snapshot", dir);
+    cr_assert_eq(kb_engine_new(NULL, &e), 0);
+    kb_engine_set_clock(e, 1795478400000LL);
+    char id[16], body[256];
+    for (int i = 0; i < 20; i++) {
+        snprintf(id, sizeof id, "v-%d", i);
+        snprintf(body, sizeof body,
+                 "{\"location\":{\"lat\":55.%02d,\"lon\":12.5},\"skills\":[\"visiting\",\"s%d\"]}", i,
+                 i % 4);
+        put(KB_ENT_VOLUNTEER, id, body);
+    }
+    put(KB_ENT_NEED, "n-1",
+        "{\"kind\":\"visit\",\"municipality\":\"0101\",\"location\":{\"lat\":55.1,\"lon\":12.5},"
+        "\"person_age\":81}");
+}
+
+static void teardown(void) {
+    kb_engine_free(e);
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+static int collect(void *ctx, const json_t *rec) {
+    return json_array_append_new(ctx, json_deep_copy(rec));
+}
+
+static char *dump_text(kb_engine_t *x) {
+    json_t *recs = json_array();
+    cr_assert_eq(kb_engine_dump(x, collect, recs), 0);
+    char *text = json_dumps(recs, JSON_SORT_KEYS | JSON_COMPACT);
+    json_decref(recs);
+    return text;
+}
+
+static uint8_t *read_file(size_t *len) {
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f);
+    static uint8_t buf[1 << 16];
+    *len = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    cr_assert_lt(*len, sizeof buf);
+    return buf;
+}
+
+static void write_file(const uint8_t *buf, size_t len) {
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(buf, 1, len, f), len);
+    fclose(f);
+}
+
+/* Loads path into a fresh engine; returns the code. */
+static int load(uint64_t *seq) {
+    kb_engine_t *r;
+    cr_assert_eq(kb_engine_new(NULL, &r), 0);
+    kb_fault_t f;
+    int rc = kb_snapshot_load(r, path, seq, NULL, &f);
+    kb_engine_free(r);
+    return rc;
+}
+
+TestSuite(snapshot, .init = setup, .fini = teardown);
+
+Test(snapshot, a_written_snapshot_restores_the_same_state) {
+    kb_snapshot_info_t info;
+    cr_assert_eq(kb_snapshot_write(e, path, 4242, &info), 0);
+    cr_assert_eq(info.records, 2 + 20 + 1);
+    struct stat st;
+    cr_assert_eq(stat(path, &st), 0);
+    cr_assert_eq((uint64_t)st.st_size, info.bytes);
+    char tmp[160];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    cr_assert_neq(access(tmp, F_OK), 0, "no temporary file is left");
+
+    kb_engine_t *r;
+    cr_assert_eq(kb_engine_new(NULL, &r), 0);
+    kb_engine_set_clock(r, 1795478400000LL); /* the dumps carry the clock */
+    uint64_t seq = 0;
+    kb_fault_t f;
+    cr_assert_eq(kb_snapshot_load(r, path, &seq, NULL, &f), 0, "%s", f.message);
+    cr_assert_eq(seq, 4242);
+    char *a = dump_text(e), *b = dump_text(r);
+    cr_assert_str_eq(b, a);
+    free(a);
+    free(b);
+    kb_engine_free(r);
+}
+
+Test(snapshot, a_snapshot_cut_anywhere_is_refused) {
+    cr_assert_eq(kb_snapshot_write(e, path, 7, NULL), 0);
+    size_t len;
+    uint8_t *full = read_file(&len);
+    uint8_t *copy = malloc(len);
+    memcpy(copy, full, len);
+    uint64_t seq;
+    /* Every cut short of the whole file, including just before the end
+     * record, which a crash in the middle of writing would leave. */
+    for (size_t cut = 0; cut < len; cut += (cut < 64 || len - cut < 200) ? 1 : 37) {
+        write_file(copy, cut);
+        cr_assert_eq(load(&seq), KB_ECORRUPT, "cut at %zu of %zu", cut, len);
+    }
+    write_file(copy, len);
+    cr_assert_eq(load(&seq), 0);
+    free(copy);
+}
+
+Test(snapshot, flipped_bits_extra_bytes_and_versions_are_refused) {
+    cr_assert_eq(kb_snapshot_write(e, path, 7, NULL), 0);
+    size_t len;
+    uint8_t *full = read_file(&len);
+    uint8_t *copy = malloc(len + 8);
+    uint64_t seq;
+    for (size_t at = 16; at < len; at += 97) {
+        memcpy(copy, full, len);
+        copy[at] ^= 0x10;
+        write_file(copy, len);
+        cr_assert_eq(load(&seq), KB_ECORRUPT, "flip at %zu", at);
+    }
+    memcpy(copy, full, len);
+    memcpy(copy + len, "trailing", 8);
+    write_file(copy, len + 8);
+    cr_assert_eq(load(&seq), KB_ECORRUPT, "bytes after the end record");
+    memcpy(copy, full, len);
+    copy[8] = 2;
+    write_file(copy, len);
+    cr_assert_eq(load(&seq), KB_EVERSION);
+    memcpy(copy, "KBJOURNL", 8);
+    copy[8] = 1;
+    write_file(copy, len);
+    cr_assert_eq(load(&seq), KB_ECORRUPT, "a journal is not a snapshot");
+    free(copy);
+}
+
+Test(snapshot, a_failed_write_leaves_nothing) {
+    char bad[160];
+    snprintf(bad, sizeof bad, "%s/no/such/dir/snapshot", dir);
+    cr_assert_eq(kb_snapshot_write(e, bad, 1, NULL), KB_EIO);
+    cr_assert_neq(access(bad, F_OK), 0);
+}
