@@ -349,6 +349,32 @@ static void metrics(call_t *c) {
         kb_metrics_gauge(m, "koble_http_timeouts_total", "Connections closed idle or slow",
                          (double)hs.timeouts);
     }
+    if (c->api->durable) {
+        kb_durable_stats_t ds;
+        kb_commit_stats_t cs;
+        kb_durable_stats(c->api->durable, &ds);
+        kb_commit_stats(c->api->commit, &cs);
+        kb_metrics_gauge(m, "koble_journal_bytes", "Size of the current journal file",
+                         (double)ds.journal_bytes);
+        kb_metrics_gauge(m, "koble_journal_last_seq", "Sequence number of the last journal record",
+                         (double)ds.last_seq);
+        kb_metrics_gauge(m, "koble_journal_fsyncs_total", "Journal fsyncs", (double)cs.fsyncs);
+        kb_metrics_gauge(m, "koble_journal_fsync_seconds_total", "Time spent in journal fsyncs",
+                         cs.fsync_seconds);
+        kb_metrics_gauge(m, "koble_journal_waiting", "Writes waiting for an fsync",
+                         (double)cs.waiting);
+        kb_metrics_gauge(m, "koble_snapshots_total", "Snapshots written", (double)ds.snapshots);
+        kb_metrics_gauge(m, "koble_snapshot_failures_total", "Snapshots that failed",
+                         (double)ds.snapshot_failures);
+        kb_metrics_gauge(m, "koble_snapshot_seq", "Journal sequence of the newest snapshot",
+                         (double)ds.snapshot_seq);
+        kb_metrics_gauge(m, "koble_snapshot_last_seconds", "Duration of the last snapshot",
+                         ds.last_snapshot_seconds);
+        kb_metrics_gauge(m, "koble_snapshot_last_bytes", "Size of the last snapshot",
+                         (double)ds.last_snapshot_bytes);
+        kb_metrics_gauge(m, "koble_snapshot_running", "1 while a snapshot is written",
+                         ds.snapshot_running);
+    }
     char *text = NULL;
     size_t len = 0;
     if (kb_metrics_render(m, &text, &len) < 0) {

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 #include "commit.h"
+#include "durable.h"
 #include "http.h"
 #include "koble/engine.h"
 #include "metrics.h"
@@ -20,6 +21,7 @@ typedef struct kb_api {
     kb_metrics_t *metrics;
     kb_http_server_t *http; /* for connection figures in /metrics; may be NULL */
     kb_commit_t *commit;    /* the journal's group commit; NULL: writes are not journaled */
+    kb_durable_t *durable;  /* for /metrics; may be NULL */
     bool ready;             /* /healthz answers 503 until set */
     bool access_log;
 } kb_api_t;

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "koble/error.h"
 
@@ -21,13 +22,16 @@ typedef struct waiter {
 
 struct kb_commit {
     uv_loop_t *loop;
-    kb_journal_t *j;
+    kb_journal_t journal; /* owned: its descriptor closes with the commit */
+    kb_journal_t *j;      /* &journal */
     kb_fsync_t policy;
     uv_check_t check;
     uv_timer_t timer; /* everysec */
     uv_work_t work;
     bool inflight, failed, closing;
     int open_handles;
+    int work_fd;    /* the file the fsync in flight is for */
+    int retired_fd; /* a journal switched away from while its fsync ran; -1 */
     int work_rc, work_errno;
     uint64_t target; /* what the fsync in flight covers */
     uint64_t synced;
@@ -41,12 +45,13 @@ struct kb_commit {
 
 static void work_cb(uv_work_t *w) {
     kb_commit_t *c = w->data;
-    c->work_rc = kb_journal_sync(c->j->fd);
+    c->work_rc = kb_journal_sync(c->work_fd);
     c->work_errno = errno;
 }
 
 static void maybe_free(kb_commit_t *c) {
     if (c->closing && !c->inflight && c->open_handles == 0) {
+        kb_journal_close(&c->journal);
         free(c->q);
         free(c);
     }
@@ -68,10 +73,14 @@ static void start(kb_commit_t *c);
 static void after_work(uv_work_t *w, int status) {
     kb_commit_t *c = w->data;
     c->inflight = false;
+    if (c->retired_fd >= 0) {
+        close(c->retired_fd);
+        c->retired_fd = -1;
+    }
     c->stats.fsyncs++;
     c->stats.fsync_seconds += (double)(uv_hrtime() - c->work_start_ns) / 1e9;
     if (status == 0 && c->work_rc == 0) {
-        c->synced = c->target;
+        if (c->target > c->synced) c->synced = c->target;
         release(c, 0);
         if (c->n > 0 && !c->closing) start(c);
     } else if (!c->failed) {
@@ -86,6 +95,7 @@ static void after_work(uv_work_t *w, int status) {
 static void start(kb_commit_t *c) {
     if (c->inflight || c->failed || c->j->last_seq <= c->synced) return;
     c->target = c->j->last_seq;
+    c->work_fd = c->j->fd;
     c->work.data = c;
     c->work_start_ns = uv_hrtime();
     if (uv_queue_work(c->loop, &c->work, work_cb, after_work) == 0) c->inflight = true;
@@ -98,14 +108,16 @@ static void check_cb(uv_check_t *h) {
 
 static void timer_cb(uv_timer_t *h) { start(h->data); }
 
-int kb_commit_new(uv_loop_t *loop, kb_journal_t *j, kb_fsync_t policy, kb_commit_fail_cb on_fail,
+int kb_commit_new(uv_loop_t *loop, const kb_journal_t *j, kb_fsync_t policy, kb_commit_fail_cb on_fail,
                   void *fail_arg, kb_commit_t **out) {
     kb_commit_t *c = calloc(1, sizeof *c);
     if (!c) return KB_ENOMEM;
     c->loop = loop;
-    c->j = j;
+    c->journal = *j;
+    c->j = &c->journal;
     c->policy = policy;
     c->synced = j->last_seq; /* what was in the file at open is on disk */
+    c->retired_fd = -1;
     c->on_fail = on_fail;
     c->fail_arg = fail_arg;
     uv_check_init(loop, &c->check);
@@ -122,6 +134,8 @@ int kb_commit_new(uv_loop_t *loop, kb_journal_t *j, kb_fsync_t policy, kb_commit
 }
 
 uint64_t kb_commit_written(const kb_commit_t *c) { return c->j->last_seq; }
+
+const kb_journal_t *kb_commit_journal(const kb_commit_t *c) { return c->j; }
 
 int kb_commit_append(kb_commit_t *c, const void *payload, uint32_t len) {
     if (c->failed) {
@@ -160,9 +174,31 @@ int kb_commit_wait(kb_commit_t *c, uint64_t seq, kb_commit_cb cb, void *arg) {
 
 int kb_commit_flush(kb_commit_t *c) {
     if (c->policy == KB_FSYNC_NO || c->failed || c->j->last_seq <= c->synced) return 0;
+    uint64_t t0 = uv_hrtime();
     int rc = kb_journal_sync(c->j->fd);
-    if (rc == 0 && !c->inflight) c->synced = c->j->last_seq;
-    return rc;
+    c->stats.fsyncs++;
+    c->stats.fsync_seconds += (double)(uv_hrtime() - t0) / 1e9;
+    if (rc < 0) {
+        int err = errno;
+        c->failed = true;
+        c->stats.fsync_failures++;
+        release(c, KB_EIO);
+        if (c->on_fail) c->on_fail(c->fail_arg, err);
+        return rc;
+    }
+    c->synced = c->j->last_seq;
+    release(c, 0);
+    return 0;
+}
+
+int kb_commit_switch(kb_commit_t *c, const kb_journal_t *next) {
+    int rc = kb_commit_flush(c);
+    if (rc < 0) return rc;
+    /* An fsync still running on the old file keeps its descriptor. */
+    if (c->inflight) c->retired_fd = c->j->fd;
+    else close(c->j->fd);
+    *c->j = *next;
+    return 0;
 }
 
 void kb_commit_stats(const kb_commit_t *c, kb_commit_stats_t *out) {

@@ -33,25 +33,34 @@ typedef void (*kb_commit_cb)(void *arg, int status);
 /* Called once, on the loop, when an fsync fails. */
 typedef void (*kb_commit_fail_cb)(void *arg, int err);
 
-/* j stays owned by the caller and must outlive the commit. */
-int kb_commit_new(uv_loop_t *loop, kb_journal_t *j, kb_fsync_t policy, kb_commit_fail_cb on_fail,
+/* Takes over the open journal *j (its descriptor is closed when the
+ * commit is freed); appends go through kb_commit_append from then on. */
+int kb_commit_new(uv_loop_t *loop, const kb_journal_t *j, kb_fsync_t policy, kb_commit_fail_cb on_fail,
                   void *fail_arg, kb_commit_t **out);
 /* Number of the last record appended (kb_commit_append). */
 uint64_t kb_commit_written(const kb_commit_t *c);
+/* The journal appended to (size, last_seq); read only. */
+const kb_journal_t *kb_commit_journal(const kb_commit_t *c);
 /* Appends one record to the journal; 0 or KB_EIO / KB_EINVAL. */
 int kb_commit_append(kb_commit_t *c, const void *payload, uint32_t len);
 /* Calls cb(arg, status) once record seq is durable under the policy:
  * at once (synchronously) for "everysec" and "no". 0 or KB_ENOMEM. */
 int kb_commit_wait(kb_commit_t *c, uint64_t seq, kb_commit_cb cb, void *arg);
-/* Syncs what is written, on this thread (shutdown). */
+/* Syncs what is written, on this thread (shutdown, journal switch), and
+ * answers the writes waiting for it. */
 int kb_commit_flush(kb_commit_t *c);
+/* Makes the current journal durable (kb_commit_flush), then appends go to
+ * next from here on: its content is copied into the kb_journal_t the
+ * commit was made with. The old file's descriptor is closed (once no
+ * fsync runs on it). */
+int kb_commit_switch(kb_commit_t *c, const kb_journal_t *next);
 typedef struct kb_commit_stats {
     uint64_t records, fsyncs, fsync_failures, waiting;
     double fsync_seconds; /* total */
 } kb_commit_stats_t;
 void kb_commit_stats(const kb_commit_t *c, kb_commit_stats_t *out);
-/* Closes the handles; the commit is freed once they are closed. Waiters
- * still queued are answered with KB_EIO. */
+/* Closes the handles; the commit and its journal are freed once they are
+ * closed and no fsync runs. Waiters still queued are answered KB_EIO. */
 void kb_commit_close(kb_commit_t *c);
 
 #endif

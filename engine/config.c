@@ -23,6 +23,7 @@ void kb_config_default(kb_config_t *c) {
     c->redis_port = 6379;
     snprintf(c->redis_prefix, sizeof c->redis_prefix, "koble:");
     c->fsync = KB_FSYNC_ALWAYS;
+    c->snapshot_bytes = 64u << 20;
     const double w[6] = {3, 2, 2, 1, 1, 1};
     memcpy(c->weights, w, sizeof w);
     c->max_header_bytes = 8192;
@@ -93,6 +94,13 @@ static int set_option(kb_config_t *c, const char *name, const char *v) {
     if (!strcmp(name, "redis")) return set_redis(c, v);
     if (!strcmp(name, "redis_prefix")) return set_string(c->redis_prefix, sizeof c->redis_prefix, v);
     if (!strcmp(name, "fsync")) return set_fsync(c, v);
+    if (!strcmp(name, "snapshot_bytes")) {
+        char *end;
+        unsigned long long n = strtoull(v, &end, 10);
+        if (!*v || *end || *v == '-' || n > (1ull << 40)) return KB_EINVAL;
+        c->snapshot_bytes = n;
+        return 0;
+    }
     if (!strcmp(name, "log_level"))
         return kb_log_level_parse(v) < 0 ? KB_EINVAL : set_string(c->log_level, sizeof c->log_level, v);
     return KB_ENOTFOUND;
@@ -161,7 +169,13 @@ int kb_config_load_file(kb_config_t *c, const char *path, char *err, size_t errl
             }
             continue;
         }
+        /* Settings are strings; a number is taken as its decimal text. */
+        char num[32];
         const char *s = json_string_value(v);
+        if (json_is_integer(v)) {
+            snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+            s = num;
+        }
         int r = s ? set_option(c, key, s) : KB_EINVAL;
         if (r == KB_ENOTFOUND) {
             rc = fail(err, errlen, "%s: %s: unknown setting", path, key);
@@ -220,7 +234,7 @@ int kb_config_parse_args(kb_config_t *c, int argc, char **argv, char *err, size_
 const char *kb_config_usage(void) {
     return "usage: kobled [--config FILE] [--listen ADDR:PORT] [--data-dir DIR]\n"
            "              [--redis HOST:PORT | --redis none] [--fsync always|everysec|no]\n"
-           "              [--log-level debug|info|warn|error]\n"
+           "              [--snapshot-bytes N] [--log-level debug|info|warn|error]\n"
            "Flags override the config file (JSON), which overrides the defaults:\n"
            "listen 127.0.0.1:8080, data dir ./var, Redis 127.0.0.1:6379, fsync always.\n";
 }

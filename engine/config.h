@@ -8,6 +8,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 
 #define KB_CONFIG_HELP 1 /* kb_config_parse_args: --help was given */
@@ -23,6 +24,7 @@ typedef struct kb_config {
     int redis_port;
     char redis_prefix[64];
     kb_fsync_t fsync;
+    uint64_t snapshot_bytes; /* journal size that starts a snapshot; 0: only at shutdown */
     double weights[6]; /* skills, distance, availability, age, experience, load */
     size_t max_header_bytes, max_body_bytes;
     unsigned max_connections, idle_timeout_ms;

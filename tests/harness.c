@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -89,6 +90,17 @@ int kt_daemon_kill(kt_daemon_t *d) {
     return w > 0 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL ? 0 : -1;
 }
 
+int kt_daemon_journal(const kt_daemon_t *d, char *out, size_t cap) {
+    char pattern[128];
+    snprintf(pattern, sizeof pattern, "%s/journal-*.kbj", d->dir);
+    glob_t g;
+    if (glob(pattern, 0, NULL, &g) != 0 || g.gl_pathc == 0) return -1;
+    /* Names carry zero-padded sequence numbers: the last sorts last. */
+    snprintf(out, cap, "%s", g.gl_pathv[g.gl_pathc - 1]);
+    globfree(&g);
+    return 0;
+}
+
 char *kt_daemon_log(const kt_daemon_t *d) {
     FILE *f = fopen(d->log, "r");
     size_t cap = 1 << 16, len = 0;
@@ -104,7 +116,7 @@ char *kt_daemon_log(const kt_daemon_t *d) {
     return text;
 }
 
-int kt_daemon_stop(kt_daemon_t *d) {
+int kt_daemon_term(kt_daemon_t *d) {
     int status = -1;
     if (d->pid > 0) {
         kill(d->pid, SIGTERM);
@@ -112,6 +124,11 @@ int kt_daemon_stop(kt_daemon_t *d) {
         if (waitpid(d->pid, &st, 0) == d->pid && WIFEXITED(st)) status = WEXITSTATUS(st);
         d->pid = 0;
     }
+    return status;
+}
+
+int kt_daemon_stop(kt_daemon_t *d) {
+    int status = kt_daemon_term(d);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", d->dir);
     if (d->dir[0] && system(cmd) != 0) status = -1;

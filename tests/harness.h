@@ -34,8 +34,14 @@ int kt_daemon_start(kt_daemon_t *d, const char *const *extra_args);
 /* Starts kobled again in d's data dir (after kt_daemon_kill, or when the
  * previous start failed); -1 if it exits before listening. */
 int kt_daemon_spawn(kt_daemon_t *d, const char *const *extra_args);
+/* SIGTERM and wait, keeping the data dir: a clean stop. Exit status, or
+ * -1 if killed by a signal. */
+int kt_daemon_term(kt_daemon_t *d);
 /* SIGKILL and wait, keeping the data dir: a crash. 0 if it was killed. */
 int kt_daemon_kill(kt_daemon_t *d);
+/* The path of the journal kobled appends to (the newest journal-*.kbj in
+ * the data dir) into out; -1 if there is none. */
+int kt_daemon_journal(const kt_daemon_t *d, char *out, size_t cap);
 /* This run's log (malloc'd, NUL-terminated). */
 char *kt_daemon_log(const kt_daemon_t *d);
 /* SIGTERM and wait, then remove the data dir; returns the exit status (or

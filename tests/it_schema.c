@@ -604,9 +604,9 @@ Test(schema, full_disk, .init = start, .fini = stop) {
     snprintf(m, sizeof m, "%s", propose("n-ung", "volunteer", "v-peer", 201, "match"));
     /* Restart with no room for one more journal record. */
     char journal[128];
-    snprintf(journal, sizeof journal, "%s/journal.kbj", d.dir);
     struct stat sb;
     cr_assert_eq(kt_daemon_kill(&d), 0);
+    cr_assert_eq(kt_daemon_journal(&d, journal, sizeof journal), 0);
     cr_assert_eq(stat(journal, &sb), 0, "no %s", journal);
     d.fsize_limit = (long)sb.st_size + 1;
     cr_assert_eq(kt_daemon_spawn(&d, NULL), 0, "kobled did not restart");

@@ -1,0 +1,68 @@
+/* durable.h — kobled's state on disk: journals and snapshots in the data
+ * directory, recovery at start, snapshots in the background.
+ *
+ * The directory holds
+ *
+ *   snapshot-<S>.kbs   the whole state after journal record S (snapshot.h)
+ *   journal-<F>.kbj    records F, F+1, ... (journal.h); a new journal is
+ *                      started whenever a snapshot is taken, at F = S + 1
+ *
+ * with S and F as 20-digit decimals, so names sort by number. Recovery
+ * loads the newest snapshot that is whole (a damaged one is reported and
+ * the one before it used), replays the journals after it, checking that
+ * no record is missing, cuts a torn tail off the last journal, and keeps
+ * appending to it. A gap, or no usable snapshot where one is needed, stops
+ * start-up: kobled never runs on silently partial state.
+ *
+ * A snapshot is taken when the journal passes a size, in a forked child
+ * that writes the state it inherited copy-on-write (as Redis does), while
+ * the parent goes on serving: the loop stops only for the fork and for an
+ * fsync of the journal it switches away from. Files are removed only once
+ * a newer snapshot is durable, and one generation is kept: the snapshot
+ * before the newest and the journals after it, so that a newest snapshot
+ * damaged later still has a way back. On a clean shutdown a last snapshot
+ * is written in-process, so the next start replays nothing. */
+#ifndef KB_DURABLE_H
+#define KB_DURABLE_H
+
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "commit.h"
+#include "config.h"
+#include "koble/engine.h"
+
+typedef struct kb_durable_opts {
+    const char *dir;
+    kb_fsync_t fsync;
+    uint64_t snapshot_bytes; /* journal size that starts a snapshot; 0: only at shutdown */
+} kb_durable_opts_t;
+
+typedef struct kb_durable kb_durable_t;
+
+typedef struct kb_durable_stats {
+    uint64_t journal_bytes;     /* current journal file */
+    uint64_t last_seq;          /* last record written */
+    uint64_t snapshot_seq;      /* newest durable snapshot */
+    uint64_t snapshots, snapshot_failures;
+    double last_snapshot_seconds;
+    uint64_t last_snapshot_bytes;
+    int snapshot_running;
+} kb_durable_stats_t;
+
+/* Recovers the state in o->dir into a new engine (made with eo), opens the
+ * journal for appends and hooks it to the engine. On success *engine is
+ * owned by the caller and must outlive *out. Errors are logged. */
+int kb_durable_open(uv_loop_t *loop, const kb_durable_opts_t *o, const kb_engine_opts_t *eo,
+                    kb_commit_fail_cb on_fail, kb_durable_t **out, kb_engine_t **engine);
+kb_commit_t *kb_durable_commit(const kb_durable_t *d);
+/* Starts a snapshot in the background unless one runs or nothing changed. */
+int kb_durable_snapshot(kb_durable_t *d);
+void kb_durable_stats(const kb_durable_t *d, kb_durable_stats_t *out);
+/* Clean shutdown: stops a background snapshot, writes one in-process if
+ * anything changed since the last, and frees d (its handles close with the
+ * loop). The engine is unhooked. */
+int kb_durable_close(kb_durable_t *d);
+
+#endif
