@@ -32,6 +32,7 @@ typedef struct call {
     char *seg[MAX_SEGS];
     int nseg;
     uint64_t written_before; /* journal records before this request */
+    const char *method;      /* HEAD is routed as GET; http.c sends no body for it */
     char path[512];
 } call_t;
 
@@ -176,6 +177,15 @@ static bool no_query(call_t *c) {
     return false;
 }
 
+/* For read-only routes without parameters. */
+static bool only_get(call_t *c) {
+    if (strcmp(c->method, "GET")) {
+        reply_error(c, 405, "method_not_allowed", NULL, "use GET");
+        return false;
+    }
+    return no_query(c);
+}
+
 /* Parses the request body into *out, answering 400 itself on failure. The
  * Content-Type is not checked: the body must be JSON whatever it claims. */
 static bool body_json(call_t *c, json_t **out) {
@@ -190,7 +200,7 @@ static bool body_json(call_t *c, json_t **out) {
 /* ---- handlers ---- */
 
 static void entity(call_t *c, kb_entity_t t, const char *label) {
-    const char *m = c->req->method, *id = c->seg[2];
+    const char *m = c->method, *id = c->seg[2];
     kb_engine_t *e = c->api->engine;
     kb_fault_t f;
     json_t *out = NULL, *body;
@@ -228,7 +238,7 @@ static void entity(call_t *c, kb_entity_t t, const char *label) {
 
 static void need_matches(call_t *c) {
     c->route = "GET /v1/needs/{id}/matches";
-    if (strcmp(c->req->method, "GET")) {
+    if (strcmp(c->method, "GET")) {
         reply_error(c, 405, "method_not_allowed", NULL, "use GET");
         return;
     }
@@ -241,7 +251,7 @@ static void need_matches(call_t *c) {
 
 static void need_close(call_t *c) {
     c->route = "POST /v1/needs/{id}/close";
-    if (strcmp(c->req->method, "POST")) {
+    if (strcmp(c->method, "POST")) {
         reply_error(c, 405, "method_not_allowed", NULL, "use POST");
         return;
     }
@@ -253,7 +263,7 @@ static void need_close(call_t *c) {
 
 static void volunteer_needs(call_t *c) {
     c->route = "GET /v1/volunteers/{id}/needs";
-    if (strcmp(c->req->method, "GET")) {
+    if (strcmp(c->method, "GET")) {
         reply_error(c, 405, "method_not_allowed", NULL, "use GET");
         return;
     }
@@ -267,7 +277,7 @@ static void volunteer_needs(call_t *c) {
 
 static void what_if(call_t *c) {
     c->route = "POST /v1/match";
-    if (strcmp(c->req->method, "POST")) {
+    if (strcmp(c->method, "POST")) {
         reply_error(c, 405, "method_not_allowed", NULL, "use POST");
         return;
     }
@@ -282,7 +292,7 @@ static void what_if(call_t *c) {
 
 static void matches(call_t *c) {
     kb_engine_t *e = c->api->engine;
-    const char *m = c->req->method;
+    const char *m = c->method;
     kb_fault_t f;
     json_t *out = NULL, *body;
     if (c->nseg == 2) {
@@ -326,6 +336,7 @@ static void matches(call_t *c) {
 
 static void metrics(call_t *c) {
     c->route = "GET /metrics";
+    if (!only_get(c)) return;
     kb_engine_t *e = c->api->engine;
     kb_metrics_t *m = c->api->metrics;
     if (!m) {
@@ -386,11 +397,11 @@ static void metrics(call_t *c) {
 }
 
 static void route(call_t *c) {
-    const char *m = c->req->method;
     int n = c->nseg;
     char **s = c->seg;
     if (n == 1 && !strcmp(s[0], "healthz")) {
         c->route = "GET /healthz";
+        if (!only_get(c)) return;
         if (!c->api->ready) {
             reply_error(c, 503, "starting", NULL, "recovery is not finished");
             return;
@@ -409,10 +420,7 @@ static void route(call_t *c) {
     }
     if (n == 2 && !strcmp(s[1], "stats")) {
         c->route = "GET /v1/stats";
-        if (strcmp(m, "GET")) {
-            reply_error(c, 405, "method_not_allowed", NULL, "use GET");
-            return;
-        }
+        if (!only_get(c)) return;
         reply_json(c, 200, kb_engine_stats(c->api->engine));
         return;
     }
@@ -457,7 +465,8 @@ static void bad_path(call_t *c, int status, const char *msg) {
 void kb_api_handle(void *data, kb_http_req_t *req) {
     kb_api_t *api = data;
     call_t c = {.api = api, .req = req, .route = "other",
-                .written_before = api->commit ? kb_commit_written(api->commit) : 0};
+                .written_before = api->commit ? kb_commit_written(api->commit) : 0,
+                .method = strcmp(req->method, "HEAD") ? req->method : "GET"};
     size_t len = strlen(req->path);
     if (len >= sizeof c.path) {
         bad_path(&c, 414, "path too long");

@@ -181,7 +181,6 @@ enum field_flag {
     F_DEFAULT = 2,     /* absent: store dflt */
     F_ZERO_ABSENT = 4, /* 0 means "not given": not written out */
     F_YEAR_MAX = 8,    /* max is relative to the current year */
-    F_ABOVE_MIN = 16,  /* the minimum itself is excluded */
 };
 
 typedef struct field {
@@ -211,8 +210,9 @@ static const field_t point_fields[] = {
 /* Fields several entities share. */
 #define LOCATION(T, fl) {.key = "location", .kind = FK_POINT, .flags = (fl), MEMBER(T, pos), \
                          .sub = point_fields, .nsub = COUNT(point_fields)}
-#define MAX_KM(T)       {.key = "max_distance_km", .kind = FK_NUMBER, .flags = F_DEFAULT | F_ABOVE_MIN, \
-                         MEMBER(T, max_km), .min = 0, .max = 500, .dflt = 10}
+/* Distances start at 1 m: anything smaller would be 0 once stored as a float. */
+#define MAX_KM(T)       {.key = "max_distance_km", .kind = FK_NUMBER, .flags = F_DEFAULT, \
+                         MEMBER(T, max_km), .min = 0.001, .max = 500, .dflt = 10}
 #define TOKENS(T, k, m) {.key = (k), .kind = FK_TOKENS, MEMBER(T, m), .max = KB_CODEC_TOKENS_MAX}
 #define LANGS(T)        {.key = "languages", .kind = FK_LANGS, MEMBER(T, langs), .max = KB_CODEC_LANGS_MAX}
 #define SLOTS(T)        {.key = "availability", .kind = FK_SLOTS, MEMBER(T, avail)}
@@ -501,12 +501,8 @@ static int check_value(const walk_t *w, const field_t *fd, const json_t *v, char
         return 0;
     case FK_NUMBER: {
         double d = json_number_value(v);
-        bool low_ok = fd->flags & F_ABOVE_MIN ? d > fd->min : d >= fd->min;
-        if (!json_is_number(v) || !isfinite(d) || !low_ok || d > fd->max)
-            return fd->flags & F_ABOVE_MIN
-                       ? invalid(w, path, "must be a number above %g and at most %g", fd->min,
-                                 fd->max)
-                       : invalid(w, path, "must be a number between %g and %g", fd->min, fd->max);
+        if (!json_is_number(v) || !isfinite(d) || d < fd->min || d > fd->max)
+            return invalid(w, path, "must be a number between %g and %g", fd->min, fd->max);
         store_number(dst, fd->width, d);
         return 0;
     }

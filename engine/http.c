@@ -555,6 +555,8 @@ void kb_http_respond(kb_http_req_t *r, int status, const char *ctype, const char
     }
     if (c->srv->stopping) r->keep_alive = 0;
     r->answer = format_answer(status, ctype, body, len, r->keep_alive, &r->answer_len);
+    /* HEAD: the headers GET would send, Content-Length included, no body. */
+    if (r->answer && !strcmp(r->method, "HEAD")) r->answer_len -= len;
     r->answered = 1;
     c->unanswered--;
     if (!r->answer) {

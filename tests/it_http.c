@@ -86,6 +86,29 @@ Test(http, health_stats_and_metrics, .init = start, .fini = stop) {
     kt_resp_free(&r);
 }
 
+/* HEAD answers like GET without a body, so the next pipelined answer is
+ * read right; the health and metrics routes take GET (and HEAD) only. */
+Test(http, head_has_no_body_and_read_only_routes_refuse_writes, .init = start, .fini = stop) {
+    static const char req[] = "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                              "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    char *out = kt_raw(&d, req, sizeof req - 1);
+    cr_assert_eq(count(out, "HTTP/1.1 200 OK"), 2, "%s", out);
+    cr_assert_eq(count(out, "Content-Length: 16"), 2, "%s", out);
+    cr_assert_eq(count(out, "{\"status\":\"ok\"}"), 1, "only GET has a body: %s", out);
+    free(out);
+    const char *routes[] = {"/healthz", "/metrics", "/v1/stats"};
+    for (int i = 0; i < 3; i++) {
+        kt_resp_t r = kt_http(&d, "POST", routes[i], "{}");
+        cr_assert_eq(r.status, 405, "POST %s: %d", routes[i], r.status);
+        kt_resp_free(&r);
+        char path[64];
+        snprintf(path, sizeof path, "%s?x=1", routes[i]);
+        r = kt_http(&d, "GET", path, NULL);
+        cr_assert_eq(r.status, 400, "GET %s: %d", path, r.status);
+        kt_resp_free(&r);
+    }
+}
+
 Test(http, shutdown_closes_idle_keepalive_connections) {
     cr_assert_eq(kt_daemon_start(&d, NULL), 0);
     /* An idle keep-alive connection must not hold up the exit. */

@@ -467,6 +467,7 @@ static const bad_t bad_cases[] = {
      "invalid_field", "location.lon"},
     /* distances and integers */
     {VOL, "{" LOC ",\"max_distance_km\":0}", "invalid_field", "max_distance_km"},
+    {VOL, "{" LOC ",\"max_distance_km\":1e-50}", "invalid_field", "max_distance_km"},
     {VOL, "{" LOC ",\"max_distance_km\":-1}", "invalid_field", "max_distance_km"},
     {VOL, "{" LOC ",\"max_distance_km\":500.5}", "invalid_field", "max_distance_km"},
     {VOL, "{" LOC ",\"max_distance_km\":\"5\"}", "invalid_field", "max_distance_km"},
