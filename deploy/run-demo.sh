@@ -7,6 +7,8 @@ ADDR=127.0.0.1:$PORT
 DATA=${KOBLE_DATA:-var/demo}
 URL=http://$ADDR
 
+# The demo starts from its data set every time: a fresh data directory.
+rm -rf "$DATA"
 mkdir -p "$DATA"
 build/kobled --listen "$ADDR" --data-dir "$DATA" --redis none &
 PID=$!
