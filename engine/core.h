@@ -51,6 +51,12 @@ struct kb_engine {
     void *journal_ctx;
     bool replaying;          /* in kb_engine_apply: do not journal again */
     int64_t restore_ms;      /* the instant of the snapshot being restored */
+    kb_engine_event_fn events;
+    void *events_ctx;
+    /* In kb_engine_restore: emit nothing. Separate from `replaying`, since
+     * a journal replay must emit (it regenerates unpublished events) while
+     * a snapshot holds results whose events went out long ago. */
+    bool restoring;
 };
 
 /* v rounded to digits decimals, for answers (ordering uses exact values). */
@@ -66,6 +72,15 @@ int64_t kb_engine_pin_clock(kb_engine_t *e);
 /* Journals a validated write: fmt and the arguments build the op object
  * with json_pack ("ts" is added). 0, or a 503 fault if the hook failed. */
 int kb_engine_log(kb_engine_t *e, kb_fault_t *f, const char *fmt, ...);
+/* Whether events are wanted now: callers check it before building an
+ * event's data, so an engine without a hook builds nothing. */
+static inline bool kb_engine_emits(const kb_engine_t *e) { return e->events && !e->restoring; }
+/* Hands one event to the hook, at the write's pinned instant; data is
+ * stolen (NULL, out of memory while building it, is passed on as NULL so
+ * the event is not lost unseen). Emit once the change is made, in the order
+ * changes are made. The hook runs in the middle of a write, so it must not
+ * call back into the engine. */
+void kb_engine_emit(kb_engine_t *e, const char *stream, const char *event, json_t *data);
 /* "volunteer", "activity", "need", "organisation". */
 const char *kb_engine_entity_name(kb_entity_t t);
 /* The pool that holds entities of type t. */

@@ -14,7 +14,7 @@
  * engine, down to the bit masks matching uses. Entities are restored
  * through the ordinary put (at the snapshot's instant, not journaled);
  * then a need's server-side fields; matches last, since they point at
- * both sides and carry the capacity taken. */
+ * both sides and carry the capacity taken. Restoring emits no events. */
 #include "core.h"
 
 #include <string.h>
@@ -116,7 +116,7 @@ static void restore_need_state(kb_engine_t *e, const char *id, const json_t *bod
     }
 }
 
-int kb_engine_restore(kb_engine_t *e, const json_t *rec, kb_fault_t *f) {
+static int restore_record(kb_engine_t *e, const json_t *rec, kb_fault_t *f) {
     const char *kind = json_string_value(json_object_get(rec, "kind"));
     if (!kind) return bad(f, "a snapshot record has no kind");
     if (!strcmp(kind, "engine")) {
@@ -153,4 +153,13 @@ int kb_engine_restore(kb_engine_t *e, const json_t *rec, kb_fault_t *f) {
         return rc;
     }
     return bad(f, "a snapshot record has an unknown kind");
+}
+
+/* A snapshot holds results whose events were emitted when they happened;
+ * restoring them emits nothing (journal replay, in contrast, does). */
+int kb_engine_restore(kb_engine_t *e, const json_t *rec, kb_fault_t *f) {
+    e->restoring = true;
+    int rc = restore_record(e, rec, f);
+    e->restoring = false;
+    return rc;
 }

@@ -62,6 +62,16 @@ void kb_engine_free(kb_engine_t *e) {
 
 void kb_engine_set_clock(kb_engine_t *e, int64_t now_ms) { e->clock_ms = now_ms; }
 
+void kb_engine_set_events(kb_engine_t *e, kb_engine_event_fn fn, void *ctx) {
+    e->events = fn;
+    e->events_ctx = ctx;
+}
+
+void kb_engine_emit(kb_engine_t *e, const char *stream, const char *event, json_t *data) {
+    if (kb_engine_emits(e)) e->events(e->events_ctx, stream, event, kb_engine_now_ms(e), data);
+    json_decref(data);
+}
+
 int64_t kb_engine_now_ms(const kb_engine_t *e) {
     if (e->clock_ms) return e->clock_ms;
     struct timespec ts;
@@ -237,7 +247,11 @@ static int put_need(kb_engine_t *e, const char *id, const json_t *body, json_t *
         *n = nn;
         kb_need_settle(e, n);
     }
-    *out = kb_codec_need_json(&e->store.tokens, kb_store_need(&e->store, slot));
+    const kb_need_t *stored = kb_store_need(&e->store, slot);
+    if (kb_engine_emits(e))
+        kb_engine_emit(e, "needs", *created ? "need.created" : "need.updated",
+                       kb_codec_need_json(&e->store.tokens, stored));
+    *out = kb_codec_need_json(&e->store.tokens, stored);
     return 0;
 nomem:
     kb_need_clear(&nn);
@@ -371,6 +385,8 @@ int kb_engine_close_need(kb_engine_t *e, const char *id, json_t **out, kb_fault_
         e->needs_by_state[n->state]--;
         e->needs_by_state[KB_NEED_CLOSED]++;
         n->state = KB_NEED_CLOSED;
+        if (kb_engine_emits(e))
+            kb_engine_emit(e, "needs", "need.closed", kb_codec_need_json(&e->store.tokens, n));
         e->clock_ms = saved;
     }
     *out = kb_codec_need_json(&e->store.tokens, n);

@@ -35,6 +35,21 @@ static void clear_pairing(void *rec) {
 
 void kb_lifecycle_free(kb_engine_t *e) { kb_pool_free(&e->pairings, clear_pairing); }
 
+static json_t *pairing_json(const kb_pairing_t *p) {
+    return json_pack("{s:s, s:s, s:{s:s, s:s}, s:s, s:f, s:f, s:o, s:o}", "id", p->id, "need_id",
+                     p->need_id, "candidate", "type",
+                     p->cand_type == KB_VOLUNTEER ? "volunteer" : "activity", "id", p->cand_id,
+                     "state", pair_state_names[p->state], "score", kb_round(p->score, 4),
+                     "distance_km", kb_round(p->dist_km, 2), "created_at",
+                     kb_codec_timestamp_json(p->created_ms), "updated_at",
+                     kb_codec_timestamp_json(p->updated_ms));
+}
+
+/* Emits a "matches" event with p as it is now (after the change). */
+static void emit_match(kb_engine_t *e, const char *event, const kb_pairing_t *p) {
+    if (kb_engine_emits(e)) kb_engine_emit(e, "matches", event, pairing_json(p));
+}
+
 static void set_state(kb_engine_t *e, kb_pairing_t *p, int st) {
     e->pairs_by_state[p->state]--;
     e->pairs_by_state[st]++;
@@ -42,7 +57,9 @@ static void set_state(kb_engine_t *e, kb_pairing_t *p, int st) {
     p->updated_ms = kb_engine_now_ms(e);
 }
 
-/* Ends p, giving back capacity if it was accepted. */
+/* Ends p, giving back capacity if it was accepted. Every end goes through
+ * here (explicit, or by a close or a delete), so this is where match.ended
+ * is emitted. */
 static void end_pairing(kb_engine_t *e, kb_pairing_t *p) {
     if (p->state == KB_PAIR_ACCEPTED) {
         if (p->cand_slot != KB_NO_SLOT) kb_store_cand(&e->store, p->cand_type, p->cand_slot)->load--;
@@ -53,6 +70,7 @@ static void end_pairing(kb_engine_t *e, kb_pairing_t *p) {
         }
     }
     set_state(e, p, KB_PAIR_ENDED);
+    emit_match(e, "match.ended", p);
 }
 
 static bool active(const kb_pairing_t *p) {
@@ -83,16 +101,6 @@ void kb_lifecycle_end_proposals(kb_engine_t *e, uint32_t need_slot) {
         kb_pairing_t *p = pairing_at(e, n->pairings[i]);
         if (p->state == KB_PAIR_PROPOSED) end_pairing(e, p);
     }
-}
-
-static json_t *pairing_json(const kb_pairing_t *p) {
-    return json_pack("{s:s, s:s, s:{s:s, s:s}, s:s, s:f, s:f, s:o, s:o}", "id", p->id, "need_id",
-                     p->need_id, "candidate", "type",
-                     p->cand_type == KB_VOLUNTEER ? "volunteer" : "activity", "id", p->cand_id,
-                     "state", pair_state_names[p->state], "score", kb_round(p->score, 4),
-                     "distance_km", kb_round(p->dist_km, 2), "created_at",
-                     kb_codec_timestamp_json(p->created_ms), "updated_at",
-                     kb_codec_timestamp_json(p->updated_ms));
 }
 
 static int no_memory(kb_fault_t *f) {
@@ -215,6 +223,7 @@ static int propose(kb_engine_t *e, const json_t *body, json_t **out, kb_fault_t 
     p->created_ms = p->updated_ms = kb_engine_now_ms(e);
     e->pairs_by_state[KB_PAIR_PROPOSED]++;
     n->pairings[n->npairings++] = ps;
+    emit_match(e, "match.proposed", p);
     return answer(p, out, f);
 }
 
@@ -254,11 +263,13 @@ static int match_step(kb_engine_t *e, const char *match_id, const char *step, js
         n->accepted++;
         set_state(e, p, KB_PAIR_ACCEPTED);
         kb_need_settle(e, n);
+        emit_match(e, "match.accepted", p);
     } else if (strcmp(step, "decline") == 0) {
         if (p->state != KB_PAIR_PROPOSED) return bad_step(f, p, "declined");
         int rc = log_step(e, match_id, step, f);
         if (rc < 0) return rc;
         set_state(e, p, KB_PAIR_DECLINED);
+        emit_match(e, "match.declined", p);
     } else if (strcmp(step, "end") == 0) {
         if (!active(p)) return bad_step(f, p, "ended");
         int rc = log_step(e, match_id, step, f);

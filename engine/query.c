@@ -24,7 +24,7 @@ int kb_engine_query(kb_engine_t *e, const kb_need_t *n, kb_query_t *q) {
         if (p->state != KB_PAIR_ENDED && p->cand_slot != KB_NO_SLOT)
             e->paired_buf[np++] = kb_cand_key(p->cand_type, p->cand_slot);
     }
-    qsort(e->paired_buf, np, sizeof *e->paired_buf, cmp_u64);
+    if (np > 1) qsort(e->paired_buf, np, sizeof *e->paired_buf, cmp_u64);
     int32_t today;
     int year;
     kb_engine_today(e, &today, &year);

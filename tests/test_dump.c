@@ -29,9 +29,11 @@ static void put(kb_entity_t t, const char *id, const char *body) {
     json_decref(out);
 }
 
-static void call(int rc, const json_t *out, const kb_fault_t *f) {
+/* out by address: the engine call is an argument, and C does not order
+ * the evaluation of arguments. */
+static void call(int rc, json_t **out, const kb_fault_t *f) {
     cr_assert_eq(rc, 0, "%s", f->message);
-    json_decref((json_t *)out);
+    if (out) json_decref(*out);
 }
 
 static void propose(const char *need, const char *type, const char *cand) {
@@ -39,14 +41,14 @@ static void propose(const char *need, const char *type, const char *cand) {
                           cand),
            *out = NULL;
     kb_fault_t f;
-    call(kb_engine_propose(e, b, &out, &f), out, &f);
+    call(kb_engine_propose(e, b, &out, &f), &out, &f);
     json_decref(b);
 }
 
 static void step(const char *match, const char *what) {
     json_t *out = NULL;
     kb_fault_t f;
-    call(kb_engine_match_step(e, match, what, &out, &f), out, &f);
+    call(kb_engine_match_step(e, match, what, &out, &f), &out, &f);
 }
 
 static int collect(void *ctx, const json_t *rec) {
@@ -108,7 +110,7 @@ static void build(void) {
     propose("n-closed", "volunteer", "v-2"); /* m-6 */
     json_t *out = NULL;
     kb_fault_t f;
-    call(kb_engine_close_need(e, "n-closed", &out, &f), out, &f);
+    call(kb_engine_close_need(e, "n-closed", &out, &f), &out, &f);
     call(kb_engine_delete(e, KB_ENT_VOLUNTEER, "v-3", &f), NULL, &f);
     kb_engine_set_clock(e, T0 + 30 * DAY); /* v-1's certificate has expired */
 }

@@ -108,6 +108,27 @@ typedef int (*kb_engine_journal_fn)(void *ctx, const json_t *op);
 void kb_engine_set_journal(kb_engine_t *e, kb_engine_journal_fn fn, void *ctx);
 int kb_engine_apply(kb_engine_t *e, const json_t *op, kb_fault_t *f);
 
+/* ---- events ----
+ *
+ * Writes that change what other services follow produce events, in the
+ * order they happen, through the event hook (when a write runs and when it
+ * is replayed from the journal, never when a snapshot is restored):
+ *
+ *   stream "needs":   "need.created", "need.updated" (PUT), "need.closed"
+ *                     (POST .../close); data: the need as GET returns it
+ *   stream "matches": "match.proposed", "match.accepted", "match.declined",
+ *                     "match.ended" (an explicit end, and the proposals and
+ *                     matches a close or a delete ends); data: the match
+ *                     as GET /v1/matches/{id} returns it
+ *
+ * ts is the write's instant (ms), the same on replay. data is borrowed for
+ * the call, and NULL only if building it ran out of memory (the event
+ * still happened). A rejected write produces no event. The hook runs in
+ * the middle of a write and must not call back into the engine. */
+typedef void (*kb_engine_event_fn)(void *ctx, const char *stream, const char *event, int64_t ts,
+                                   const json_t *data);
+void kb_engine_set_events(kb_engine_t *e, kb_engine_event_fn fn, void *ctx);
+
 /* Snapshots: kb_engine_dump calls fn with every record of the state, in
  * an order kb_engine_restore can replay into an empty engine to get the
  * same state back (records: see dump.c). A negative return from fn stops
