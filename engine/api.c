@@ -386,6 +386,22 @@ static void metrics(call_t *c) {
         kb_metrics_gauge(m, "koble_snapshot_running", "1 while a snapshot is written",
                          ds.snapshot_running);
     }
+    kb_outbox_t *box = c->api->durable ? kb_durable_outbox(c->api->durable) : NULL;
+    if (box && c->api->publish) {
+        kb_publish_stats_t ps;
+        kb_publish_stats(c->api->publish, &ps);
+        kb_metrics_gauge(m, "koble_events_waiting", "Events not yet confirmed by Redis", (double)box->n);
+        kb_metrics_gauge(m, "koble_events_waiting_bytes", "Memory held by waiting events",
+                         (double)box->bytes);
+        kb_metrics_gauge(m, "koble_events_published_total", "Events Redis took", (double)ps.published);
+        kb_metrics_gauge(m, "koble_events_duplicates_total",
+                         "Events Redis already had (sent again after a reconnect)",
+                         (double)ps.duplicates);
+        kb_metrics_gauge(m, "koble_redis_connected", "1 while connected to Redis", ps.connected);
+        kb_metrics_gauge(m, "koble_redis_reconnects_total", "Connections to Redis lost",
+                         (double)ps.reconnects);
+        kb_metrics_gauge(m, "koble_redis_errors_total", "Error replies from Redis", (double)ps.errors);
+    }
     char *text = NULL;
     size_t len = 0;
     if (kb_metrics_render(m, &text, &len) < 0) {
@@ -421,7 +437,17 @@ static void route(call_t *c) {
     if (n == 2 && !strcmp(s[1], "stats")) {
         c->route = "GET /v1/stats";
         if (!only_get(c)) return;
-        reply_json(c, 200, kb_engine_stats(c->api->engine));
+        json_t *stats = kb_engine_stats(c->api->engine);
+        kb_outbox_t *box = c->api->durable ? kb_durable_outbox(c->api->durable) : NULL;
+        if (stats && box && c->api->publish) {
+            kb_publish_stats_t ps;
+            kb_publish_stats(c->api->publish, &ps);
+            json_object_set_new(stats, "events",
+                                json_pack("{s:I, s:I, s:b}", "waiting", (json_int_t)box->n,
+                                          "published", (json_int_t)ps.published,
+                                          "redis_connected", ps.connected));
+        }
+        reply_json(c, 200, stats);
         return;
     }
     if (n == 2 && !strcmp(s[1], "match")) {

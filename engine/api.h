@@ -13,6 +13,7 @@
 #include "commit.h"
 #include "durable.h"
 #include "http.h"
+#include "publish.h"
 #include "koble/engine.h"
 #include "metrics.h"
 
@@ -22,6 +23,7 @@ typedef struct kb_api {
     kb_http_server_t *http; /* for connection figures in /metrics; may be NULL */
     kb_commit_t *commit;    /* the journal's group commit; NULL: writes are not journaled */
     kb_durable_t *durable;  /* for /metrics; may be NULL */
+    kb_publish_t *publish;  /* for /metrics and /v1/stats; NULL without Redis */
     bool ready;             /* /healthz answers 503 until set */
     bool access_log;
 } kb_api_t;

@@ -40,6 +40,8 @@ struct kb_commit {
     size_t head, n, cap;
     kb_commit_fail_cb on_fail;
     void *fail_arg;
+    kb_commit_durable_fn on_durable;
+    void *durable_ctx;
     kb_commit_stats_t stats;
 };
 
@@ -55,6 +57,10 @@ static void maybe_free(kb_commit_t *c) {
         free(c->q);
         free(c);
     }
+}
+
+static void tell_durable(kb_commit_t *c) {
+    if (c->on_durable && c->policy == KB_FSYNC_ALWAYS) c->on_durable(c->durable_ctx, c->synced);
 }
 
 static void release(kb_commit_t *c, int status) {
@@ -82,6 +88,7 @@ static void after_work(uv_work_t *w, int status) {
     if (status == 0 && c->work_rc == 0) {
         if (c->target > c->synced) c->synced = c->target;
         release(c, 0);
+        tell_durable(c);
         if (c->n > 0 && !c->closing) start(c);
     } else if (!c->failed) {
         c->failed = true;
@@ -137,15 +144,23 @@ uint64_t kb_commit_written(const kb_commit_t *c) { return c->j->last_seq; }
 
 const kb_journal_t *kb_commit_journal(const kb_commit_t *c) { return c->j; }
 
-int kb_commit_append(kb_commit_t *c, const void *payload, uint32_t len) {
+int kb_commit_append(kb_commit_t *c, uint32_t kind, const void *payload, uint32_t len) {
     if (c->failed) {
         errno = EIO;
         return KB_EIO;
     }
     uint64_t seq;
-    int rc = kb_journal_append(c->j, KB_JREC_OP, payload, len, &seq);
-    if (rc == 0) c->stats.records++;
-    return rc;
+    int rc = kb_journal_append(c->j, kind, payload, len, &seq);
+    if (rc < 0) return rc;
+    c->stats.records++;
+    /* Under "everysec" and "no" a record counts as durable once written. */
+    if (c->policy != KB_FSYNC_ALWAYS && c->on_durable) c->on_durable(c->durable_ctx, seq);
+    return 0;
+}
+
+void kb_commit_on_durable(kb_commit_t *c, kb_commit_durable_fn fn, void *ctx) {
+    c->on_durable = fn;
+    c->durable_ctx = ctx;
 }
 
 int kb_commit_wait(kb_commit_t *c, uint64_t seq, kb_commit_cb cb, void *arg) {
@@ -188,6 +203,7 @@ int kb_commit_flush(kb_commit_t *c) {
     }
     c->synced = c->j->last_seq;
     release(c, 0);
+    tell_durable(c);
     return 0;
 }
 

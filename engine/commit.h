@@ -37,12 +37,17 @@ typedef void (*kb_commit_fail_cb)(void *arg, int err);
  * commit is freed); appends go through kb_commit_append from then on. */
 int kb_commit_new(uv_loop_t *loop, const kb_journal_t *j, kb_fsync_t policy, kb_commit_fail_cb on_fail,
                   void *fail_arg, kb_commit_t **out);
+/* Called on the loop whenever records up to seq have become durable under
+ * the policy: after each fsync for "always", after each append otherwise. */
+typedef void (*kb_commit_durable_fn)(void *ctx, uint64_t seq);
+void kb_commit_on_durable(kb_commit_t *c, kb_commit_durable_fn fn, void *ctx);
 /* Number of the last record appended (kb_commit_append). */
 uint64_t kb_commit_written(const kb_commit_t *c);
 /* The journal appended to (size, last_seq); read only. */
 const kb_journal_t *kb_commit_journal(const kb_commit_t *c);
-/* Appends one record to the journal; 0 or KB_EIO / KB_EINVAL. */
-int kb_commit_append(kb_commit_t *c, const void *payload, uint32_t len);
+/* Appends one record of kind (KB_JREC_*) to the journal; 0 or KB_EIO /
+ * KB_EINVAL. */
+int kb_commit_append(kb_commit_t *c, uint32_t kind, const void *payload, uint32_t len);
 /* Calls cb(arg, status) once record seq is durable under the policy:
  * at once (synchronously) for "everysec" and "no". 0 or KB_ENOMEM. */
 int kb_commit_wait(kb_commit_t *c, uint64_t seq, kb_commit_cb cb, void *arg);

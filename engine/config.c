@@ -22,6 +22,7 @@ void kb_config_default(kb_config_t *c) {
     snprintf(c->redis_host, sizeof c->redis_host, "127.0.0.1");
     c->redis_port = 6379;
     snprintf(c->redis_prefix, sizeof c->redis_prefix, "koble:");
+    c->redis_maxlen = 1000000;
     c->fsync = KB_FSYNC_ALWAYS;
     c->snapshot_bytes = 64u << 20;
     const double w[6] = {3, 2, 2, 1, 1, 1};
@@ -93,6 +94,18 @@ static int set_option(kb_config_t *c, const char *name, const char *v) {
     if (!strcmp(name, "data_dir")) return set_string(c->data_dir, sizeof c->data_dir, v);
     if (!strcmp(name, "redis")) return set_redis(c, v);
     if (!strcmp(name, "redis_prefix")) return set_string(c->redis_prefix, sizeof c->redis_prefix, v);
+    if (!strcmp(name, "redis_user")) return set_string(c->redis_user, sizeof c->redis_user, v);
+    if (!strcmp(name, "redis_password"))
+        return set_string(c->redis_password, sizeof c->redis_password, v);
+    if (!strcmp(name, "redis_db") || !strcmp(name, "redis_maxlen")) {
+        char *end;
+        long n = strtol(v, &end, 10);
+        bool db = name[6] == 'd';
+        if (!*v || *end || n < 0 || (db && n > 65535) || (!db && n > 1000000000)) return KB_EINVAL;
+        if (db) c->redis_db = (int)n;
+        else c->redis_maxlen = n;
+        return 0;
+    }
     if (!strcmp(name, "fsync")) return set_fsync(c, v);
     if (!strcmp(name, "snapshot_bytes")) {
         char *end;

@@ -23,6 +23,10 @@ typedef struct kb_config {
     char redis_host[256];
     int redis_port;
     char redis_prefix[64];
+    char redis_user[64];      /* ACL user for AUTH; "" for the default user */
+    char redis_password[256]; /* "" for no AUTH; never logged */
+    int redis_db;             /* SELECT */
+    long redis_maxlen;        /* XADD MAXLEN ~ per stream; 0: unbounded */
     kb_fsync_t fsync;
     uint64_t snapshot_bytes; /* journal size that starts a snapshot; 0: only at shutdown */
     double weights[6]; /* skills, distance, availability, age, experience, load */

@@ -30,6 +30,12 @@ struct kb_durable {
     pid_t child;          /* the snapshot being written, or 0 */
     uint64_t child_seq, child_start_ns;
     kb_durable_stats_t stats;
+    /* events */
+    bool events_on;
+    char prefix[64];
+    kb_outbox_t outbox;
+    uint64_t event_seq; /* the journal record whose write is being applied */
+    kb_durable_listener_t listener;
 };
 
 /* ---- files ---- */
@@ -138,18 +144,94 @@ static int journal_op(void *ctx, const json_t *op) {
     kb_durable_t *d = ctx;
     char *text = json_dumps(op, JSON_COMPACT);
     if (!text) return KB_ENOMEM;
-    int rc = kb_commit_append(d->commit, text, (uint32_t)strlen(text));
+    int rc = kb_commit_append(d->commit, KB_JREC_OP, text, (uint32_t)strlen(text));
     if (rc < 0) kb_log(KB_LOG_ERROR, "journal_append", "error=\"%s\"", strerror(errno));
     free(text);
+    d->event_seq = kb_commit_written(d->commit);
     if (rc == 0 && d->snapshot_bytes && !d->child &&
         kb_commit_journal(d->commit)->size > d->snapshot_bytes)
         uv_timer_start(&d->kick, kick_cb, 0, 0);
     return rc;
 }
 
+/* ---- events ---- */
+
+static void on_event(void *ctx, const char *stream, const char *event, int64_t ts,
+                     const json_t *data) {
+    kb_durable_t *d = ctx;
+    char key[128];
+    snprintf(key, sizeof key, "%s%s", d->prefix, stream);
+    char *text = json_dumps(data, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    if (!text || kb_outbox_push(&d->outbox, d->event_seq, key, event, ts, text) < 0)
+        kb_log(KB_LOG_ERROR, "event_lost", "event=%s seq=%" PRIu64 " error=\"out of memory\"",
+               event, d->event_seq);
+    free(text);
+    if (d->listener.events) d->listener.events(d->listener.ctx);
+}
+
+kb_outbox_t *kb_durable_outbox(kb_durable_t *d) { return d->events_on ? &d->outbox : NULL; }
+
+static void forward_durable(void *ctx, uint64_t seq) {
+    kb_durable_t *d = ctx;
+    if (d->listener.durable) d->listener.durable(d->listener.ctx, seq);
+}
+
+void kb_durable_listen(kb_durable_t *d, const kb_durable_listener_t *l) {
+    d->listener = *l;
+    kb_commit_on_durable(d->commit, forward_durable, d);
+}
+
+void kb_durable_ack(kb_durable_t *d, kb_event_id_t id) {
+    char text[64];
+    int n = snprintf(text, sizeof text, "{\"seq\":%" PRIu64 ",\"n\":%" PRIu32 "}", id.seq, id.n);
+    if (kb_commit_append(d->commit, KB_JREC_ACK, text, (uint32_t)n) < 0)
+        kb_log(KB_LOG_WARN, "ack_not_journaled", "error=\"%s\"", strerror(errno));
+}
+
+/* The outbox in a snapshot: the mark, then every waiting event. */
+static int dump_own(void *ctx, kb_engine_dump_fn emit, void *emit_ctx) {
+    kb_durable_t *d = ctx;
+    if (!d->events_on) return 0;
+    const kb_outbox_t *o = &d->outbox;
+    json_t *rec = json_pack("{s:s, s:I, s:I}", "kind", "confirmed", "seq",
+                            (json_int_t)o->confirmed.seq, "n", (json_int_t)o->confirmed.n);
+    int rc = rec ? emit(emit_ctx, rec) : KB_ENOMEM;
+    json_decref(rec);
+    const kb_event_t *e;
+    for (size_t i = 0; rc == 0 && (e = kb_outbox_at(o, i)); i++) {
+        rec = json_pack("{s:s, s:I, s:I, s:I, s:s, s:s, s:s}", "kind", "event", "seq",
+                        (json_int_t)e->id.seq, "n", (json_int_t)e->id.n, "ts", (json_int_t)e->ts,
+                        "stream", e->stream, "event", e->event, "data", e->data);
+        rc = rec ? emit(emit_ctx, rec) : KB_ENOMEM;
+        json_decref(rec);
+    }
+    return rc;
+}
+
+static int restore_own(void *ctx, const json_t *rec) {
+    kb_durable_t *d = ctx;
+    const char *kind = json_string_value(json_object_get(rec, "kind"));
+    json_t *seq = json_object_get(rec, "seq"), *n = json_object_get(rec, "n");
+    if (!kind || !json_is_integer(seq) || !json_is_integer(n)) return KB_ECORRUPT;
+    kb_event_id_t id = {(uint64_t)json_integer_value(seq), (uint32_t)json_integer_value(n)};
+    if (!d->events_on) return 0; /* kept only when publishing */
+    if (!strcmp(kind, "confirmed")) {
+        kb_outbox_confirm_upto(&d->outbox, id);
+        return 0;
+    }
+    const char *stream = json_string_value(json_object_get(rec, "stream"));
+    const char *event = json_string_value(json_object_get(rec, "event"));
+    const char *data = json_string_value(json_object_get(rec, "data"));
+    json_t *ts = json_object_get(rec, "ts");
+    if (strcmp(kind, "event") || !stream || !event || !data || !json_is_integer(ts))
+        return KB_ECORRUPT;
+    return kb_outbox_push_id(&d->outbox, id, stream, event, json_integer_value(ts), data);
+}
+
 /* ---- recovery ---- */
 
 typedef struct replay {
+    kb_durable_t *d;
     kb_engine_t *engine;
     uint64_t last; /* last record applied (or in the snapshot) */
     uint64_t applied;
@@ -161,12 +243,24 @@ static int replay_record(void *ctx, const kb_jrec_t *rec) {
     if (rec->seq != r->last + 1)
         return kb_fault(&r->fault, KB_ECORRUPT, 500, "journal_gap", NULL,
                         "records %" PRIu64 "..%" PRIu64 " are missing", r->last + 1, rec->seq - 1);
-    json_t *op = rec->kind == KB_JREC_OP ? json_loadb((const char *)rec->payload, rec->len, 0, NULL)
-                                         : NULL;
-    int rc = op ? kb_engine_apply(r->engine, op, &r->fault)
-                : kb_fault(&r->fault, KB_ECORRUPT, 500, "bad_journal_record", NULL,
-                           "record %" PRIu64 " is not a JSON write", rec->seq);
-    json_decref(op);
+    json_t *v = json_loadb((const char *)rec->payload, rec->len, 0, NULL);
+    int rc = 0;
+    if (v && rec->kind == KB_JREC_OP) {
+        r->d->event_seq = rec->seq;
+        rc = kb_engine_apply(r->engine, v, &r->fault);
+    } else if (v && rec->kind == KB_JREC_ACK) {
+        json_t *seq = json_object_get(v, "seq"), *n = json_object_get(v, "n");
+        if (!json_is_integer(seq) || !json_is_integer(n))
+            rc = kb_fault(&r->fault, KB_ECORRUPT, 500, "bad_journal_record", NULL,
+                          "record %" PRIu64 " is not an ack", rec->seq);
+        else if (r->d->events_on)
+            kb_outbox_confirm_upto(&r->d->outbox, (kb_event_id_t){(uint64_t)json_integer_value(seq),
+                                                                  (uint32_t)json_integer_value(n)});
+    } else {
+        rc = kb_fault(&r->fault, KB_ECORRUPT, 500, "bad_journal_record", NULL,
+                      "record %" PRIu64 " is not a JSON write", rec->seq);
+    }
+    json_decref(v);
     if (rc < 0) return rc;
     r->last = rec->seq;
     r->applied++;
@@ -185,7 +279,7 @@ static int load_snapshot(kb_durable_t *d, const seqs_t *snaps, const seqs_t *jou
         kb_fault_t f;
         kb_snapshot_info_t info;
         uint64_t t0 = uv_hrtime();
-        rc = kb_snapshot_load(*e, path, base, &info, &f);
+        rc = kb_snapshot_load(*e, path, base, restore_own, d, &info, &f);
         if (rc == 0) {
             kb_log(KB_LOG_INFO, "snapshot_loaded", "file=\"%s\" records=%" PRIu64 " ms=%.1f", path,
                    info.records, (double)(uv_hrtime() - t0) / 1e6);
@@ -196,6 +290,8 @@ static int load_snapshot(kb_durable_t *d, const seqs_t *snaps, const seqs_t *jou
                f.message, i > 0 ? "using_previous" : "none_left");
         kb_engine_free(*e);
         *e = NULL;
+        kb_outbox_free(&d->outbox); /* what the damaged file gave */
+        kb_outbox_init(&d->outbox);
     }
     /* No whole snapshot: only journals reaching back to record 1 can
      * rebuild the state. */
@@ -259,6 +355,11 @@ int kb_durable_open(uv_loop_t *loop, const kb_durable_opts_t *o, const kb_engine
     if (!d) return KB_ENOMEM;
     d->loop = loop;
     d->snapshot_bytes = o->snapshot_bytes;
+    kb_outbox_init(&d->outbox);
+    if (o->stream_prefix) {
+        d->events_on = true;
+        snprintf(d->prefix, sizeof d->prefix, "%s", o->stream_prefix);
+    }
     snprintf(d->dir, sizeof d->dir, "%s", o->dir);
     seqs_t snaps = {0}, journals = {0};
     kb_engine_t *e = NULL;
@@ -277,6 +378,8 @@ int kb_durable_open(uv_loop_t *loop, const kb_durable_opts_t *o, const kb_engine
     }
     if ((rc = load_snapshot(d, &snaps, &journals, eo, &e, &r.last)) < 0) goto fail;
     r.engine = e;
+    r.d = d;
+    if (d->events_on) kb_engine_set_events(e, on_event, d);
     if ((rc = replay_journals(d, &journals, &r, &j)) < 0) goto fail;
     if ((rc = kb_commit_new(loop, &j, o->fsync, on_fail, NULL, &d->commit)) < 0) goto fail;
     j.fd = -1; /* the commit owns it now */
@@ -298,6 +401,7 @@ fail:
     kb_engine_free(e);
     free(snaps.v);
     free(journals.v);
+    kb_outbox_free(&d->outbox);
     free(d);
     return rc < 0 ? rc : KB_EIO;
 }
@@ -372,7 +476,7 @@ int kb_durable_snapshot(kb_durable_t *d) {
         if (getppid() != parent) _exit(1);
         char path[2048];
         file_path(d, "snapshot", seq, path, sizeof path);
-        int wrc = kb_snapshot_write(d->engine, path, seq, NULL);
+        int wrc = kb_snapshot_write(d->engine, path, seq, dump_own, d, NULL);
         if (wrc < 0) kb_log(KB_LOG_ERROR, "snapshot_write", "error=\"%s\"", strerror(errno));
         _exit(wrc == 0 ? 0 : 1);
     }
@@ -392,7 +496,9 @@ void kb_durable_stats(const kb_durable_t *d, kb_durable_stats_t *out) {
 
 static void on_closed(uv_handle_t *h) {
     kb_durable_t *d = h->data;
-    if (--d->open_handles == 0) free(d);
+    if (--d->open_handles) return;
+    kb_outbox_free(&d->outbox);
+    free(d);
 }
 
 int kb_durable_close(kb_durable_t *d) {
@@ -414,7 +520,7 @@ int kb_durable_close(kb_durable_t *d) {
         file_path(d, "snapshot", seq, path, sizeof path);
         kb_snapshot_info_t info;
         uint64_t t0 = uv_hrtime();
-        rc = kb_snapshot_write(d->engine, path, seq, &info);
+        rc = kb_snapshot_write(d->engine, path, seq, dump_own, d, &info);
         if (rc == 0) snapshot_done(d, seq, info.bytes, t0);
         else kb_log(KB_LOG_ERROR, "snapshot_failed", "seq=%" PRIu64 " error=\"%s\"", seq, strerror(errno));
     }

@@ -32,11 +32,13 @@
 #include "commit.h"
 #include "config.h"
 #include "koble/engine.h"
+#include "outbox.h"
 
 typedef struct kb_durable_opts {
     const char *dir;
     kb_fsync_t fsync;
-    uint64_t snapshot_bytes; /* journal size that starts a snapshot; 0: only at shutdown */
+    uint64_t snapshot_bytes;   /* journal size that starts a snapshot; 0: only at shutdown */
+    const char *stream_prefix; /* keep events for Redis under this key prefix; NULL: none */
 } kb_durable_opts_t;
 
 typedef struct kb_durable kb_durable_t;
@@ -57,6 +59,25 @@ typedef struct kb_durable_stats {
 int kb_durable_open(uv_loop_t *loop, const kb_durable_opts_t *o, const kb_engine_opts_t *eo,
                     kb_commit_fail_cb on_fail, kb_durable_t **out, kb_engine_t **engine);
 kb_commit_t *kb_durable_commit(const kb_durable_t *d);
+
+/* ---- events (when opts.stream_prefix is set) ----
+ *
+ * The engine's events go to the outbox with ids from the journal record of
+ * their write (outbox.h). Waiting events are part of every snapshot, and
+ * the confirmed mark is journaled (kb_durable_ack), so neither a restart
+ * nor the removal of old journals loses or repeats one. */
+kb_outbox_t *kb_durable_outbox(kb_durable_t *d); /* NULL without events */
+/* Called when new events are queued, and when records up to seq became
+ * durable (so their events may leave); both on the loop. */
+typedef struct kb_durable_listener {
+    void (*events)(void *ctx);
+    void (*durable)(void *ctx, uint64_t seq);
+    void *ctx;
+} kb_durable_listener_t;
+void kb_durable_listen(kb_durable_t *d, const kb_durable_listener_t *l);
+/* Records that Redis confirmed every event up to id (not waited for:
+ * losing it only means Redis sees those ids again and refuses them). */
+void kb_durable_ack(kb_durable_t *d, kb_event_id_t id);
 /* Starts a snapshot in the background unless one runs or nothing changed. */
 int kb_durable_snapshot(kb_durable_t *d);
 void kb_durable_stats(const kb_durable_t *d, kb_durable_stats_t *out);

@@ -25,12 +25,14 @@
 #include "koble/engine.h"
 #include "log.h"
 #include "metrics.h"
+#include "publish.h"
 
 typedef struct daemon {
     uv_loop_t *loop;
     uv_signal_t sigterm, sigint;
     kb_http_server_t *http;
     kb_durable_t *durable;
+    kb_publish_t *publish; /* NULL with --redis none */
     bool stopping;
 } daemon_t;
 
@@ -45,6 +47,10 @@ static daemon_t *the_daemon;
 static void on_drained(kb_http_server_t *s) {
     (void)s;
     daemon_t *d = the_daemon;
+    if (d->publish) {
+        kb_publish_close(d->publish); /* its last confirmations are journaled */
+        d->publish = NULL;
+    }
     if (d->durable) {
         kb_durable_close(d->durable); /* logs its own errors */
         d->durable = NULL;
@@ -72,6 +78,35 @@ static void on_sync_failed(void *arg, int err) {
     kb_log(KB_LOG_ERROR, "journal_sync", "error=\"%s\" action=exit",
            strerror(err > 0 ? err : EIO));
     exit(1);
+}
+
+/* ---- Redis: the durable layer's outbox to the publisher, and back ---- */
+
+static void events_queued(void *ctx) { kb_publish_kick(ctx); }
+
+static void records_durable(void *ctx, uint64_t seq) { kb_publish_durable(ctx, seq); }
+
+static void events_confirmed(void *ctx, kb_event_id_t upto) { kb_durable_ack(ctx, upto); }
+
+static int start_publishing(daemon_t *d, const kb_config_t *cfg) {
+    /* The password may come from the environment rather than a file. */
+    const char *password = cfg->redis_password[0] ? cfg->redis_password : getenv("KOBLE_REDIS_PASSWORD");
+    kb_publish_opts_t po = {.host = cfg->redis_host, .port = cfg->redis_port,
+                            .user = cfg->redis_user[0] ? cfg->redis_user : NULL,
+                            .password = password && *password ? password : NULL,
+                            .db = cfg->redis_db, .maxlen = cfg->redis_maxlen};
+    kb_outbox_t *box = kb_durable_outbox(d->durable);
+    if (kb_publish_new(d->loop, &po, box, events_confirmed, d->durable, &d->publish) < 0) {
+        kb_log(KB_LOG_ERROR, "init", "error=\"out of memory\"");
+        return KB_ENOMEM;
+    }
+    kb_durable_listener_t l = {events_queued, records_durable, d->publish};
+    kb_durable_listen(d->durable, &l);
+    /* What recovery found on disk may leave at once. */
+    kb_publish_durable(d->publish, kb_commit_written(kb_durable_commit(d->durable)));
+    kb_log(KB_LOG_INFO, "publishing", "redis=%s:%d prefix=\"%s\" waiting=%zu", cfg->redis_host,
+           cfg->redis_port, cfg->redis_prefix, box->n);
+    return 0;
 }
 
 /* Without access control (DESIGN.md "Security") kobled listens on
@@ -105,10 +140,13 @@ int main(int argc, char **argv) {
     daemon_t d = {.loop = uv_default_loop()};
     kb_engine_t *engine;
     kb_durable_opts_t dopts = {.dir = cfg.data_dir, .fsync = cfg.fsync,
-                               .snapshot_bytes = cfg.snapshot_bytes};
+                               .snapshot_bytes = cfg.snapshot_bytes,
+                               .stream_prefix = cfg.redis_enabled ? cfg.redis_prefix : NULL};
     if (kb_durable_open(d.loop, &dopts, &eo, on_sync_failed, &d.durable, &engine) < 0) return 1;
+    if (cfg.redis_enabled && start_publishing(&d, &cfg) < 0) return 1;
     kb_api_t api = {.engine = engine, .metrics = kb_metrics_new(), .access_log = true,
-                    .commit = kb_durable_commit(d.durable), .durable = d.durable};
+                    .commit = kb_durable_commit(d.durable), .durable = d.durable,
+                    .publish = d.publish};
     kb_http_limits_t limits;
     kb_http_limits_default(&limits);
     limits.max_header_bytes = cfg.max_header_bytes;

@@ -63,13 +63,17 @@ static int put_record(writer_t *w, uint32_t kind, const char *payload, size_t le
     return rc < 0 ? rc : put_bytes(w, payload, len);
 }
 
-static int dump_one(void *ctx, const json_t *rec) {
+static int put_json(writer_t *w, uint32_t kind, const json_t *rec) {
     char *text = json_dumps(rec, JSON_COMPACT);
     if (!text) return KB_ENOMEM;
-    int rc = put_record(ctx, KB_JREC_SNAP, text, strlen(text));
+    int rc = put_record(w, kind, text, strlen(text));
     free(text);
     return rc;
 }
+
+static int dump_one(void *ctx, const json_t *rec) { return put_json(ctx, KB_JREC_SNAP, rec); }
+
+static int dump_own(void *ctx, const json_t *rec) { return put_json(ctx, KB_JREC_SNAP_OWN, rec); }
 
 static int sync_dir_of(const char *path) {
     char copy[4096];
@@ -81,8 +85,8 @@ static int sync_dir_of(const char *path) {
     return rc;
 }
 
-int kb_snapshot_write(const kb_engine_t *e, const char *path, uint64_t seq,
-                      kb_snapshot_info_t *info) {
+int kb_snapshot_write(const kb_engine_t *e, const char *path, uint64_t seq, kb_snapshot_own_fn own,
+                      void *own_ctx, kb_snapshot_info_t *info) {
     char tmp[4096];
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) return KB_EINVAL;
     writer_t w = {.buf = malloc(BUF_SIZE)};
@@ -93,6 +97,7 @@ int kb_snapshot_write(const kb_engine_t *e, const char *path, uint64_t seq,
     kb_journal_file_header(head, KB_SNAPSHOT_MAGIC);
     if (rc == 0) rc = put_bytes(&w, head, sizeof head);
     if (rc == 0) rc = kb_engine_dump(e, dump_one, &w);
+    if (rc == 0 && own) rc = own(own_ctx, dump_own, &w);
     if (rc == 0) {
         char end[96];
         uint64_t records = w.records;
@@ -125,6 +130,7 @@ static int damaged(kb_fault_t *f, const char *what) {
 
 /* Restores the records of a mapped snapshot. */
 static int load_records(kb_engine_t *e, const uint8_t *buf, size_t len, uint64_t *seq,
+                        kb_snapshot_restore_fn restore_own, void *own_ctx,
                         kb_snapshot_info_t *info, kb_fault_t *f) {
     size_t off = KB_JOURNAL_HEADER;
     uint64_t records = 0;
@@ -139,6 +145,10 @@ static int load_records(kb_engine_t *e, const uint8_t *buf, size_t len, uint64_t
         int rc = 0;
         if (rec.kind == KB_JREC_SNAP) {
             rc = kb_engine_restore(e, v, f);
+            records++;
+        } else if (rec.kind == KB_JREC_SNAP_OWN) {
+            if (restore_own && (rc = restore_own(own_ctx, v)) < 0)
+                rc = damaged(f, "a record of the outbox does not fit");
             records++;
         } else if (rec.kind == KB_JREC_SNAP_END) {
             json_t *count = json_object_get(v, "records"), *js = json_object_get(v, "journal_seq");
@@ -162,7 +172,8 @@ static int load_records(kb_engine_t *e, const uint8_t *buf, size_t len, uint64_t
     return damaged(f, "the file ends before its end record (an unfinished snapshot)");
 }
 
-int kb_snapshot_load(kb_engine_t *e, const char *path, uint64_t *seq, kb_snapshot_info_t *info,
+int kb_snapshot_load(kb_engine_t *e, const char *path, uint64_t *seq,
+                     kb_snapshot_restore_fn restore_own, void *own_ctx, kb_snapshot_info_t *info,
                      kb_fault_t *f) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return kb_fault(f, KB_EIO, 500, "io_error", NULL, "%s", strerror(errno));
@@ -186,7 +197,7 @@ int kb_snapshot_load(kb_engine_t *e, const char *path, uint64_t *seq, kb_snapsho
     else if (rc < 0)
         rc = damaged(f, "not a snapshot file, or its header is damaged");
     else
-        rc = load_records(e, buf, len, seq, info, f);
+        rc = load_records(e, buf, len, seq, restore_own, own_ctx, info, f);
     munmap(buf, len);
     return rc;
 }

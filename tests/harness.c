@@ -3,6 +3,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <glob.h>
 #include <netinet/in.h>
@@ -16,6 +18,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <hiredis/hiredis.h>
 
 /* Test helpers have no way to report out of memory but to stop. */
 static void *must_alloc(void *p, size_t n) {
@@ -210,4 +214,84 @@ json_t *kt_json_path(json_t *root, const char *path) {
         }
     }
     return cur;
+}
+
+/* ---- redis-server ---- */
+
+static int free_port(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    socklen_t len = sizeof a;
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    int port = -1;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0) close(fd);
+    return port;
+}
+
+void *kt_redis_cmd(const kt_redis_t *r, const char *fmt, ...) {
+    struct timeval tv = {2, 0};
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", r->port, tv);
+    if (!c || c->err) {
+        if (c) redisFree(c);
+        return NULL;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    void *reply = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    redisFree(c);
+    return reply;
+}
+
+long long kt_redis_xlen(const kt_redis_t *r, const char *key) {
+    redisReply *reply = kt_redis_cmd(r, "XLEN %s", key);
+    long long n = reply && reply->type == REDIS_REPLY_INTEGER ? reply->integer : -1;
+    if (reply) freeReplyObject(reply);
+    return n;
+}
+
+void kt_redis_addr(const kt_redis_t *r, char *out, size_t cap) {
+    snprintf(out, cap, "127.0.0.1:%d", r->port);
+}
+
+int kt_redis_start(kt_redis_t *r, int port) {
+    r->port = port ? port : free_port();
+    if (r->port <= 0) return -1;
+    char portstr[16];
+    snprintf(portstr, sizeof portstr, "%d", r->port);
+    r->pid = fork();
+    if (r->pid < 0) return -1;
+    if (r->pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        execlp("redis-server", "redis-server", "--port", portstr, "--bind", "127.0.0.1",
+               "--save", "", "--appendonly", "no", "--dir", "/tmp", (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 1000; i++) {
+        redisReply *reply = kt_redis_cmd(r, "PING");
+        bool up = reply && reply->type == REDIS_REPLY_STATUS;
+        if (reply) freeReplyObject(reply);
+        if (up) return 0;
+        int st;
+        if (waitpid(r->pid, &st, WNOHANG) == r->pid) {
+            r->pid = 0;
+            return -1;
+        }
+        sleep_ms(10);
+    }
+    return -1;
+}
+
+int kt_redis_stop(kt_redis_t *r) {
+    if (r->pid <= 0) return -1;
+    kill(r->pid, SIGKILL);
+    int st;
+    waitpid(r->pid, &st, 0);
+    r->pid = 0;
+    return 0;
 }

@@ -57,6 +57,26 @@ char *kt_raw(const kt_daemon_t *d, const char *bytes, size_t len);
 /* Connects and returns the socket (for tests that hold a connection). */
 int kt_connect(const kt_daemon_t *d);
 
+/* A real redis-server of the test's own on a free loopback port, with no
+ * persistence: stopping it and starting it again on the same port is
+ * "Redis restarted empty". */
+typedef struct kt_redis {
+    pid_t pid;
+    int port;
+} kt_redis_t;
+
+/* Starts redis-server (port 0: pick a free one) and waits until it answers
+ * PING (bounded: 10 s). */
+int kt_redis_start(kt_redis_t *r, int port);
+int kt_redis_stop(kt_redis_t *r);
+/* "127.0.0.1:PORT" for kobled's --redis. */
+void kt_redis_addr(const kt_redis_t *r, char *out, size_t cap);
+/* One command (hiredis format) on a fresh connection; the reply is freed
+ * with freeReplyObject, NULL on a transport error. */
+void *kt_redis_cmd(const kt_redis_t *r, const char *fmt, ...);
+/* XLEN of key, -1 on error. */
+long long kt_redis_xlen(const kt_redis_t *r, const char *key);
+
 /* Shorthands that fail the test on a transport error. */
 json_t *kt_json_path(json_t *root, const char *path); /* "matches.0.candidate.id" */
 

@@ -83,7 +83,7 @@ static int load(uint64_t *seq) {
     kb_engine_t *r;
     cr_assert_eq(kb_engine_new(NULL, &r), 0);
     kb_fault_t f;
-    int rc = kb_snapshot_load(r, path, seq, NULL, &f);
+    int rc = kb_snapshot_load(r, path, seq, NULL, NULL, NULL, &f);
     kb_engine_free(r);
     return rc;
 }
@@ -92,7 +92,7 @@ TestSuite(snapshot, .init = setup, .fini = teardown);
 
 Test(snapshot, a_written_snapshot_restores_the_same_state) {
     kb_snapshot_info_t info;
-    cr_assert_eq(kb_snapshot_write(e, path, 4242, &info), 0);
+    cr_assert_eq(kb_snapshot_write(e, path, 4242, NULL, NULL, &info), 0);
     cr_assert_eq(info.records, 2 + 20 + 1);
     struct stat st;
     cr_assert_eq(stat(path, &st), 0);
@@ -106,7 +106,7 @@ Test(snapshot, a_written_snapshot_restores_the_same_state) {
     kb_engine_set_clock(r, 1795478400000LL); /* the dumps carry the clock */
     uint64_t seq = 0;
     kb_fault_t f;
-    cr_assert_eq(kb_snapshot_load(r, path, &seq, NULL, &f), 0, "%s", f.message);
+    cr_assert_eq(kb_snapshot_load(r, path, &seq, NULL, NULL, NULL, &f), 0, "%s", f.message);
     cr_assert_eq(seq, 4242);
     char *a = dump_text(e), *b = dump_text(r);
     cr_assert_str_eq(b, a);
@@ -116,7 +116,7 @@ Test(snapshot, a_written_snapshot_restores_the_same_state) {
 }
 
 Test(snapshot, a_snapshot_cut_anywhere_is_refused) {
-    cr_assert_eq(kb_snapshot_write(e, path, 7, NULL), 0);
+    cr_assert_eq(kb_snapshot_write(e, path, 7, NULL, NULL, NULL), 0);
     size_t len;
     uint8_t *full = read_file(&len);
     uint8_t *copy = malloc(len);
@@ -134,7 +134,7 @@ Test(snapshot, a_snapshot_cut_anywhere_is_refused) {
 }
 
 Test(snapshot, flipped_bits_extra_bytes_and_versions_are_refused) {
-    cr_assert_eq(kb_snapshot_write(e, path, 7, NULL), 0);
+    cr_assert_eq(kb_snapshot_write(e, path, 7, NULL, NULL, NULL), 0);
     size_t len;
     uint8_t *full = read_file(&len);
     uint8_t *copy = malloc(len + 8);
@@ -163,6 +163,6 @@ Test(snapshot, flipped_bits_extra_bytes_and_versions_are_refused) {
 Test(snapshot, a_failed_write_leaves_nothing) {
     char bad[160];
     snprintf(bad, sizeof bad, "%s/no/such/dir/snapshot", dir);
-    cr_assert_eq(kb_snapshot_write(e, bad, 1, NULL), KB_EIO);
+    cr_assert_eq(kb_snapshot_write(e, bad, 1, NULL, NULL, NULL), KB_EIO);
     cr_assert_neq(access(bad, F_OK), 0);
 }
