@@ -56,6 +56,7 @@ static int grow(kb_imap_t *m) {
 }
 
 int kb_imap_put(kb_imap_t *m, uint64_t key, uint32_t value) {
+    if (key == UINT64_MAX) return KB_EINVAL; /* would be stored as 0, "free" */
     if ((m->count + 1) * 2 > (m->mask ? m->mask + 1 : 0)) {
         int rc = grow(m);
         if (rc < 0) return rc;

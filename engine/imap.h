@@ -15,7 +15,8 @@ typedef struct kb_imap {
 void kb_imap_init(kb_imap_t *m);
 void kb_imap_free(kb_imap_t *m);
 int kb_imap_get(const kb_imap_t *m, uint64_t key, uint32_t *value); /* 0 or KB_ENOTFOUND */
-int kb_imap_put(kb_imap_t *m, uint64_t key, uint32_t value);        /* insert or overwrite */
+/* Insert or overwrite; every key but UINT64_MAX (KB_EINVAL). */
+int kb_imap_put(kb_imap_t *m, uint64_t key, uint32_t value);
 size_t kb_imap_bytes(const kb_imap_t *m);
 
 #endif

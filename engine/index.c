@@ -2,7 +2,7 @@
  *
  * Grid arithmetic: cell (ilat, ilon) covers latitudes
  * [ilat*DLAT - 90, +DLAT) and longitudes [ilon*DLON - 180, +DLON); block
- * (blat, blon) = (ilat >> 4, ilon >> 4). Longitude indices wrap at the
+ * (blat, blon) = (ilat >> 3, ilon >> 3). Longitude indices wrap at the
  * antimeridian. Removal swaps the last entry into the hole, so order inside
  * a cell is not stable; matching never depends on it (its ordering is
  * total: score, distance, id). Empty cells and blocks are kept for reuse. */

@@ -1,0 +1,290 @@
+/* test_commit.c — group commit on a real uv loop over a journal in a
+ * temporary directory: answers come after an fsync that covers them, in
+ * order, one fsync per loop iteration's writes; "everysec" and "no" answer
+ * at once; a switch moves appends to the next journal. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commit.h"
+#include "koble/error.h"
+
+static char dir[64], path_a[96], path_b[96];
+static uv_loop_t loop;
+static kb_commit_t *commit;
+
+/* What the waiters saw: record, status, and fsyncs done when answered. */
+typedef struct answer {
+    uint64_t seq;
+    int status;
+    uint64_t fsyncs;
+} answer_t;
+static answer_t answers[64];
+static int nanswers;
+static uint64_t seqs[64]; /* waiter args */
+static int fails, fail_err;
+
+static void setup(void) {
+    snprintf(dir, sizeof dir, "/tmp/koble-commit-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path_a, sizeof path_a, "%s/journal-a", dir);
+    snprintf(path_b, sizeof path_b, "%s/journal-b", dir);
+    cr_assert_eq(uv_loop_init(&loop), 0);
+    nanswers = fails = fail_err = 0;
+}
+
+static void teardown(void) {
+    unlink(path_a);
+    unlink(path_b);
+    rmdir(dir);
+}
+
+TestSuite(commit, .init = setup, .fini = teardown);
+
+static void on_fail(void *arg, int err) {
+    (void)arg;
+    fails++;
+    fail_err = err;
+}
+
+static void open_commit(kb_fsync_t policy) {
+    kb_journal_t j;
+    cr_assert_eq(kb_journal_open(&j, path_a, 0, NULL, NULL, NULL), 0);
+    cr_assert_eq(kb_commit_new(&loop, &j, policy, on_fail, NULL, &commit), 0);
+}
+
+static kb_commit_stats_t stats(void) {
+    kb_commit_stats_t st;
+    kb_commit_stats(commit, &st);
+    return st;
+}
+
+static void answered(void *arg, int status) {
+    cr_assert_lt(nanswers, 64);
+    answers[nanswers++] = (answer_t){*(const uint64_t *)arg, status, stats().fsyncs};
+}
+
+/* Appends text and waits for its record, as a write request does. */
+static void write_and_wait(const char *text) {
+    cr_assert_eq(kb_commit_append(commit, KB_JREC_OP, text, (uint32_t)strlen(text)), 0);
+    uint64_t seq = kb_commit_written(commit);
+    cr_assert_lt(seq, 64);
+    seqs[seq] = seq;
+    cr_assert_eq(kb_commit_wait(commit, seq, answered, &seqs[seq]), 0);
+}
+
+/* Closes the commit and lets the loop finish with it. */
+static void close_commit(void) {
+    kb_commit_close(commit);
+    cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    cr_assert_eq(uv_loop_close(&loop), 0, "a handle or request was left behind");
+}
+
+#define RECORDS_CAP 256
+
+static int collect(void *ctx, const kb_jrec_t *rec) {
+    char *text = ctx;
+    size_t used = strlen(text);
+    snprintf(text + used, RECORDS_CAP - used, "%llu:%.*s;", (unsigned long long)rec->seq,
+             (int)rec->len, (const char *)rec->payload);
+    return 0;
+}
+
+/* The records of the journal at path as "seq:payload;...". */
+static const char *records_of(const char *path) {
+    static char text[RECORDS_CAP];
+    text[0] = '\0';
+    kb_journal_t j;
+    cr_assert_eq(kb_journal_open(&j, path, 0, collect, text, NULL), 0);
+    kb_journal_close(&j);
+    return text;
+}
+
+/* Runs step in a timer callback, as the loop runs a request handler, and
+ * the loop until nothing is left to do. (The commit's own handles do not
+ * keep the loop alive: in kobled the listening socket does.) */
+static void (*step)(void);
+static void run_step(uv_timer_t *t) {
+    (void)t;
+    step();
+}
+static void run_in_loop(void (*fn)(void)) {
+    uv_timer_t t;
+    uv_timer_init(&loop, &t);
+    step = fn;
+    uv_timer_start(&t, run_step, 0, 0);
+    cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    uv_close((uv_handle_t *)&t, NULL);
+    cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+}
+
+/* One loop iteration's writes: appended before the check handle that
+ * starts the fsync runs. */
+static void five_writes(void) {
+    const char *texts[] = {"a", "b", "c", "d", "e"};
+    for (int i = 0; i < 5; i++) write_and_wait(texts[i]);
+    cr_assert_eq(nanswers, 0, "nothing answered before an fsync");
+    cr_assert_eq(stats().waiting, 5);
+}
+
+Test(commit, one_iterations_writes_share_one_fsync_and_answer_in_order) {
+    open_commit(KB_FSYNC_ALWAYS);
+    run_in_loop(five_writes);
+    cr_assert_eq(nanswers, 5);
+    for (int i = 0; i < 5; i++) {
+        cr_assert_eq(answers[i].seq, (uint64_t)i + 1, "answer %d is for record %llu", i,
+                     (unsigned long long)answers[i].seq);
+        cr_assert_eq(answers[i].status, 0);
+        cr_assert_geq(answers[i].fsyncs, 1, "answer %d came before any fsync", i);
+    }
+    kb_commit_stats_t st = stats();
+    cr_assert_eq(st.records, 5);
+    cr_assert_lt(st.fsyncs, 5, "%llu fsyncs for 5 writes", (unsigned long long)st.fsyncs);
+    cr_assert_eq(st.fsyncs, 1);
+    cr_assert_eq(st.waiting, 0);
+    cr_assert_eq(st.fsync_failures, 0);
+    close_commit();
+    cr_assert_str_eq(records_of(path_a), "1:a;2:b;3:c;4:d;5:e;");
+}
+
+/* Iteration 1 appends a, b, c and its check starts their fsync; iteration
+ * 2 appends d, e, f before that fsync can be reported (completions are
+ * read in the poll phase, after idle handles). */
+static int batches;
+static void batch(uv_idle_t *h) {
+    const char *texts[2][3] = {{"a", "b", "c"}, {"d", "e", "f"}};
+    for (int i = 0; i < 3; i++) write_and_wait(texts[batches][i]);
+    if (++batches == 2) uv_idle_stop(h);
+}
+
+Test(commit, writes_arriving_during_an_fsync_wait_for_the_next) {
+    open_commit(KB_FSYNC_ALWAYS);
+    uv_idle_t idle;
+    uv_idle_init(&loop, &idle);
+    batches = 0;
+    uv_idle_start(&idle, batch);
+    cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    cr_assert_eq(nanswers, 6);
+    for (int i = 0; i < 6; i++) {
+        cr_assert_eq(answers[i].seq, (uint64_t)i + 1);
+        cr_assert_eq(answers[i].status, 0);
+        cr_assert_eq(answers[i].fsyncs, i < 3 ? 1 : 2, "record %d answered after %llu fsyncs",
+                     i + 1, (unsigned long long)answers[i].fsyncs);
+    }
+    cr_assert_eq(stats().fsyncs, 2);
+    uv_close((uv_handle_t *)&idle, NULL);
+    close_commit();
+    cr_assert_str_eq(records_of(path_a), "1:a;2:b;3:c;4:d;5:e;6:f;");
+}
+
+Test(commit, everysec_and_no_answer_at_once) {
+    const kb_fsync_t policies[] = {KB_FSYNC_EVERYSEC, KB_FSYNC_NO};
+    for (int p = 0; p < 2; p++) {
+        nanswers = 0;
+        open_commit(policies[p]);
+        write_and_wait("x");
+        cr_assert_eq(nanswers, 1, "policy %d: not answered at once", p);
+        cr_assert_eq(answers[0].status, 0);
+        cr_assert_eq(answers[0].fsyncs, 0);
+        cr_assert_eq(stats().waiting, 0);
+        /* A flush syncs for "everysec"; "no" leaves it to the kernel. */
+        cr_assert_eq(kb_commit_flush(commit), 0);
+        cr_assert_eq(stats().fsyncs, policies[p] == KB_FSYNC_EVERYSEC ? 1 : 0);
+        close_commit();
+        cr_assert_eq(uv_loop_init(&loop), 0);
+    }
+    cr_assert_str_eq(records_of(path_a), "1:x;2:x;");
+}
+
+/* Stops the loop once a sync has run, or after 10 s (a bound on the wait,
+ * not an expectation of how long it takes). */
+static int ticks;
+static void until_synced(uv_timer_t *t) {
+    if (stats().fsyncs > 0 || ++ticks >= 500) uv_timer_stop(t);
+}
+
+Test(commit, everysec_syncs_by_itself) {
+    open_commit(KB_FSYNC_EVERYSEC);
+    write_and_wait("x");
+    uv_timer_t t;
+    uv_timer_init(&loop, &t);
+    ticks = 0;
+    uv_timer_start(&t, until_synced, 20, 20);
+    cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    cr_assert_eq(stats().fsyncs, 1, "no fsync in %d ticks", ticks);
+    uv_close((uv_handle_t *)&t, NULL);
+    close_commit();
+}
+
+static void write_c_d(void) {
+    write_and_wait("c");
+    write_and_wait("d");
+}
+
+Test(commit, switch_syncs_then_appends_to_the_next_journal) {
+    open_commit(KB_FSYNC_ALWAYS);
+    write_and_wait("a");
+    write_and_wait("b");
+    int old_fd = kb_commit_journal(commit)->fd;
+    kb_journal_t next;
+    cr_assert_eq(kb_journal_open(&next, path_b, kb_commit_written(commit), NULL, NULL, NULL), 0);
+    cr_assert_eq(kb_commit_switch(commit, &next), 0);
+    /* The old journal was synced on the spot and its waiters answered. */
+    cr_assert_eq(nanswers, 2);
+    cr_assert_eq(answers[1].seq, 2);
+    cr_assert_eq(answers[1].status, 0);
+    cr_assert_eq(stats().fsyncs, 1);
+    errno = 0;
+    cr_assert_eq(fcntl(old_fd, F_GETFD), -1, "the old journal's descriptor is still open");
+    cr_assert_eq(errno, EBADF);
+    run_in_loop(write_c_d);
+    cr_assert_eq(kb_commit_written(commit), 4);
+    cr_assert_eq(kb_commit_journal(commit)->fd, next.fd);
+    cr_assert_eq(nanswers, 4);
+    cr_assert_eq(answers[3].seq, 4);
+    cr_assert_eq(answers[3].status, 0);
+    cr_assert_eq(stats().fsyncs, 2);
+    close_commit();
+    cr_assert_str_eq(records_of(path_a), "1:a;2:b;");
+    cr_assert_str_eq(records_of(path_b), "3:c;4:d;");
+}
+
+Test(commit, close_answers_waiters_with_eio) {
+    open_commit(KB_FSYNC_ALWAYS);
+    write_and_wait("a");
+    kb_commit_close(commit);
+    cr_assert_eq(nanswers, 1);
+    cr_assert_eq(answers[0].status, KB_EIO);
+    cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    cr_assert_eq(uv_loop_close(&loop), 0);
+}
+
+/* Fault injection: the journal's descriptor becomes a pipe, on which
+ * fdatasync fails. The waiter gets KB_EIO, the owner hears once, and
+ * nothing more is accepted. */
+static int pipe_fds[2];
+static void write_to_a_pipe(void) {
+    write_and_wait("a");
+    cr_assert_geq(dup2(pipe_fds[1], kb_commit_journal(commit)->fd), 0);
+}
+
+Test(commit, a_failed_fsync_answers_eio_and_stops_appends) {
+    open_commit(KB_FSYNC_ALWAYS);
+    cr_assert_eq(pipe(pipe_fds), 0);
+    run_in_loop(write_to_a_pipe);
+    cr_assert_eq(nanswers, 1);
+    cr_assert_eq(answers[0].status, KB_EIO);
+    cr_assert_eq(fails, 1);
+    cr_assert_eq(fail_err, EINVAL);
+    cr_assert_eq(stats().fsync_failures, 1);
+    cr_assert_eq(kb_commit_append(commit, KB_JREC_OP, "b", 1), KB_EIO);
+    cr_assert_eq(kb_commit_wait(commit, 1, answered, &seqs[1]), 0);
+    cr_assert_eq(nanswers, 2);
+    cr_assert_eq(answers[1].status, KB_EIO);
+    close_commit();
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+}
