@@ -204,7 +204,7 @@ static void entity(call_t *c, kb_entity_t t, const char *label) {
     kb_engine_t *e = c->api->engine;
     kb_fault_t f;
     json_t *out = NULL, *body;
-    static char routes[4][3][48];
+    static char routes[5][3][48];
     int mi = !strcmp(m, "PUT") ? 0 : !strcmp(m, "GET") ? 1 : !strcmp(m, "DELETE") ? 2 : -1;
     if (mi >= 0) {
         if (!routes[t][mi][0])
@@ -348,6 +348,8 @@ static void metrics(call_t *c) {
     kb_metrics_gauge(m, "koble_needs", "Needs stored", kb_engine_count(e, KB_ENT_NEED));
     kb_metrics_gauge(m, "koble_organisations", "Organisations stored",
                      kb_engine_count(e, KB_ENT_ORGANISATION));
+    kb_metrics_gauge(m, "koble_subscriptions", "Subscriptions stored",
+                     kb_engine_count(e, KB_ENT_SUBSCRIPTION));
     if (c->api->http) {
         kb_http_stats_t hs;
         kb_http_stats(c->api->http, &hs);
@@ -460,7 +462,8 @@ static void route(call_t *c) {
     }
     static const struct { const char *name; kb_entity_t t; } kinds[] = {
         {"volunteers", KB_ENT_VOLUNTEER}, {"activities", KB_ENT_ACTIVITY},
-        {"needs", KB_ENT_NEED}, {"organisations", KB_ENT_ORGANISATION}};
+        {"needs", KB_ENT_NEED}, {"organisations", KB_ENT_ORGANISATION},
+        {"subscriptions", KB_ENT_SUBSCRIPTION}};
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
         if (strcmp(s[1], kinds[i].name)) continue;
         if (n == 3) {

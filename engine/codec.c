@@ -172,6 +172,8 @@ typedef enum field_kind {
     FK_SLOTS,        /* kb_slots_t from slot names */
     FK_POINT,        /* kb_point_t from {"lat", "lon"} */
     FK_OBJECT,       /* nested object of sub fields (plain values only) */
+    FK_ENUM_SET,     /* uint8 bit set of names, from an array of them */
+    FK_MUNICIPALITIES, /* kb_munis_t from an array of 4-digit codes, at most max */
     FK_STATE,        /* need state: output only, ignored on input */
     FK_CREATED,      /* need created_at: output only, ignored on input */
 } field_kind_t;
@@ -276,6 +278,23 @@ static const field_t need_fields[] = {
     {.key = "urgency", .kind = FK_INT, .flags = F_DEFAULT, MEMBER(kb_need_t, urgency), .min = 1, .max = 5, .dflt = 1},
     {.key = "state", .kind = FK_STATE, MEMBER(kb_need_t, state)},
     {.key = "created_at", .kind = FK_CREATED, MEMBER(kb_need_t, created_at_ms)},
+};
+
+/* Offsets relative to the subscription: area has no struct of its own. */
+static const field_t area_fields[] = {
+    {.key = "lat", .kind = FK_NUMBER, .flags = F_REQUIRED, MEMBER(kb_sub_t, area_lat), .min = -90, .max = 90},
+    {.key = "lon", .kind = FK_NUMBER, .flags = F_REQUIRED, MEMBER(kb_sub_t, area_lon), .min = -180, .max = 180},
+    {.key = "radius_km", .kind = FK_NUMBER, .flags = F_REQUIRED, MEMBER(kb_sub_t, area_km), .min = 0.001, .max = 500},
+};
+
+static const field_t sub_fields[] = {
+    {.key = "id", .kind = FK_URL_ID, MEMBER(kb_sub_t, id)},
+    {.key = "org_id", .kind = FK_ID, .flags = F_REQUIRED, MEMBER(kb_sub_t, org_id)},
+    {.key = "kinds", .kind = FK_ENUM_SET, MEMBER(kb_sub_t, kinds), .names = need_kinds},
+    TOKENS(kb_sub_t, "skills_any", skills_any),
+    {.key = "municipalities", .kind = FK_MUNICIPALITIES, MEMBER(kb_sub_t, munis), .max = KB_MUNIS_MAX},
+    {.key = "area", .kind = FK_OBJECT, .off = 0, PRESENT(kb_sub_t, has_area),
+     .sub = area_fields, .nsub = COUNT(area_fields)},
 };
 
 static const field_t org_fields[] = {
@@ -453,6 +472,49 @@ static int check_list(const walk_t *w, const field_t *fd, const json_t *v, const
     return 0;
 }
 
+static int check_enum_set(const walk_t *w, const field_t *fd, const json_t *v, char *dst,
+                          const char *path) {
+    if (!json_is_array(v)) return invalid(w, path, "must be an array of names");
+    uint8_t set = 0;
+    char at[sizeof w->f->field];
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        json_t *name = json_array_get(v, i);
+        element_path(at, sizeof at, path, i);
+        uint8_t bit = 0;
+        int rc = check_enum(w, fd, name, (char *)&bit, at);
+        if (rc < 0) return rc;
+        if (set & (1u << bit)) return invalid(w, at, "duplicate entry");
+        set |= (uint8_t)(1u << bit);
+    }
+    memcpy(dst, &set, sizeof set);
+    return 0;
+}
+
+static int cmp_u16(const void *a, const void *b) {
+    return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
+}
+
+static int check_munis(const walk_t *w, const field_t *fd, const json_t *v, char *dst,
+                       const char *path) {
+    if (!json_is_array(v) || json_array_size(v) > (size_t)fd->max)
+        return invalid(w, path, "must be an array of at most %d municipality codes", (int)fd->max);
+    kb_munis_t m = {0};
+    char at[sizeof w->f->field];
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        const char *code = json_string_value(json_array_get(v, i));
+        bool ok = code && strlen(code) == 4;
+        for (int k = 0; ok && k < 4; k++) ok = code[k] >= '0' && code[k] <= '9';
+        element_path(at, sizeof at, path, i);
+        if (!ok) return invalid(w, at, "must be a municipality code of exactly 4 digits");
+        m.codes[m.n++] = (uint16_t)atoi(code);
+    }
+    qsort(m.codes, m.n, sizeof m.codes[0], cmp_u16);
+    for (unsigned i = 1; i < m.n; i++)
+        if (m.codes[i] == m.codes[i - 1]) return invalid(w, path, "duplicate entry");
+    memcpy(dst, &m, sizeof m);
+    return 0;
+}
+
 static int check_slots(const walk_t *w, const json_t *v, char *dst, const char *path) {
     if (!json_is_array(v))
         return invalid(w, path, "must be an array of time slots such as \"tue_evening\"");
@@ -543,6 +605,10 @@ static int check_value(const walk_t *w, const field_t *fd, const json_t *v, char
         return check_list(w, fd, v, path);
     case FK_SLOTS:
         return check_slots(w, v, dst, path);
+    case FK_ENUM_SET:
+        return check_enum_set(w, fd, v, dst, path);
+    case FK_MUNICIPALITIES:
+        return check_munis(w, fd, v, dst, path);
     case FK_POINT:
     case FK_OBJECT: {
         if (!json_is_object(v)) {
@@ -730,6 +796,16 @@ static void need_clear(void *rec) {
 static void org_clear(void *rec) {
     kb_org_clear(rec);
 }
+static void sub_clear(void *rec) {
+    kb_sub_clear(rec);
+}
+
+static int sub_finish(const walk_t *w, void *rec) {
+    (void)w;
+    kb_sub_t *sub = rec;
+    if (sub->has_area) kb_point_set(&sub->area_pos, sub->area_lat, sub->area_lon);
+    return 0;
+}
 
 static const entity_t volunteer_entity = {volunteer_fields, COUNT(volunteer_fields),
                                           sizeof(kb_cand_t), volunteer_finish, cand_clear};
@@ -739,6 +815,8 @@ static const entity_t need_entity = {need_fields, COUNT(need_fields), sizeof(kb_
                                      need_finish, need_clear};
 static const entity_t org_entity = {org_fields, COUNT(org_fields), sizeof(kb_org_t), NULL,
                                     org_clear};
+static const entity_t sub_entity = {sub_fields, COUNT(sub_fields), sizeof(kb_sub_t), sub_finish,
+                                    sub_clear};
 
 int kb_codec_volunteer(const kb_codec_ctx_t *cx, const json_t *body, const char *url_id,
                        kb_cand_t *out, kb_fault_t *f) {
@@ -758,6 +836,11 @@ int kb_codec_need(const kb_codec_ctx_t *cx, const json_t *body, const char *url_
 int kb_codec_org(const kb_codec_ctx_t *cx, const json_t *body, const char *url_id, kb_org_t *out,
                  kb_fault_t *f) {
     return decode(&org_entity, cx, body, url_id, out, f);
+}
+
+int kb_codec_subscription(const kb_codec_ctx_t *cx, const json_t *body, const char *url_id,
+                          kb_sub_t *out, kb_fault_t *f) {
+    return decode(&sub_entity, cx, body, url_id, out, f);
 }
 
 /* ---- encoding ---- */
@@ -884,6 +967,29 @@ static json_t *encode_value(const kb_intern_t *tokens, const field_t *fd, const 
         memcpy(&slots, src, sizeof slots);
         return slots_json(slots);
     }
+    case FK_ENUM_SET: {
+        json_t *arr = json_array();
+        for (int i = 0; arr && fd->names[i]; i++)
+            if ((*(const uint8_t *)src & (1u << i)) &&
+                json_array_append_new(arr, json_string(fd->names[i])) < 0) {
+                json_decref(arr);
+                return NULL;
+            }
+        return arr;
+    }
+    case FK_MUNICIPALITIES: {
+        const kb_munis_t *m = (const kb_munis_t *)(const void *)src;
+        json_t *arr = json_array();
+        for (unsigned i = 0; arr && i < m->n; i++) {
+            char code[8];
+            snprintf(code, sizeof code, "%04u", m->codes[i]);
+            if (json_array_append_new(arr, json_string(code)) < 0) {
+                json_decref(arr);
+                return NULL;
+            }
+        }
+        return arr;
+    }
     case FK_POINT:
     case FK_OBJECT:
         return encode_object(tokens, fd->sub, fd->nsub, src);
@@ -928,4 +1034,8 @@ json_t *kb_codec_need_json(const kb_intern_t *tokens, const kb_need_t *n) {
 
 json_t *kb_codec_org_json(const kb_org_t *o) {
     return encode_object(NULL, org_fields, COUNT(org_fields), (const char *)o);
+}
+
+json_t *kb_codec_subscription_json(const kb_intern_t *tokens, const kb_sub_t *sub) {
+    return encode_object(tokens, sub_fields, COUNT(sub_fields), (const char *)sub);
 }

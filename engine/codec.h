@@ -60,6 +60,8 @@ int kb_codec_need(const kb_codec_ctx_t *cx, const json_t *body, const char *url_
                   kb_fault_t *f);
 int kb_codec_org(const kb_codec_ctx_t *cx, const json_t *body, const char *url_id, kb_org_t *out,
                  kb_fault_t *f);
+int kb_codec_subscription(const kb_codec_ctx_t *cx, const json_t *body, const char *url_id,
+                          kb_sub_t *out, kb_fault_t *f);
 
 /* A record as the public JSON object (a new reference; NULL only when out
  * of memory): keys in DESIGN.md order with "id" first, defaults written
@@ -70,6 +72,7 @@ json_t *kb_codec_volunteer_json(const kb_intern_t *tokens, const kb_cand_t *c);
 json_t *kb_codec_activity_json(const kb_intern_t *tokens, const kb_cand_t *c);
 json_t *kb_codec_need_json(const kb_intern_t *tokens, const kb_need_t *n);
 json_t *kb_codec_org_json(const kb_org_t *o);
+json_t *kb_codec_subscription_json(const kb_intern_t *tokens, const kb_sub_t *sub);
 
 /* ms since 1970 as an RFC 3339 UTC timestamp with milliseconds,
  * "2026-03-01T12:34:56.789Z" (a new reference; NULL when out of memory). */

@@ -12,6 +12,7 @@
 #include "fault.h"
 #include "index.h"
 #include "match.h"
+#include "route.h"
 #include "score.h"
 #include "store.h"
 
@@ -37,6 +38,7 @@ struct kb_engine {
     kb_store_t store;
     kb_index_t cand_ix[2];   /* volunteers, activities; keys: skills, languages */
     kb_index_t need_ix;      /* every live need, no keys */
+    kb_route_t route;        /* subscriptions, for offering new needs */
     kb_pool_t pairings;
     uint64_t next_pairing;   /* sequence for match ids */
     uint32_t pairs_by_state[4];
@@ -98,7 +100,12 @@ void kb_lifecycle_detach_cand(kb_engine_t *e, int type, uint32_t slot);
 /* Ends the proposals (not accepted matches) of a need being closed. */
 void kb_lifecycle_end_proposals(kb_engine_t *e, uint32_t need_slot);
 void kb_lifecycle_free(kb_engine_t *e);
-/* Recomputes a need's state from its accepted count (unless closed). */
+/* Recomputes a need's state from its accepted count (unless closed); a
+ * need that reopens is offered again. */
 void kb_need_settle(kb_engine_t *e, kb_need_t *n);
+/* Emits need.offered to each organisation with a subscription n satisfies. */
+void kb_engine_offer(kb_engine_t *e, const kb_need_t *n);
+/* The pseudonymised need of a need.offered event (new reference). */
+json_t *kb_engine_offer_json(const kb_engine_t *e, const kb_need_t *n);
 
 #endif

@@ -28,32 +28,16 @@ static int emit(kb_engine_dump_fn fn, void *ctx, json_t *rec) {
     return rc;
 }
 
+/* Every live entity of type t, as GET returns it. A free slot's record is
+ * all zero, so its id is NULL. */
 static int dump_entities(const kb_engine_t *e, kb_entity_t t, kb_engine_dump_fn fn, void *ctx) {
-    const kb_store_t *s = &e->store;
-    const kb_pool_t *p = t == KB_ENT_NEED           ? &s->needs
-                         : t == KB_ENT_ORGANISATION ? &s->orgs
-                                                    : &s->cands[t == KB_ENT_VOLUNTEER ? KB_VOLUNTEER : KB_ACTIVITY];
+    const kb_pool_t *p = kb_engine_pool(e, t);
     for (uint32_t slot = 0; slot < p->used; slot++) {
-        json_t *body;
-        const char *id;
-        if (t == KB_ENT_NEED) {
-            const kb_need_t *n = kb_store_need(s, slot);
-            if (!n->live) continue;
-            id = n->id;
-            body = kb_codec_need_json(&s->tokens, n);
-        } else if (t == KB_ENT_ORGANISATION) {
-            const kb_org_t *o = kb_store_org(s, slot);
-            if (!o->live) continue;
-            id = o->id;
-            body = kb_codec_org_json(o);
-        } else {
-            const kb_cand_t *c = kb_store_cand(s, t == KB_ENT_VOLUNTEER ? KB_VOLUNTEER : KB_ACTIVITY, slot);
-            if (!c->live) continue;
-            id = c->id;
-            body = c->type == KB_VOLUNTEER ? kb_codec_volunteer_json(&s->tokens, c)
-                                           : kb_codec_activity_json(&s->tokens, c);
-        }
-        if (!body) return KB_ENOMEM;
+        const char *id = *(char *const *)((const char *)p->recs + (size_t)slot * p->elem + p->id_off);
+        if (!id) continue;
+        json_t *body = NULL;
+        kb_fault_t f;
+        if (kb_engine_get(e, t, id, &body, &f) < 0) return KB_ENOMEM;
         int rc = emit(fn, ctx, json_pack("{s:s, s:s, s:o}", "kind", kb_engine_entity_name(t), "id",
                                          id, "body", body));
         if (rc < 0) return rc;
@@ -76,8 +60,8 @@ int kb_engine_dump(const kb_engine_t *e, kb_engine_dump_fn fn, void *ctx) {
     if (!names || (rc = emit(fn, ctx, json_pack("{s:s, s:o}", "kind", "tokens", "names", names))) < 0)
         return names ? rc : KB_ENOMEM;
     static const kb_entity_t order[] = {KB_ENT_ORGANISATION, KB_ENT_VOLUNTEER, KB_ENT_ACTIVITY,
-                                        KB_ENT_NEED};
-    for (int i = 0; i < 4; i++)
+                                        KB_ENT_NEED, KB_ENT_SUBSCRIPTION};
+    for (int i = 0; i < 5; i++)
         if ((rc = dump_entities(e, order[i], fn, ctx)) < 0) return rc;
     return kb_lifecycle_dump(e, fn, ctx);
 }
@@ -134,7 +118,7 @@ static int restore_record(kb_engine_t *e, const json_t *rec, kb_fault_t *f) {
     if (!e->restore_ms) return bad(f, "the engine record must come first");
     if (!strcmp(kind, "tokens")) return restore_tokens(e, json_object_get(rec, "names"), f);
     if (!strcmp(kind, "match")) return kb_lifecycle_restore(e, rec, f);
-    for (int t = 0; t < 4; t++) {
+    for (int t = 0; t <= KB_ENT_SUBSCRIPTION; t++) {
         if (strcmp(kind, kb_engine_entity_name((kb_entity_t)t))) continue;
         const char *id = json_string_value(json_object_get(rec, "id"));
         json_t *body = json_object_get(rec, "body"), *out = NULL;

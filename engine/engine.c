@@ -38,6 +38,7 @@ int kb_engine_new(const kb_engine_opts_t *o, kb_engine_t **out) {
     kb_index_init(&e->cand_ix[KB_VOLUNTEER]);
     kb_index_init(&e->cand_ix[KB_ACTIVITY]);
     kb_index_init(&e->need_ix);
+    kb_route_init(&e->route);
     /* The pairing pool reuses the store's pool: slots, free list, id map. */
     kb_pool_init(&e->pairings, sizeof(kb_pairing_t), offsetof(kb_pairing_t, id));
     kb_matcher_init(&e->matcher);
@@ -54,6 +55,7 @@ void kb_engine_free(kb_engine_t *e) {
     kb_index_free(&e->cand_ix[KB_VOLUNTEER]);
     kb_index_free(&e->cand_ix[KB_ACTIVITY]);
     kb_index_free(&e->need_ix);
+    kb_route_free(&e->route);
     kb_store_free(&e->store);
     kb_matcher_free(&e->matcher);
     free(e->paired_buf);
@@ -106,6 +108,7 @@ uint32_t kb_engine_count(const kb_engine_t *e, kb_entity_t t) {
     case KB_ENT_ACTIVITY: return e->store.cands[KB_ACTIVITY].live;
     case KB_ENT_NEED: return e->store.needs.live;
     case KB_ENT_ORGANISATION: return e->store.orgs.live;
+    case KB_ENT_SUBSCRIPTION: return e->store.subs.live;
     }
     return 0;
 }
@@ -194,9 +197,11 @@ nomem:
 void kb_need_settle(kb_engine_t *e, kb_need_t *n) {
     if (n->state == KB_NEED_CLOSED) return;
     uint8_t st = n->accepted >= n->count ? KB_NEED_MATCHED : KB_NEED_OPEN;
+    bool reopens = n->state == KB_NEED_MATCHED && st == KB_NEED_OPEN;
     e->needs_by_state[n->state]--;
     e->needs_by_state[st]++;
     n->state = st;
+    if (reopens) kb_engine_offer(e, n);
 }
 
 static int put_need(kb_engine_t *e, const char *id, const json_t *body, json_t **out,
@@ -251,6 +256,7 @@ static int put_need(kb_engine_t *e, const char *id, const json_t *body, json_t *
     if (kb_engine_emits(e))
         kb_engine_emit(e, "needs", *created ? "need.created" : "need.updated",
                        kb_codec_need_json(&e->store.tokens, stored));
+    if (*created) kb_engine_offer(e, stored);
     *out = kb_codec_need_json(&e->store.tokens, stored);
     return 0;
 nomem:
@@ -285,6 +291,94 @@ static int put_org(kb_engine_t *e, const char *id, const json_t *body, json_t **
     return 0;
 }
 
+/* ---- subscriptions ---- */
+
+static int put_sub(kb_engine_t *e, const char *id, const json_t *body, json_t **out,
+                   bool *created, kb_fault_t *f) {
+    kb_codec_ctx_t cx = codec_ctx(e);
+    kb_sub_t ns;
+    int rc = kb_codec_subscription(&cx, body, id, &ns, f);
+    if (rc < 0) return rc;
+    ns.live = true;
+    if ((rc = log_put(e, KB_ENT_SUBSCRIPTION, id, body, f)) < 0) {
+        kb_sub_clear(&ns);
+        return rc;
+    }
+    kb_pool_t *pool = &e->store.subs;
+    uint32_t slot = kb_pool_find(pool, id);
+    *created = slot == KB_NO_SLOT;
+    if (*created) {
+        if (kb_pool_alloc(pool, id, &slot) < 0) goto nomem;
+        if (kb_route_add(&e->route, &ns, slot) < 0) {
+            kb_pool_release(pool, slot);
+            goto nomem;
+        }
+    } else {
+        kb_sub_t *old = kb_store_sub(&e->store, slot);
+        kb_route_remove(&e->route, old, slot);
+        if (kb_route_add(&e->route, &ns, slot) < 0) {
+            if (kb_route_add(&e->route, old, slot) < 0) abort(); /* its lists still have room */
+            goto nomem;
+        }
+        kb_sub_clear(old);
+    }
+    kb_sub_t *sub = kb_store_sub(&e->store, slot);
+    ns.id = sub->id;
+    *sub = ns;
+    *out = kb_codec_subscription_json(&e->store.tokens, sub);
+    return 0;
+nomem:
+    kb_sub_clear(&ns);
+    return no_memory(f);
+}
+
+/* The offer of a need to organisations: what a helper needs to know to
+ * say "we can", and nothing that points at the person (DESIGN.md "Privacy
+ * by design"): an age band instead of the age, the place rounded to about
+ * a kilometre, no requester, no experience wanted (it tells about the
+ * person), no exact distances. */
+json_t *kb_engine_offer_json(const kb_engine_t *e, const kb_need_t *n) {
+    static const char *const bands[] = {"under_15", "15_17", "18_24", "25_64", "65_plus"};
+    int age = n->person_age;
+    int band = age < 15 ? 0 : age < 18 ? 1 : age < 25 ? 2 : age < 65 ? 3 : 4;
+    json_t *full = kb_codec_need_json(&e->store.tokens, n);
+    if (!full) return NULL;
+    json_t *offer = json_pack(
+        "{s:s, s:O, s:s, s:s, s:{s:f, s:f}, s:O, s:O, s:O, s:O, s:O, s:O}", "need_id", n->id, "kind",
+        json_object_get(full, "kind"), "municipality", n->municipality, "age_band", bands[band],
+        "area", "lat", round(n->pos.lat * 100) / 100, "lon", round(n->pos.lon * 100) / 100,
+        "skills_required", json_object_get(full, "skills_required"), "skills_wanted",
+        json_object_get(full, "skills_wanted"), "languages", json_object_get(full, "languages"),
+        "availability", json_object_get(full, "availability"), "count",
+        json_object_get(full, "count"), "urgency", json_object_get(full, "urgency"));
+    json_decref(full);
+    return offer;
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void kb_engine_offer(kb_engine_t *e, const kb_need_t *n) {
+    if (!kb_engine_emits(e) || n->state != KB_NEED_OPEN) return;
+    const uint32_t *slots;
+    uint32_t count = 0;
+    /* Out of memory here loses the offer (not the need, nor its events). */
+    if (kb_route_match(&e->route, &e->store, n, &slots, &count) < 0 || count == 0) return;
+    /* Once per organisation, in the order of their ids. */
+    const char **orgs = malloc(count * sizeof *orgs);
+    if (!orgs) return;
+    for (uint32_t i = 0; i < count; i++) orgs[i] = kb_store_sub(&e->store, slots[i])->org_id;
+    qsort(orgs, count, sizeof *orgs, cmp_str);
+    for (uint32_t i = 0; i < count; i++) {
+        if (i && !strcmp(orgs[i], orgs[i - 1])) continue;
+        char stream[KB_ID_MAX + 16];
+        snprintf(stream, sizeof stream, "org:%s:needs", orgs[i]);
+        kb_engine_emit(e, stream, "need.offered", kb_engine_offer_json(e, n));
+    }
+    free(orgs);
+}
+
 static int put_entity(kb_engine_t *e, kb_entity_t t, const char *id, const json_t *body,
                       json_t **out, bool *created, kb_fault_t *f) {
     if (!kb_codec_id_valid(id))
@@ -296,6 +390,7 @@ static int put_entity(kb_engine_t *e, kb_entity_t t, const char *id, const json_
     case KB_ENT_ACTIVITY: rc = put_cand(e, KB_ACTIVITY, id, body, out, created, f); break;
     case KB_ENT_NEED: rc = put_need(e, id, body, out, created, f); break;
     case KB_ENT_ORGANISATION: rc = put_org(e, id, body, out, created, f); break;
+    case KB_ENT_SUBSCRIPTION: rc = put_sub(e, id, body, out, created, f); break;
     default: return kb_fault(f, KB_EINVAL, 404, "not_found", NULL, "no such collection");
     }
     if (rc == 0 && !*out) return no_memory(f);
@@ -317,6 +412,7 @@ kb_pool_t *kb_engine_pool(const kb_engine_t *ec, kb_entity_t t) {
     case KB_ENT_ACTIVITY: return &e->store.cands[KB_ACTIVITY];
     case KB_ENT_NEED: return &e->store.needs;
     case KB_ENT_ORGANISATION: return &e->store.orgs;
+    case KB_ENT_SUBSCRIPTION: return &e->store.subs;
     }
     return NULL;
 }
@@ -333,6 +429,9 @@ int kb_engine_get(const kb_engine_t *e, kb_entity_t t, const char *id, json_t **
         break;
     case KB_ENT_NEED: *out = kb_codec_need_json(&e->store.tokens, kb_store_need(&e->store, slot)); break;
     case KB_ENT_ORGANISATION: *out = kb_codec_org_json(kb_store_org(&e->store, slot)); break;
+    case KB_ENT_SUBSCRIPTION:
+        *out = kb_codec_subscription_json(&e->store.tokens, kb_store_sub(&e->store, slot));
+        break;
     }
     return *out ? 0 : no_memory(f);
 }
@@ -356,6 +455,10 @@ static int delete_entity(kb_engine_t *e, kb_entity_t t, const char *id, kb_fault
         kb_index_remove(&e->need_ix, slot, n->pos.lat, n->pos.lon, NULL, 0);
         e->needs_by_state[n->state]--;
         kb_need_clear(n);
+    } else if (t == KB_ENT_SUBSCRIPTION) {
+        kb_sub_t *sub = kb_store_sub(&e->store, slot);
+        kb_route_remove(&e->route, sub, slot);
+        kb_sub_clear(sub);
     } else {
         kb_org_clear(kb_store_org(&e->store, slot));
     }
@@ -400,15 +503,16 @@ json_t *kb_engine_stats(const kb_engine_t *e) {
                          kb_dict_bytes(&e->store.cands[1].ids) + kb_dict_bytes(&e->store.needs.ids);
     size_t store_bytes = kb_pool_bytes(&e->store.cands[0]) + kb_pool_bytes(&e->store.cands[1]) +
                          kb_pool_bytes(&e->store.needs) + kb_pool_bytes(&e->store.orgs) +
+                         kb_pool_bytes(&e->store.subs) +
                          kb_pool_bytes(&e->pairings) + kb_intern_bytes(&e->store.tokens);
     uint32_t vols = e->store.cands[KB_VOLUNTEER].live;
     return json_pack(
-        "{s:{s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I}, s:I},"
+        "{s:{s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I}, s:I},"
         " s:{s:I, s:I, s:I, s:I, s:I, s:f},"
         " s:{s:I, s:I}}",
         "counts", "volunteers", (json_int_t)vols, "activities",
         (json_int_t)e->store.cands[KB_ACTIVITY].live, "organisations",
-        (json_int_t)e->store.orgs.live, "needs", "open",
+        (json_int_t)e->store.orgs.live, "subscriptions", (json_int_t)e->store.subs.live, "needs", "open",
         (json_int_t)e->needs_by_state[KB_NEED_OPEN], "matched",
         (json_int_t)e->needs_by_state[KB_NEED_MATCHED], "closed",
         (json_int_t)e->needs_by_state[KB_NEED_CLOSED], "matches", "proposed",

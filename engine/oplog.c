@@ -41,12 +41,13 @@ int kb_engine_log(kb_engine_t *e, kb_fault_t *f, const char *fmt, ...) {
     return 0;
 }
 
-static const char *const entity_names[] = {"volunteer", "activity", "need", "organisation"};
+static const char *const entity_names[] = {"volunteer", "activity", "need", "organisation",
+                                           "subscription"};
 
 const char *kb_engine_entity_name(kb_entity_t t) { return entity_names[t]; }
 
 static int entity_of(const char *name, kb_entity_t *t) {
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {
         if (name && !strcmp(name, entity_names[i])) {
             *t = (kb_entity_t)i;
             return 0;

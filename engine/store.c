@@ -27,6 +27,7 @@ int kb_store_init(kb_store_t *s) {
     kb_pool_init(&s->cands[KB_ACTIVITY], sizeof(kb_cand_t), offsetof(kb_cand_t, id));
     kb_pool_init(&s->needs, sizeof(kb_need_t), offsetof(kb_need_t, id));
     kb_pool_init(&s->orgs, sizeof(kb_org_t), offsetof(kb_org_t, id));
+    kb_pool_init(&s->subs, sizeof(kb_sub_t), offsetof(kb_sub_t, id));
     kb_intern_init(&s->tokens);
     return 0;
 }
@@ -49,12 +50,14 @@ void kb_pool_free(kb_pool_t *p, void (*clear)(void *)) {
 static void clear_cand(void *r) { kb_cand_clear(r); }
 static void clear_need(void *r) { kb_need_clear(r); }
 static void clear_org(void *r) { kb_org_clear(r); }
+static void clear_sub(void *r) { kb_sub_clear(r); }
 
 void kb_store_free(kb_store_t *s) {
     kb_pool_free(&s->cands[KB_VOLUNTEER], clear_cand);
     kb_pool_free(&s->cands[KB_ACTIVITY], clear_cand);
     kb_pool_free(&s->needs, clear_need);
     kb_pool_free(&s->orgs, clear_org);
+    kb_pool_free(&s->subs, clear_sub);
     kb_intern_free(&s->tokens);
 }
 
@@ -147,6 +150,14 @@ void kb_need_clear(kb_need_t *n) {
 void kb_org_clear(kb_org_t *o) {
     free(o->name);
     o->name = NULL;
+}
+
+void kb_sub_clear(kb_sub_t *s) {
+    free(s->org_id);
+    free(s->skills_any.ids);
+    s->org_id = NULL;
+    s->skills_any = (kb_toks_t){0};
+    s->live = false;
 }
 
 uint64_t kb_toks_mask(const kb_toks_t *t) {

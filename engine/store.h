@@ -94,6 +94,25 @@ typedef struct kb_org {
     char *id, *name;
 } kb_org_t;
 
+/* Municipality codes, 4 digits as a number (0101 -> 101), sorted. */
+#define KB_MUNIS_MAX 100
+typedef struct kb_munis {
+    uint16_t n;
+    uint16_t codes[KB_MUNIS_MAX];
+} kb_munis_t;
+
+/* An organisation's standing interest in new needs (DESIGN.md "Redis"). */
+typedef struct kb_sub {
+    kb_point_t area_pos;    /* derived from area_lat/lon */
+    double area_lat, area_lon, area_km;
+    bool has_area;
+    uint8_t kinds;          /* bit per kb_need_kind_t; 0: every kind */
+    bool live;
+    kb_toks_t skills_any;
+    kb_munis_t munis;
+    char *id, *org_id;
+} kb_sub_t;
+
 /* A pool of records of one size with a free list and an id dictionary. */
 typedef struct kb_pool {
     void *recs;             /* array of elem-sized records */
@@ -108,7 +127,7 @@ typedef struct kb_pool {
 
 typedef struct kb_store {
     kb_pool_t cands[2];     /* by kb_cand_type_t */
-    kb_pool_t needs, orgs;
+    kb_pool_t needs, orgs, subs;
     kb_intern_t tokens;     /* skills, experience tags and languages */
 } kb_store_t;
 
@@ -117,6 +136,9 @@ void kb_store_free(kb_store_t *s);
 
 static inline kb_cand_t *kb_store_cand(const kb_store_t *s, int type, uint32_t slot) {
     return (kb_cand_t *)s->cands[type].recs + slot;
+}
+static inline kb_sub_t *kb_store_sub(const kb_store_t *s, uint32_t slot) {
+    return (kb_sub_t *)s->subs.recs + slot;
 }
 static inline kb_need_t *kb_store_need(const kb_store_t *s, uint32_t slot) {
     return (kb_need_t *)s->needs.recs + slot;
@@ -142,6 +164,7 @@ void kb_pool_release(kb_pool_t *p, uint32_t slot);
 void kb_cand_clear(kb_cand_t *c);
 void kb_need_clear(kb_need_t *n);
 void kb_org_clear(kb_org_t *o);
+void kb_sub_clear(kb_sub_t *s);
 
 void kb_toks_free(kb_toks_t *t);
 /* Bit id for each id < 63 of t, and bit 63 for any larger id. For a list

@@ -204,3 +204,52 @@ Test(events, kobled_killed_while_events_wait, .fini = stop_both) {
     json_decref(data);
     freeReplyObject(all);
 }
+
+static void put_ok(const char *path, const char *body) {
+    kt_resp_t resp = kt_http(&d, "PUT", path, body);
+    cr_assert_eq(resp.status, 201, "PUT %s: %d %s", path, resp.status, resp.body);
+    kt_resp_free(&resp);
+}
+
+/* An organisation with two subscriptions the need satisfies gets one
+ * offer, pseudonymised; one whose area is elsewhere gets none. */
+Test(events, a_subscription_in_range_gets_one_pseudonymised_offer, .fini = stop_both) {
+    start_both();
+    put_ok("/v1/subscriptions/urk-area",
+           "{\"org_id\":\"urk-guldborgsund\",\"kinds\":[\"mentor\"],"
+           "\"area\":{\"lat\":54.77,\"lon\":11.87,\"radius_km\":15}}");
+    put_ok("/v1/subscriptions/urk-muni",
+           "{\"org_id\":\"urk-guldborgsund\",\"municipalities\":[\"0376\"]}");
+    put_ok("/v1/subscriptions/aarhus", "{\"org_id\":\"aarhus-frivillig\","
+                                       "\"area\":{\"lat\":56.15,\"lon\":10.2,\"radius_km\":30}}");
+    put_ok("/v1/needs/n-ung",
+           "{\"kind\":\"mentor\",\"municipality\":\"0376\",\"requested_by\":\"guldborgsund-jobcenter\","
+           "\"location\":{\"lat\":54.7712,\"lon\":11.8749},\"person_age\":17,"
+           "\"skills_required\":[\"mentoring\"],\"experience_wanted\":[\"left_school_early\"]}");
+    /* The need's own event is the marker that its offers went out too
+     * (they come from the same write, and leave in order). */
+    cr_assert_eq(wait_for("koble:needs", 1), 1);
+    cr_assert_eq(wait_for("koble:org:urk-guldborgsund:needs", 1), 1);
+    cr_assert_eq(kt_redis_xlen(&r, "koble:org:aarhus-frivillig:needs"), 0);
+    redisReply *all = kt_redis_cmd(&r, "XRANGE koble:org:urk-guldborgsund:needs - +");
+    redisReply *fields = all->element[0]->element[1];
+    cr_assert_str_eq(fields->element[1]->str, "need.offered");
+    const char *text = fields->element[7]->str;
+    json_t *offer = json_loads(text, 0, NULL);
+    cr_assert_not_null(offer);
+    cr_assert_str_eq(json_string_value(json_object_get(offer, "need_id")), "n-ung");
+    cr_assert_str_eq(json_string_value(json_object_get(offer, "age_band")), "15_17");
+    cr_assert_str_eq(json_string_value(json_object_get(offer, "municipality")), "0376");
+    cr_assert_float_eq(json_real_value(kt_json_path(offer, "area.lat")), 54.77, 1e-9);
+    cr_assert_float_eq(json_real_value(kt_json_path(offer, "area.lon")), 11.87, 1e-9);
+    /* Nothing that points at the person. */
+    const char *absent[] = {"person_age", "requested_by", "location", "experience_wanted",
+                            "created_at", "age_gap"};
+    for (size_t i = 0; i < sizeof absent / sizeof absent[0]; i++)
+        cr_assert_null(json_object_get(offer, absent[i]), "%s in %s", absent[i], text);
+    cr_assert_null(strstr(text, "guldborgsund-jobcenter"));
+    cr_assert_null(strstr(text, "left_school_early"));
+    cr_assert_null(strstr(text, "54.7712"));
+    json_decref(offer);
+    freeReplyObject(all);
+}

@@ -33,6 +33,7 @@ typedef enum kb_entity {
     KB_ENT_ACTIVITY,
     KB_ENT_NEED,
     KB_ENT_ORGANISATION,
+    KB_ENT_SUBSCRIPTION, /* an organisation's interest in new needs */
 } kb_entity_t;
 
 typedef struct kb_engine_opts {
@@ -116,6 +117,10 @@ int kb_engine_apply(kb_engine_t *e, const json_t *op, kb_fault_t *f);
  *
  *   stream "needs":   "need.created", "need.updated" (PUT), "need.closed"
  *                     (POST .../close); data: the need as GET returns it
+ *   stream "org:<org_id>:needs": "need.offered" when a need is created or
+ *                     reopens (matched -> open) and satisfies one or more of
+ *                     the organisation's subscriptions: once per organisation;
+ *                     data: the need pseudonymised (kb_engine_offer_json)
  *   stream "matches": "match.proposed", "match.accepted", "match.declined",
  *                     "match.ended" (an explicit end, and the proposals and
  *                     matches a close or a delete ends); data: the match
