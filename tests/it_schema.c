@@ -409,6 +409,24 @@ Test(schema, entities, .init = start, .fini = stop) {
     path[610] = '\0';
     fails("GET", path, NULL, 414, "uri_too_long");
 
+    /* Subscriptions: created, replaced, read, refused, deleted. */
+    call_free("PUT", "/v1/subscriptions/urk-mentors",
+              "{\"org_id\":\"urk-guldborgsund\",\"kinds\":[\"mentor\"],"
+              "\"skills_any\":[\"mentoring\"],\"municipalities\":[\"0376\",\"0360\"]}",
+              201, "subscription");
+    call_free("PUT", "/v1/subscriptions/urk-mentors",
+              "{\"org_id\":\"urk-guldborgsund\",\"area\":{\"lat\":54.77,\"lon\":11.87,"
+              "\"radius_km\":15}}",
+              200, "subscription");
+    call_free("GET", "/v1/subscriptions/urk-mentors", NULL, 200, "subscription");
+    fails("PUT", "/v1/subscriptions/bad", "{\"org_id\":\"x\",\"kinds\":[\"dance\"]}", 422,
+          "invalid_field");
+    fails("PUT", "/v1/subscriptions/bad", "{\"org_id\":\"x\",\"municipalities\":[\"376\"]}",
+          422, "invalid_field");
+    fails("PUT", "/v1/subscriptions/bad", "{\"kinds\":[]}", 422, "missing_field");
+    call_free("DELETE", "/v1/subscriptions/urk-mentors", NULL, 204, NULL);
+    fails("GET", "/v1/subscriptions/urk-mentors", NULL, 404, "not_found");
+
     /* Deletes: 204 without a body, then gone. */
     call_free("DELETE", "/v1/needs/n-barn", NULL, 204, NULL);
     call_free("DELETE", "/v1/activities/a-lektiecafe", NULL, 204, NULL);
