@@ -114,14 +114,19 @@ Test(route, routing_equals_checking_every_subscription) {
         snprintf(id, sizeof id, "s%d", i);
         int shape = rand() % 4;
         double lat = 54.6 + (rand() % 1000) / 400.0, lon = 8.2 + (rand() % 1000) / 200.0;
+        /* Half of the municipality and area ones also ask for skills. */
+        char skill_part[64] = "";
+        if (rand() % 2)
+            snprintf(skill_part, sizeof skill_part, ",\"skills_any\":[\"%s\",\"%s\"]",
+                     skills[i % 5], skills[(i + 2) % 5]);
         if (shape == 0)
-            snprintf(body, sizeof body, "{\"org_id\":\"o%d\",\"municipalities\":[\"%04d\"]}", i % 37,
-                     101 + rand() % 5);
+            snprintf(body, sizeof body, "{\"org_id\":\"o%d\",\"municipalities\":[\"%04d\"]%s}",
+                     i % 37, 101 + rand() % 5, skill_part);
         else if (shape == 1)
             snprintf(body, sizeof body,
                      "{\"org_id\":\"o%d\",\"kinds\":[\"%s\"],\"area\":{\"lat\":%.3f,\"lon\":%.3f,"
-                     "\"radius_km\":%d}}",
-                     i % 37, kinds[rand() % 3], lat, lon, 1 + rand() % 120);
+                     "\"radius_km\":%d}%s}",
+                     i % 37, kinds[rand() % 3], lat, lon, 1 + rand() % 120, skill_part);
         else if (shape == 2)
             snprintf(body, sizeof body, "{\"org_id\":\"o%d\",\"skills_any\":[\"%s\"]}", i % 37,
                      skills[rand() % 5]);
