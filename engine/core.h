@@ -100,9 +100,10 @@ void kb_lifecycle_detach_cand(kb_engine_t *e, int type, uint32_t slot);
 /* Ends the proposals (not accepted matches) of a need being closed. */
 void kb_lifecycle_end_proposals(kb_engine_t *e, uint32_t need_slot);
 void kb_lifecycle_free(kb_engine_t *e);
-/* Recomputes a need's state from its accepted count (unless closed); a
- * need that reopens is offered again. */
-void kb_need_settle(kb_engine_t *e, kb_need_t *n);
+/* Recomputes a need's state from its accepted count (unless closed).
+ * Returns whether it reopened (matched -> open): the caller offers it
+ * again once its own events are out, so events keep the order of things. */
+bool kb_need_settle(kb_engine_t *e, kb_need_t *n);
 /* Emits need.offered to each organisation with a subscription n satisfies. */
 void kb_engine_offer(kb_engine_t *e, const kb_need_t *n);
 /* The pseudonymised need of a need.offered event (new reference). */

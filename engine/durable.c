@@ -17,6 +17,7 @@
 #include "journal.h"
 #include "log.h"
 #include "snapshot.h"
+#include "store.h"
 
 struct kb_durable {
     uv_loop_t *loop;
@@ -159,7 +160,7 @@ static int journal_op(void *ctx, const json_t *op) {
 static void on_event(void *ctx, const char *stream, const char *event, int64_t ts,
                      const json_t *data) {
     kb_durable_t *d = ctx;
-    char key[128];
+    char key[sizeof d->prefix + KB_ID_MAX + 16]; /* prefix + "org:<id>:needs" */
     snprintf(key, sizeof key, "%s%s", d->prefix, stream);
     char *text = json_dumps(data, JSON_COMPACT | JSON_REAL_PRECISION(15));
     if (!text || kb_outbox_push(&d->outbox, d->event_seq, key, event, ts, text) < 0)

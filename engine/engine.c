@@ -194,14 +194,14 @@ nomem:
 
 /* ---- needs ---- */
 
-void kb_need_settle(kb_engine_t *e, kb_need_t *n) {
-    if (n->state == KB_NEED_CLOSED) return;
+bool kb_need_settle(kb_engine_t *e, kb_need_t *n) {
+    if (n->state == KB_NEED_CLOSED) return false;
     uint8_t st = n->accepted >= n->count ? KB_NEED_MATCHED : KB_NEED_OPEN;
     bool reopens = n->state == KB_NEED_MATCHED && st == KB_NEED_OPEN;
     e->needs_by_state[n->state]--;
     e->needs_by_state[st]++;
     n->state = st;
-    if (reopens) kb_engine_offer(e, n);
+    return reopens;
 }
 
 static int put_need(kb_engine_t *e, const char *id, const json_t *body, json_t **out,
@@ -218,6 +218,7 @@ static int put_need(kb_engine_t *e, const char *id, const json_t *body, json_t *
 
     kb_pool_t *pool = &e->store.needs;
     uint32_t slot = kb_pool_find(pool, id);
+    bool reopened = false;
     *created = slot == KB_NO_SLOT;
     if (*created) {
         if (kb_pool_alloc(pool, id, &slot) < 0) goto nomem;
@@ -250,13 +251,13 @@ static int put_need(kb_engine_t *e, const char *id, const json_t *body, json_t *
         n->pairings = NULL;
         kb_need_clear(n);
         *n = nn;
-        kb_need_settle(e, n);
+        reopened = kb_need_settle(e, n);
     }
     const kb_need_t *stored = kb_store_need(&e->store, slot);
     if (kb_engine_emits(e))
         kb_engine_emit(e, "needs", *created ? "need.created" : "need.updated",
                        kb_codec_need_json(&e->store.tokens, stored));
-    if (*created) kb_engine_offer(e, stored);
+    if (*created || reopened) kb_engine_offer(e, stored);
     *out = kb_codec_need_json(&e->store.tokens, stored);
     return 0;
 nomem:

@@ -59,18 +59,19 @@ static void set_state(kb_engine_t *e, kb_pairing_t *p, int st) {
 
 /* Ends p, giving back capacity if it was accepted. Every end goes through
  * here (explicit, or by a close or a delete), so this is where match.ended
- * is emitted. */
-static void end_pairing(kb_engine_t *e, kb_pairing_t *p) {
-    if (p->state == KB_PAIR_ACCEPTED) {
-        if (p->cand_slot != KB_NO_SLOT) kb_store_cand(&e->store, p->cand_type, p->cand_slot)->load--;
-        if (p->need_slot != KB_NO_SLOT) {
-            kb_need_t *n = kb_store_need(&e->store, p->need_slot);
-            n->accepted--;
-            kb_need_settle(e, n);
-        }
-    }
+ * is emitted. A need that reopens is offered again, after the end, unless
+ * it is the need being deleted (offer false). */
+static void end_pairing(kb_engine_t *e, kb_pairing_t *p, bool offer) {
+    bool was_accepted = p->state == KB_PAIR_ACCEPTED;
     set_state(e, p, KB_PAIR_ENDED);
     emit_match(e, "match.ended", p);
+    if (!was_accepted) return;
+    if (p->cand_slot != KB_NO_SLOT) kb_store_cand(&e->store, p->cand_type, p->cand_slot)->load--;
+    if (p->need_slot != KB_NO_SLOT) {
+        kb_need_t *n = kb_store_need(&e->store, p->need_slot);
+        n->accepted--;
+        if (kb_need_settle(e, n) && offer) kb_engine_offer(e, n);
+    }
 }
 
 static bool active(const kb_pairing_t *p) {
@@ -81,7 +82,7 @@ void kb_lifecycle_detach_need(kb_engine_t *e, uint32_t need_slot) {
     kb_need_t *n = kb_store_need(&e->store, need_slot);
     for (uint32_t i = 0; i < n->npairings; i++) {
         kb_pairing_t *p = pairing_at(e, n->pairings[i]);
-        if (active(p)) end_pairing(e, p);
+        if (active(p)) end_pairing(e, p, false);
         p->need_slot = KB_NO_SLOT;
     }
 }
@@ -90,7 +91,7 @@ void kb_lifecycle_detach_cand(kb_engine_t *e, int type, uint32_t slot) {
     for (uint32_t i = 0; i < e->pairings.used; i++) {
         kb_pairing_t *p = pairing_at(e, i);
         if (!p->id || p->cand_type != type || p->cand_slot != slot) continue;
-        if (active(p)) end_pairing(e, p);
+        if (active(p)) end_pairing(e, p, true);
         p->cand_slot = KB_NO_SLOT;
     }
 }
@@ -99,7 +100,7 @@ void kb_lifecycle_end_proposals(kb_engine_t *e, uint32_t need_slot) {
     kb_need_t *n = kb_store_need(&e->store, need_slot);
     for (uint32_t i = 0; i < n->npairings; i++) {
         kb_pairing_t *p = pairing_at(e, n->pairings[i]);
-        if (p->state == KB_PAIR_PROPOSED) end_pairing(e, p);
+        if (p->state == KB_PAIR_PROPOSED) end_pairing(e, p, true);
     }
 }
 
@@ -274,7 +275,7 @@ static int match_step(kb_engine_t *e, const char *match_id, const char *step, js
         if (!active(p)) return bad_step(f, p, "ended");
         int rc = log_step(e, match_id, step, f);
         if (rc < 0) return rc;
-        end_pairing(e, p);
+        end_pairing(e, p, true);
     } else {
         return kb_fault(f, KB_ENOTFOUND, 404, "not_found", NULL, "no such step");
     }

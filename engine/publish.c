@@ -28,6 +28,7 @@ struct kb_publish {
     char maxlen_text[24];
     redisAsyncContext *ac; /* NULL while disconnected */
     bool ready;            /* connected, authenticated, database selected */
+    bool warned;           /* about a refused id, on this connection */
     bool closing;
     uint64_t durable_seq;  /* events of later records wait */
     size_t inflight;       /* the first inflight events of the outbox are sent */
@@ -93,9 +94,20 @@ static void on_xadd(redisAsyncContext *ac, void *r, void *priv) {
     if (!reply || !p || p->closing || ac != p->ac || !p->inflight) return; /* a torn-down link */
     p->since_ns = uv_hrtime();
     /* An error saying the id is not above the stream's top means it was
-     * sent before and taken. */
+     * sent before and taken, unless the stream holds entries this data
+     * directory did not write (an old stream, a new data dir): say so,
+     * once per connection, since those events are then skipped. */
     bool taken = reply->type != REDIS_REPLY_ERROR;
     if (taken || strstr(reply->str, "equal or smaller")) {
+        if (!taken && !p->warned) {
+            const kb_event_t *e = kb_outbox_at(p->box, 0);
+            kb_log(KB_LOG_WARN, "redis_id_taken",
+                   "stream=\"%s\" id=%" PRIu64 "-%" PRIu32
+                   " msg=\"taken as sent before; if the stream was not written from this data "
+                   "directory, events are being skipped: use a new redis_prefix\"",
+                   e->stream, e->id.seq, e->id.n);
+            p->warned = true;
+        }
         confirmed(p, !taken);
         kb_publish_kick(p);
         if (!p->inflight) report(p);
@@ -193,6 +205,7 @@ static void connect_now(kb_publish_t *p) {
         return;
     }
     p->ac = ac;
+    p->warned = false;
     p->since_ns = uv_hrtime();
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);

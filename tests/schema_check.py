@@ -14,6 +14,18 @@
         For a 2xx answer every query parameter must be documented. With NAME,
         the body must also validate against proto/schemas/NAME.json.
 
+    schema_check.py --entry < entry.json
+        Check stream entries as XRANGE returns them (`redis-cli --json
+        XRANGE koble:needs - +` prints this form): one entry
+        ["ID", ["event", E, "id", I, "ts", T, "data", D]] or a list of them
+        (an empty list: nothing to check). Each field map must have no
+        field twice and validate against proto/schemas/stream-entry.json,
+        its id field must equal the entry id, and the entry with data
+        decoded must validate against proto/schemas/stream-event.json
+        (which, by event, holds data to need.json, match.json or the offer
+        of event-need-offered.json). proto/streams.md describes the
+        streams.
+
     schema_check.py --serve
         Many checks in one process, for tests: see serve().
 
@@ -178,6 +190,46 @@ def check_named(name, text):
     check(parse_json(text, name), load_uri(file_uri(path)), file_uri(path), name)
 
 
+# ---- --entry ----
+
+def check_entry(entry, label):
+    """One entry as XRANGE gives it: [id, [field, value, ...]]."""
+    if (not isinstance(entry, list) or len(entry) != 2 or not isinstance(entry[0], str)
+            or not isinstance(entry[1], list)):
+        raise Invalid("%s: not an entry [\"ID\", [field, value, ...]]: %s" %
+                      (label, shorten(json.dumps(entry), 200)))
+    entry_id, flat = entry
+    label = "%s %s" % (label, entry_id)
+    if len(flat) % 2:
+        raise Invalid("%s: an odd number of fields and values (%d)" % (label, len(flat)))
+    fields = {}
+    for i in range(0, len(flat), 2):
+        name, value = flat[i], flat[i + 1]
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise Invalid("%s: field %d: names and values are strings, got %s" %
+                          (label, i // 2, shorten(json.dumps([name, value]), 120)))
+        if name in fields:
+            raise Invalid("%s: field %r appears twice" % (label, name))
+        fields[name] = value
+    path = schema_path("stream-entry")
+    check(fields, load_uri(file_uri(path)), file_uri(path), label + " (stream-entry)")
+    if fields["id"] != entry_id:
+        raise Invalid("%s: the id field %r is not the entry id" % (label, fields["id"]))
+    decoded = dict(fields, data=parse_json(fields["data"], label + " data"))
+    path = schema_path("stream-event")
+    check(decoded, load_uri(file_uri(path)), file_uri(path),
+          "%s %s (stream-event)" % (label, fields["event"]))
+
+
+def check_entries(text):
+    doc = parse_json(text, "entry")
+    if isinstance(doc, list) and all(isinstance(e, list) for e in doc):
+        for i, entry in enumerate(doc):
+            check_entry(entry, "entry [%d]" % i)
+    else:
+        check_entry(doc, "entry")
+
+
 # ---- --route ----
 
 def match_path(paths, concrete):
@@ -302,8 +354,11 @@ def check_openapi():
     if not isinstance(spec.get("info"), dict) or not {"title", "version"} <= set(spec["info"]):
         problems.append("openapi.yaml: info needs title and version")
 
-    # Every $ref, followed into every file it reaches.
-    todo, done = [spec_uri], set()
+    # Every $ref, followed into every file it reaches: from the spec, and
+    # from the streams contract's roots (stream-*.json, proto/streams.md).
+    stream_roots = [file_uri(os.path.join(SCHEMAS, f)) for f in sorted(os.listdir(SCHEMAS))
+                    if f.startswith("stream-") and f.endswith(".json")]
+    todo, done = [spec_uri] + stream_roots, set()
     while todo:
         uri = todo.pop()
         if uri in done:
@@ -339,7 +394,13 @@ def check_openapi():
         if schema.get("$schema") != "http://json-schema.org/draft-07/schema#":
             problems.append("schemas/%s: $schema is not draft-07" % f)
         if uri not in done:
-            problems.append("schemas/%s is not referenced from openapi.yaml" % f)
+            problems.append("schemas/%s is not referenced from openapi.yaml (or from a "
+                            "stream-*.json schema)" % f)
+        for i, example in enumerate(schema.get("examples", [])):
+            try:
+                check(example, schema, uri, "schemas/%s example %d" % (f, i))
+            except Invalid as e:
+                problems.append(str(e))
 
     # Operations: responses, path parameters, examples.
     for template, item in spec.get("paths", {}).items():
@@ -386,6 +447,7 @@ def check_openapi():
 
 USAGE = """usage: schema_check.py NAME < doc.json
        schema_check.py --route METHOD PATH STATUS [NAME] < body
+       schema_check.py --entry < entry.json
        schema_check.py --openapi
        schema_check.py --serve"""
 
@@ -397,7 +459,9 @@ def run(argv, read_input):
         if argv == ["--openapi"]:
             check_openapi()
             return 0, "openapi.yaml: ok"
-        if argv[:1] == ["--route"] and len(argv) in (4, 5) and argv[3].isdigit():
+        if argv == ["--entry"]:
+            check_entries(read_input())
+        elif argv[:1] == ["--route"] and len(argv) in (4, 5) and argv[3].isdigit():
             check_route(argv[1].upper(), argv[2], argv[3], argv[4] if len(argv) == 5 else None,
                         read_input())
         elif len(argv) == 1 and not argv[0].startswith("-"):
