@@ -3,7 +3,7 @@
 #   make            build libkoble.a, kobled, tests and benchmarks
 #   make test       install missing packages, build, run every test
 #   make run        install missing packages, build, start Redis-less kobled with demo data
-#   make bench      in-process matching benchmark (100k and 1M volunteers)
+#   make bench      benchmarks, quick (a few minutes); make bench-full: 1M everywhere
 #   make format     clang-format every C file
 #
 # Sources are found by wildcard so adding a module needs no edit here:
@@ -37,7 +37,7 @@ UNITS   := $(UNIT_SRC:tests/%.c=$(BUILD)/tests/%)
 ITS     := $(IT_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCHES := $(BENCH_MAIN:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps test unit it run bench format clean
+.PHONY: all deps test unit it run bench bench-full format clean
 all: $(LIB) $(KOBLED) $(UNITS) $(ITS) $(BENCHES)
 
 deps:
@@ -72,7 +72,11 @@ run: deps
 
 bench: deps
 	@$(MAKE) --no-print-directory all
-	@./bench/run.sh
+	@./bench/run.sh quick
+
+bench-full: deps
+	@$(MAKE) --no-print-directory all
+	@./bench/run.sh full
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
