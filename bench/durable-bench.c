@@ -12,19 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core.h"
 #include "gen.h"
+#include "timing.h"
 #include "journal.h"
 #include "snapshot.h"
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void die(const char *what, int rc) {
     fprintf(stderr, "durable-bench: %s: %s\n", what, kb_strerror(rc));
@@ -87,7 +81,7 @@ int main(int argc, char **argv) {
     kb_journal_t j;
     if ((rc = kb_journal_open(&j, journal, 0, NULL, NULL, NULL)) < 0) die("journal", rc);
     kb_engine_set_journal(e, append, &j);
-    double t0 = now_s();
+    double t0 = kb_bench_now();
     char id[32];
     for (uint32_t i = 1; i <= volunteers; i++) {
         json_t *body = kb_gen_volunteer(&g, i), *out = NULL;
@@ -99,7 +93,7 @@ int main(int argc, char **argv) {
         json_decref(out);
         if (rc < 0) die("put", rc);
     }
-    double load_s = now_s() - t0;
+    double load_s = kb_bench_now() - t0;
     kb_journal_sync(j.fd);
     kb_journal_close(&j);
     printf("koble durability benchmark: %u volunteers, seed %llu\n", volunteers,
@@ -108,9 +102,9 @@ int main(int argc, char **argv) {
            volunteers / load_s, file_mb(journal));
 
     kb_snapshot_info_t info;
-    t0 = now_s();
+    t0 = kb_bench_now();
     if ((rc = kb_snapshot_write(e, snap, volunteers, NULL, NULL, &info)) < 0) die("snapshot write", rc);
-    double snap_s = now_s() - t0;
+    double snap_s = kb_bench_now() - t0;
     printf("  snapshot write (incl. fsync)         %8.2f s  %.0f MiB, %llu records\n", snap_s,
            file_mb(snap), (unsigned long long)info.records);
     kb_engine_free(e);
@@ -119,15 +113,15 @@ int main(int argc, char **argv) {
     if ((rc = kb_engine_new(NULL, &r)) < 0) die("engine", rc);
     uint64_t seq;
     kb_fault_t f;
-    t0 = now_s();
+    t0 = kb_bench_now();
     if ((rc = kb_snapshot_load(r, snap, &seq, NULL, NULL, NULL, &f)) < 0) die(f.message, rc);
-    printf("  recovery from the snapshot           %8.2f s\n", now_s() - t0);
+    printf("  recovery from the snapshot           %8.2f s\n", kb_bench_now() - t0);
     kb_engine_free(r);
 
     if ((rc = kb_engine_new(NULL, &r)) < 0) die("engine", rc);
-    t0 = now_s();
+    t0 = kb_bench_now();
     if ((rc = kb_journal_open(&j, journal, 0, replay, r, NULL)) < 0) die("journal replay", rc);
-    printf("  recovery from the journal alone      %8.2f s\n", now_s() - t0);
+    printf("  recovery from the journal alone      %8.2f s\n", kb_bench_now() - t0);
     kb_journal_close(&j);
     kb_engine_free(r);
 

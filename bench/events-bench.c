@@ -22,16 +22,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "timing.h"
 
 static void die(const char *what) {
     fprintf(stderr, "events-bench: %s\n", what);
@@ -140,11 +135,6 @@ static pid_t start_kobled(int port, const char *redis, const char *dir, const ch
     return -1;
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 int main(int argc, char **argv) {
     int latency_n = 2000, backlog_n = 100000;
     const char *fsync = "always";
@@ -176,16 +166,16 @@ int main(int argc, char **argv) {
     char last[64] = "0-0";
     for (int i = 0; i < latency_n; i++) {
         if (put_need(fd, i) != 201) die("PUT failed");
-        double t0 = now_s();
+        double t0 = kb_bench_now();
         redisReply *r = redisCommand(rc, "XREAD BLOCK 5000 STREAMS koble:needs %s", last);
-        double t1 = now_s();
+        double t1 = kb_bench_now();
         if (!r || r->type != REDIS_REPLY_ARRAY) die("XREAD timed out");
         redisReply *entries = r->element[0]->element[1];
         snprintf(last, sizeof last, "%s", entries->element[entries->elements - 1]->element[0]->str);
         freeReplyObject(r);
         lat[i] = t1 - t0;
     }
-    qsort(lat, (size_t)latency_n, sizeof *lat, cmp_double);
+    kb_bench_sort(lat, (size_t)latency_n);
     printf("  answer -> entry readable (%d needs, one at a time): p50 %.0f us, p99 %.0f us, "
            "max %.0f us\n",
            latency_n, lat[latency_n / 2] * 1e6, lat[(int)(latency_n * 0.99)] * 1e6,
@@ -197,12 +187,12 @@ int main(int argc, char **argv) {
     /* 2. throughput: a backlog built while Redis is away, then drained */
     stop(rpid);
     fd = connect_to(kport);
-    double w0 = now_s();
+    double w0 = kb_bench_now();
     for (int i = 0; i < backlog_n; i++)
         if (put_need(fd, latency_n + i) != 201) die("PUT failed");
-    double write_s = now_s() - w0;
+    double write_s = kb_bench_now() - w0;
     close(fd);
-    double t0 = now_s();
+    double t0 = kb_bench_now();
     rpid = start_redis(rport);
     rc = redisConnect("127.0.0.1", rport);
     /* Timed from the first entry seen (kobled reconnects with a backoff
@@ -216,11 +206,11 @@ int main(int argc, char **argv) {
         if (r) freeReplyObject(r);
         if (n > 0 && first_n < 0) {
             first_n = n;
-            first_t = now_s();
+            first_t = kb_bench_now();
         }
-        if (now_s() - t0 > 120) die("the backlog did not drain in 120 s");
+        if (kb_bench_now() - t0 > 120) die("the backlog did not drain in 120 s");
     }
-    double drain_s = now_s() - first_t;
+    double drain_s = kb_bench_now() - first_t;
     printf("  backlog of %d events (written at %.0f/s over one HTTP connection): %lld more "
            "entries in %.3f s after the first, %.0f events/s\n",
            backlog_n, backlog_n / write_s, backlog_n - first_n, drain_s,

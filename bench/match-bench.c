@@ -14,28 +14,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core.h"
 #include "gen.h"
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "timing.h"
 
 typedef struct stats {
     double qps, p50, p99, max, checked, cells;
 } stats_t;
 
 static stats_t summarise(double *lat, int n, double total_s, double checked, double cells) {
-    qsort(lat, (size_t)n, sizeof *lat, cmp_double);
+    kb_bench_sort(lat, (size_t)n);
     stats_t s = {n / total_s, lat[n / 2], lat[(int)(n * 0.99)], lat[n - 1], checked / n, cells / n};
     return s;
 }
@@ -102,18 +91,18 @@ static char **store_needs(kb_engine_t *e, const kb_gen_t *g, int count, uint64_t
 static stats_t run_index(kb_engine_t *e, char **ids, int count) {
     double *lat = malloc((size_t)count * sizeof *lat), checked = 0;
     kb_match_opts_t o = {.limit = 10, .explain = false};
-    double t0 = now_s();
+    double t0 = kb_bench_now();
     for (int i = 0; i < count; i++) {
-        double s = now_s();
+        double s = kb_bench_now();
         json_t *out = NULL;
         kb_fault_t f;
         if (kb_engine_matches(e, ids[i], &o, &out, &f) < 0) exit(1);
         char *text = json_dumps(out, JSON_COMPACT);
         free(text);
         json_decref(out);
-        lat[i] = now_s() - s;
+        lat[i] = kb_bench_now() - s;
     }
-    double total = now_s() - t0;
+    double total = kb_bench_now() - t0;
     /* Cells visited and candidates checked, counted apart so the timing
      * has no extra work. */
     double cells = 0;
@@ -133,17 +122,17 @@ static stats_t run_index(kb_engine_t *e, char **ids, int count) {
 
 static stats_t run_scan(kb_engine_t *e, char **ids, int count) {
     double *lat = malloc((size_t)count * sizeof *lat), checked = 0;
-    double t0 = now_s();
+    double t0 = kb_bench_now();
     for (int i = 0; i < count; i++) {
-        double s = now_s();
+        double s = kb_bench_now();
         kb_query_t q;
         need_query(e, ids[i], &q);
         kb_match_result_t r;
         if (kb_match_need_scan(&e->matcher, &e->store, &q, 10, &r) < 0) exit(1);
-        lat[i] = now_s() - s;
+        lat[i] = kb_bench_now() - s;
         checked += r.checked;
     }
-    stats_t st = summarise(lat, count, now_s() - t0, checked, 0);
+    stats_t st = summarise(lat, count, kb_bench_now() - t0, checked, 0);
     free(lat);
     return st;
 }
@@ -154,9 +143,9 @@ static void bench_size(const kb_gen_towns_t *towns, uint64_t seed, uint32_t volu
     if (kb_engine_new(NULL, &e) < 0) exit(1);
     kb_gen_t g;
     kb_gen_init(&g, towns, seed);
-    double t0 = now_s();
+    double t0 = kb_bench_now();
     if (load(e, &g, volunteers) < 0) exit(1);
-    double load_s = now_s() - t0;
+    double load_s = kb_bench_now() - t0;
     json_t *st = kb_engine_stats(e);
     double per_vol = json_real_value(json_object_get(json_object_get(st, "index"), "bytes_per_volunteer"));
     double total_mb = (double)json_integer_value(json_object_get(json_object_get(st, "memory"), "total_bytes")) / 1048576.0;

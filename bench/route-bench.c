@@ -11,21 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core.h"
 #include "gen.h"
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "timing.h"
 
 static const char *const skills[] = {"mentoring", "job_search", "homework_help", "football",
                                      "visiting", "cooking", "language_buddy", "it_help"};
@@ -120,14 +109,14 @@ int main(int argc, char **argv) {
         json_decref(body);
         const uint32_t *slots;
         uint32_t count;
-        double t0 = now_s();
+        double t0 = kb_bench_now();
         if (kb_route_match(&e->route, &e->store, &n, &slots, &count) < 0) return 1;
-        lat[i] = now_s() - t0;
+        lat[i] = kb_bench_now() - t0;
         total += lat[i];
         matched += count;
         kb_need_clear(&n);
     }
-    qsort(lat, (size_t)nneeds, sizeof *lat, cmp_double);
+    kb_bench_sort(lat, (size_t)nneeds);
     printf("koble routing benchmark: %d subscriptions, %d needs, seed %llu\n", nsubs, nneeds,
            (unsigned long long)seed);
     printf("  per need: mean %.1f us, p50 %.1f us, p99 %.1f us, max %.1f us; %.1f subscriptions "

@@ -108,6 +108,30 @@ static int no_memory(kb_fault_t *f) {
     return kb_fault(f, KB_ENOMEM, 503, "out_of_memory", NULL, "the server is out of memory");
 }
 
+/* A new pairing record with its ids, and room for it in n's list (n may
+ * be NULL); the caller fills in the rest and appends it to n. On failure
+ * nothing is left allocated. */
+static int new_pairing(kb_engine_t *e, kb_need_t *n, const char *id, const char *need_id,
+                       const char *cand_id, uint32_t *ps) {
+    if (n && n->npairings == n->cappairings) {
+        uint32_t cap = n->cappairings ? n->cappairings * 2 : 4;
+        uint32_t *grown = realloc(n->pairings, cap * sizeof *grown);
+        if (!grown) return KB_ENOMEM;
+        n->pairings = grown;
+        n->cappairings = cap;
+    }
+    char *nid = strdup(need_id), *cid = strdup(cand_id);
+    if (!nid || !cid || kb_pool_alloc(&e->pairings, id, ps) < 0) {
+        free(nid);
+        free(cid);
+        return KB_ENOMEM;
+    }
+    kb_pairing_t *p = pairing_at(e, *ps);
+    p->need_id = nid;
+    p->cand_id = cid;
+    return 0;
+}
+
 static int answer(const kb_pairing_t *p, json_t **out, kb_fault_t *f) {
     *out = pairing_json(p);
     return *out ? 0 : no_memory(f);
@@ -195,26 +219,12 @@ static int propose(kb_engine_t *e, const json_t *body, json_t **out, kb_fault_t 
     if ((rc = kb_engine_log(e, f, "{s:s, s:O}", "op", "propose", "body", (json_t *)body)) < 0)
         return rc;
 
-    if (n->npairings == n->cappairings) {
-        uint32_t cap = n->cappairings ? n->cappairings * 2 : 4;
-        uint32_t *grown = realloc(n->pairings, cap * sizeof *grown);
-        if (!grown) return no_memory(f);
-        n->pairings = grown;
-        n->cappairings = cap;
-    }
     char id[32];
     snprintf(id, sizeof id, "m-%llu", (unsigned long long)e->next_pairing);
-    char *nid = strdup(need_id), *cid = strdup(cand_id);
     uint32_t ps;
-    if (!nid || !cid || kb_pool_alloc(&e->pairings, id, &ps) < 0) {
-        free(nid);
-        free(cid);
-        return no_memory(f);
-    }
+    if (new_pairing(e, n, id, need_id, cand_id, &ps) < 0) return no_memory(f);
     e->next_pairing++;
     kb_pairing_t *p = pairing_at(e, ps);
-    p->need_id = nid;
-    p->cand_id = cid;
     p->need_slot = ns;
     p->cand_slot = cs;
     p->cand_type = (uint8_t)type;
@@ -347,22 +357,10 @@ int kb_lifecycle_restore(kb_engine_t *e, const json_t *rec, kb_fault_t *f) {
         (cand_attached && cs == KB_NO_SLOT) || kb_pool_find(&e->pairings, id) != KB_NO_SLOT)
         return bad_match(f, "a match record does not fit the entities restored");
     kb_need_t *n = ns != KB_NO_SLOT ? kb_store_need(&e->store, ns) : NULL;
-    if (n && n->npairings == n->cappairings) {
-        uint32_t cap = n->cappairings ? n->cappairings * 2 : 4;
-        uint32_t *grown = realloc(n->pairings, cap * sizeof *grown);
-        if (!grown) return no_memory(f);
-        n->pairings = grown;
-        n->cappairings = cap;
-    }
-    char *nid = strdup(need_id), *cid = strdup(cand_id);
     uint32_t ps;
-    if (!nid || !cid || kb_pool_alloc(&e->pairings, id, &ps) < 0) {
-        free(nid);
-        free(cid);
-        return no_memory(f);
-    }
+    if (new_pairing(e, n, id, need_id, cand_id, &ps) < 0) return no_memory(f);
     kb_pairing_t *p = pairing_at(e, ps);
-    *p = (kb_pairing_t){.id = p->id, .need_id = nid, .cand_id = cid, .need_slot = ns,
+    *p = (kb_pairing_t){.id = p->id, .need_id = p->need_id, .cand_id = p->cand_id, .need_slot = ns,
                         .cand_slot = cs, .cand_type = (uint8_t)type, .state = (uint8_t)st,
                         .score = score, .dist_km = dist, .created_ms = created,
                         .updated_ms = updated};

@@ -20,22 +20,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "checker.h"
 #include "harness.h"
 
-#define CHECKER "tests/schema_check.py"
 
 static kt_daemon_t d;
 static int year;
 
-/* The checker in --serve mode: one process per test, one request per
- * answer, so the contract is loaded once rather than per answer. */
-static struct {
-    pid_t pid;
-    FILE *to, *from;
-} checker;
-
-static void checker_start(void);
-static void checker_stop(void);
 
 static void start(void) {
     /* A checker that exits without reading its stdin must not kill us. */
@@ -44,146 +35,20 @@ static void start(void) {
     struct tm tm;
     gmtime_r(&now, &tm);
     year = tm.tm_year + 1900;
-    cr_assert_eq(access(CHECKER, R_OK), 0, "%s not found: run from the repository root", CHECKER);
+    cr_assert_eq(access(KT_CHECKER, R_OK), 0, "%s not found: run from the repository root", KT_CHECKER);
     /* The checker first: it ends by itself when we do, kobled does not. */
-    checker_start();
+    kt_checker_start();
     cr_assert_eq(kt_daemon_start(&d, NULL), 0, "kobled did not start");
 }
 
 static void stop(void) {
-    checker_stop();
+    kt_checker_stop();
     cr_assert_eq(kt_daemon_stop(&d), 0, "kobled did not exit 0");
 }
 
 static void start_checker_only(void) {
     signal(SIGPIPE, SIG_IGN);
-    cr_assert_eq(access(CHECKER, R_OK), 0, "%s not found: run from the repository root", CHECKER);
-}
-
-static const char *python(void) {
-    const char *p = getenv("KOBLE_PYTHON");
-    if (p && *p) return p;
-    return access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
-}
-
-/* Runs the checker once with args (NULL-terminated, after the script
- * name), feeding input on stdin. Returns its exit status (-1: did not run) and
- * leaves what it printed in out. */
-static int run_checker(const char *const *args, const char *input, char *out, size_t cap) {
-    const char *argv[12] = {python(), CHECKER};
-    int argc = 2;
-    for (int i = 0; args[i] && argc < 11; i++) argv[argc++] = args[i];
-    argv[argc] = NULL;
-    int in[2], res[2];
-    out[0] = '\0';
-    if (pipe(in) < 0) return -1;
-    if (pipe(res) < 0) {
-        close(in[0]);
-        close(in[1]);
-        return -1;
-    }
-    pid_t pid = fork();
-    if (pid < 0) return -1;
-    if (pid == 0) {
-        dup2(in[0], 0);
-        dup2(res[1], 1);
-        dup2(res[1], 2);
-        close(in[0]);
-        close(in[1]);
-        close(res[0]);
-        close(res[1]);
-        execvp(argv[0], (char *const *)argv);
-        dprintf(2, "it_schema: cannot run %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    close(in[0]);
-    close(res[1]);
-    /* The checker reads all of stdin before it prints anything, and the
-     * bodies here are small: write everything, then read. */
-    size_t len = strlen(input), off = 0;
-    while (off < len) {
-        ssize_t n = write(in[1], input + off, len - off);
-        if (n <= 0) break;
-        off += (size_t)n;
-    }
-    close(in[1]);
-    size_t got = 0;
-    for (;;) {
-        char buf[512];
-        ssize_t n = read(res[0], buf, sizeof buf);
-        if (n <= 0) break;
-        size_t keep = got + (size_t)n < cap ? (size_t)n : cap - 1 - got;
-        memcpy(out + got, buf, keep);
-        got += keep;
-    }
-    out[got] = '\0';
-    close(res[0]);
-    int st;
-    if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st)) return -1;
-    return WEXITSTATUS(st);
-}
-
-static void checker_start(void) {
-    int in[2], res[2];
-    cr_assert_eq(pipe(in), 0);
-    cr_assert_eq(pipe(res), 0);
-    /* Close-on-exec, or kobled, started next, would inherit the write end
-     * of the checker's stdin and the checker would never see its end. */
-    for (int i = 0; i < 2; i++) {
-        fcntl(in[i], F_SETFD, FD_CLOEXEC);
-        fcntl(res[i], F_SETFD, FD_CLOEXEC);
-    }
-    checker.pid = fork();
-    cr_assert_geq(checker.pid, 0);
-    if (checker.pid == 0) {
-        dup2(in[0], 0);
-        dup2(res[1], 1);
-        close(in[0]);
-        close(in[1]);
-        close(res[0]);
-        close(res[1]);
-        const char *argv[] = {python(), CHECKER, "--serve", NULL};
-        execvp(argv[0], (char *const *)argv);
-        dprintf(2, "it_schema: cannot run %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    close(in[0]);
-    close(res[1]);
-    checker.to = fdopen(in[1], "w");
-    checker.from = fdopen(res[0], "r");
-    cr_assert(checker.to && checker.from);
-}
-
-static void checker_stop(void) {
-    if (checker.pid <= 0) return;
-    fclose(checker.to); /* end of input: the checker exits */
-    fclose(checker.from);
-    kill(checker.pid, SIGTERM); /* in case it has not yet: it answered all */
-    int st;
-    waitpid(checker.pid, &st, 0);
-    checker.pid = 0;
-}
-
-/* Asks the served checker; args are one mode's arguments, space-separated.
- * Returns the check's exit status (-1: the checker is gone) and its
- * message in out. */
-static int checker_ask(const char *args, const char *doc, char *out, size_t cap) {
-    size_t len = strlen(doc);
-    out[0] = '\0';
-    if (fprintf(checker.to, "%zu %s\n", len, args) < 0 || fwrite(doc, 1, len, checker.to) != len ||
-        fflush(checker.to) != 0)
-        return -1;
-    int rc;
-    size_t mlen;
-    if (fscanf(checker.from, "%d %zu", &rc, &mlen) != 2 || fgetc(checker.from) != '\n') return -1;
-    size_t kept = 0;
-    for (size_t i = 0; i < mlen; i++) {
-        int c = fgetc(checker.from);
-        if (c == EOF) return -1;
-        if (kept + 1 < cap) out[kept++] = (char)c;
-    }
-    out[kept] = '\0';
-    return rc;
+    cr_assert_eq(access(KT_CHECKER, R_OK), 0, "%s not found: run from the repository root", KT_CHECKER);
 }
 
 /* Asserts that openapi.yaml documents status for method path and that the
@@ -193,7 +58,7 @@ static void conforms(const char *method, const char *path, int status, const cha
     char args[1024], out[4096];
     cr_assert_null(strchr(path, ' '), "paths go to the checker space-separated");
     snprintf(args, sizeof args, "--route %s %s %d %s", method, path, status, schema ? schema : "");
-    int rc = checker_ask(args, body, out, sizeof out);
+    int rc = kt_checker_ask(args, body, out, sizeof out);
     cr_assert_neq(rc, -1, "%s %s: the checker is gone (see stderr)", method, path);
     cr_assert_eq(rc, 0, "%s %s -> %d does not conform (checker status %d):\n%s\nbody: %.600s",
                  method, path, status, rc, out, body);
@@ -284,7 +149,7 @@ static void put_people(void) {
 Test(schema, contract_is_consistent, .init = start_checker_only) {
     char out[8192];
     const char *args[] = {"--openapi", NULL};
-    int rc = run_checker(args, "", out, sizeof out);
+    int rc = kt_checker_run(args, "", out, sizeof out);
     cr_assert_eq(rc, 0, "proto/openapi.yaml is broken:\n%s", out);
 }
 
@@ -297,7 +162,7 @@ Test(schema, checker_rejects_wrong_documents, .init = start_checker_only) {
         "\"skills\":[\"Mentoring\"],\"languages\":[\"da\"],\"availability\":[\"mon_night\"],"
         "\"capacity\":1,\"experience\":[],\"active\":true,\"skils\":[]}";
     const char *named[] = {"volunteer", NULL};
-    cr_assert_eq(run_checker(named, bad_volunteer, out, sizeof out), 1, "%s", out);
+    cr_assert_eq(kt_checker_run(named, bad_volunteer, out, sizeof out), 1, "%s", out);
     cr_assert(strstr(out, "skils"), "%s", out);
     cr_assert(strstr(out, "$.skills[0]"), "%s", out);
     cr_assert(strstr(out, "$.availability[0]"), "%s", out);
@@ -306,29 +171,29 @@ Test(schema, checker_rejects_wrong_documents, .init = start_checker_only) {
     const char *need_input = "{\"kind\":\"mentor\",\"municipality\":\"0376\",\"location\":{"
                              "\"lat\":54.77,\"lon\":11.87},\"person_age\":18}";
     const char *need[] = {"need", NULL};
-    cr_assert_eq(run_checker(need, need_input, out, sizeof out), 1, "%s", out);
+    cr_assert_eq(kt_checker_run(need, need_input, out, sizeof out), 1, "%s", out);
     const char *need_in[] = {"need-input", NULL};
-    cr_assert_eq(run_checker(need_in, need_input, out, sizeof out), 0, "%s", out);
+    cr_assert_eq(kt_checker_run(need_in, need_input, out, sizeof out), 0, "%s", out);
 
     /* A status the route does not document, and an error code that does
      * not belong to the status. */
     const char *not_found = "{\"error\":{\"code\":\"not_found\",\"message\":\"no such need\","
                             "\"field\":null}}\n";
     const char *teapot[] = {"--route", "DELETE", "/v1/needs/n-1", "418", NULL};
-    cr_assert_eq(run_checker(teapot, "", out, sizeof out), 1, "%s", out);
+    cr_assert_eq(kt_checker_run(teapot, "", out, sizeof out), 1, "%s", out);
     cr_assert(strstr(out, "not documented"), "%s", out);
     const char *wrong_code[] = {"--route", "GET", "/v1/needs/n-1", "400", NULL};
-    cr_assert_eq(run_checker(wrong_code, not_found, out, sizeof out), 1, "%s", out);
+    cr_assert_eq(kt_checker_run(wrong_code, not_found, out, sizeof out), 1, "%s", out);
     const char *right_code[] = {"--route", "GET", "/v1/needs/n-1", "404", "error", NULL};
-    cr_assert_eq(run_checker(right_code, not_found, out, sizeof out), 0, "%s", out);
+    cr_assert_eq(kt_checker_run(right_code, not_found, out, sizeof out), 0, "%s", out);
     /* A body where none is documented, and no JSON where JSON is. */
     const char *deleted[] = {"--route", "DELETE", "/v1/needs/n-1", "204", NULL};
-    cr_assert_eq(run_checker(deleted, "{}", out, sizeof out), 1, "%s", out);
+    cr_assert_eq(kt_checker_run(deleted, "{}", out, sizeof out), 1, "%s", out);
     const char *stats[] = {"--route", "GET", "/v1/stats", "200", NULL};
-    cr_assert_eq(run_checker(stats, "counts: 1", out, sizeof out), 1, "%s", out);
+    cr_assert_eq(kt_checker_run(stats, "counts: 1", out, sizeof out), 1, "%s", out);
     /* An undocumented query parameter on a success. */
     const char *query[] = {"--route", "GET", "/v1/needs/n-1/matches?explian=1", "200", NULL};
-    cr_assert_eq(run_checker(query, "{\"need_id\":\"n-1\",\"matches\":[]}", out, sizeof out), 1,
+    cr_assert_eq(kt_checker_run(query, "{\"need_id\":\"n-1\",\"matches\":[]}", out, sizeof out), 1,
                  "%s", out);
 }
 

@@ -37,9 +37,9 @@
 
 #include <hiredis/hiredis.h>
 
+#include "checker.h"
 #include "harness.h"
 
-#define CHECKER "tests/schema_check.py"
 
 static kt_daemon_t d;
 static kt_redis_t r;
@@ -50,88 +50,13 @@ static void sleep_ms(int ms) {
     nanosleep(&ts, NULL);
 }
 
-/* ---- the checker, in --serve mode: the contract is loaded once ---- */
-
-static struct {
-    pid_t pid;
-    FILE *to, *from;
-} checker;
-
-static const char *python(void) {
-    const char *p = getenv("KOBLE_PYTHON");
-    if (p && *p) return p;
-    return access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
-}
-
-static void checker_start(void) {
-    int in[2], res[2];
-    cr_assert_eq(pipe(in), 0);
-    cr_assert_eq(pipe(res), 0);
-    /* Close-on-exec, or redis-server and kobled, started next, would hold
-     * the write end of the checker's stdin and it would never end. */
-    for (int i = 0; i < 2; i++) {
-        fcntl(in[i], F_SETFD, FD_CLOEXEC);
-        fcntl(res[i], F_SETFD, FD_CLOEXEC);
-    }
-    checker.pid = fork();
-    cr_assert_geq(checker.pid, 0);
-    if (checker.pid == 0) {
-        dup2(in[0], 0);
-        dup2(res[1], 1);
-        close(in[0]);
-        close(in[1]);
-        close(res[0]);
-        close(res[1]);
-        const char *argv[] = {python(), CHECKER, "--serve", NULL};
-        execvp(argv[0], (char *const *)argv);
-        dprintf(2, "it_streams: cannot run %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    close(in[0]);
-    close(res[1]);
-    checker.to = fdopen(in[1], "w");
-    checker.from = fdopen(res[0], "r");
-    cr_assert(checker.to && checker.from);
-}
-
-static void checker_stop(void) {
-    if (checker.pid <= 0) return;
-    if (checker.to) fclose(checker.to); /* end of input: the checker exits */
-    if (checker.from) fclose(checker.from);
-    kill(checker.pid, SIGTERM); /* in case it has not yet: it answered all */
-    waitpid(checker.pid, NULL, 0);
-    checker.pid = 0;
-    checker.to = checker.from = NULL;
-}
-
-/* One check: args are one mode's arguments, space-separated. Returns the
- * check's exit status (-1: the checker is gone) and its message in out. */
-static int checker_ask(const char *args, const char *doc, char *out, size_t cap) {
-    size_t len = strlen(doc);
-    out[0] = '\0';
-    if (fprintf(checker.to, "%zu %s\n", len, args) < 0 || fwrite(doc, 1, len, checker.to) != len ||
-        fflush(checker.to) != 0)
-        return -1;
-    int rc;
-    size_t mlen;
-    if (fscanf(checker.from, "%d %zu", &rc, &mlen) != 2 || fgetc(checker.from) != '\n') return -1;
-    size_t kept = 0;
-    for (size_t i = 0; i < mlen; i++) {
-        int c = fgetc(checker.from);
-        if (c == EOF) return -1;
-        if (kept + 1 < cap) out[kept++] = (char)c;
-    }
-    out[kept] = '\0';
-    return rc;
-}
-
 /* ---- processes ---- */
 
 static void start_with(const char *const *extra) {
     /* A checker that exits without reading its stdin must not kill us. */
     signal(SIGPIPE, SIG_IGN);
-    cr_assert_eq(access(CHECKER, R_OK), 0, "%s not found: run from the repository root", CHECKER);
-    checker_start();
+    cr_assert_eq(access(KT_CHECKER, R_OK), 0, "%s not found: run from the repository root", KT_CHECKER);
+    kt_checker_start();
     cr_assert_eq(kt_redis_start(&r, 0), 0, "redis-server did not start");
     kt_redis_addr(&r, redis_flag, sizeof redis_flag);
     const char *args[8] = {"--redis", redis_flag};
@@ -151,7 +76,7 @@ static void start_prefixed(void) {
 }
 
 static void stop(void) {
-    checker_stop();
+    kt_checker_stop();
     int st = kt_daemon_stop(&d);
     kt_redis_stop(&r);
     cr_assert_eq(st, 0, "kobled did not exit 0");
@@ -292,14 +217,14 @@ static long long timestamp_ms(const char *s) {
 static void conforms(const entry_t *e) {
     char out[4096];
     char *doc = entry_doc(e->id, e->fv, 8);
-    int rc = checker_ask("--entry", doc, out, sizeof out);
+    int rc = kt_checker_ask("--entry", doc, out, sizeof out);
     cr_assert_neq(rc, -1, "the checker is gone (see stderr)");
     cr_assert_eq(rc, 0, "%s %s (%s) does not conform (checker status %d):\n%s\nentry: %.800s",
                  e->stream, e->id, ev(e), rc, out, doc);
     free(doc);
     if (!strcmp(ev(e), "need.offered")) return; /* no schema of its own: stream-event's */
     const char *schema = strncmp(ev(e), "need.", 5) == 0 ? "need" : "match";
-    rc = checker_ask(schema, e->fv[7], out, sizeof out);
+    rc = kt_checker_ask(schema, e->fv[7], out, sizeof out);
     cr_assert_eq(rc, 0, "%s %s (%s): data is not a %s (checker status %d):\n%s", e->stream, e->id,
                  ev(e), schema, rc, out);
 }
@@ -316,7 +241,7 @@ static void rejected(const entry_t *e, int k, const char *value, const char *say
     }
     char *doc = entry_doc(e->id, fv, nfv);
     char out[4096];
-    int rc = checker_ask("--entry", doc, out, sizeof out);
+    int rc = kt_checker_ask("--entry", doc, out, sizeof out);
     cr_assert_eq(rc, 1, "a wrong entry was not rejected (status %d): %s\n%s", rc, doc, out);
     cr_assert(strstr(out, says), "the checker did not say \"%s\":\n%s", says, out);
     free(doc);
