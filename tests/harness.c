@@ -238,6 +238,10 @@ void *kt_redis_cmd(const kt_redis_t *r, const char *fmt, ...) {
         if (c) redisFree(c);
         return NULL;
     }
+    if (r->password) {
+        redisReply *auth = redisCommand(c, "AUTH %s", r->password);
+        if (auth) freeReplyObject(auth);
+    }
     va_list ap;
     va_start(ap, fmt);
     void *reply = redisvCommand(c, fmt, ap);
@@ -268,6 +272,10 @@ int kt_redis_start(kt_redis_t *r, int port) {
         int null = open("/dev/null", O_WRONLY);
         dup2(null, 1);
         dup2(null, 2);
+        if (r->password)
+            execlp("redis-server", "redis-server", "--port", portstr, "--bind", "127.0.0.1",
+                   "--save", "", "--appendonly", "no", "--dir", "/tmp", "--requirepass",
+                   r->password, (char *)NULL);
         execlp("redis-server", "redis-server", "--port", portstr, "--bind", "127.0.0.1",
                "--save", "", "--appendonly", "no", "--dir", "/tmp", (char *)NULL);
         _exit(127);

@@ -63,6 +63,7 @@ int kt_connect(const kt_daemon_t *d);
 typedef struct kt_redis {
     pid_t pid;
     int port;
+    const char *password; /* --requirepass, set before kt_redis_start; NULL: none */
 } kt_redis_t;
 
 /* Starts redis-server (port 0: pick a free one) and waits until it answers

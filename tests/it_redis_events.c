@@ -253,3 +253,39 @@ Test(events, a_subscription_in_range_gets_one_pseudonymised_offer, .fini = stop_
     json_decref(offer);
     freeReplyObject(all);
 }
+
+/* A Redis that wants a password: with it (from the environment, never
+ * logged) events arrive; with a wrong one nothing is published, the API
+ * goes on, and the log says why. */
+Test(events, redis_auth_from_the_environment, .fini = stop_both) {
+    r.password = "s3cret-koble";
+    cr_assert_eq(kt_redis_start(&r, 0), 0);
+    kt_redis_addr(&r, redis_flag, sizeof redis_flag);
+    args[0] = "--redis";
+    args[1] = redis_flag;
+    args[2] = NULL;
+    setenv("KOBLE_REDIS_PASSWORD", "wrong", 1);
+    cr_assert_eq(kt_daemon_start(&d, args), 0);
+    put_need(0);
+    /* Wait (bounded) for the refusal to be logged; by then the event has
+     * had its chance to go out. */
+    char *log = NULL;
+    for (int i = 0; i < 1000; i++) {
+        free(log);
+        log = kt_daemon_log(&d);
+        if (strstr(log, "event=redis_setup step=auth")) break;
+        sleep_ms(10);
+    }
+    cr_assert(strstr(log, "event=redis_setup step=auth"), "%s", log);
+    cr_assert_eq(kt_redis_xlen(&r, "koble:needs"), 0);
+    cr_assert_null(strstr(log, "wrong"), "the password is never logged");
+    free(log);
+    cr_assert_eq(kt_daemon_kill(&d), 0);
+    setenv("KOBLE_REDIS_PASSWORD", "s3cret-koble", 1);
+    cr_assert_eq(kt_daemon_spawn(&d, args), 0);
+    unsetenv("KOBLE_REDIS_PASSWORD");
+    cr_assert_eq(wait_for("koble:needs", 1), 1, "the waiting event arrives once authenticated");
+    log = kt_daemon_log(&d);
+    cr_assert_null(strstr(log, "s3cret"), "the password is never logged");
+    free(log);
+}
