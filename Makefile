@@ -2,7 +2,7 @@
 #
 #   make            build libkoble.a, kobled, tests and benchmarks
 #   make test       install missing packages, build, run every test
-#   make run        install missing packages, build, start Redis-less kobled with demo data
+#   make run        install missing packages, build, start a private Redis and kobled with demo data
 #   make bench      benchmarks, quick (a few minutes); make bench-full: 1M everywhere
 #   make format     clang-format every C file
 #

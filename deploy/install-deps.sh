@@ -8,8 +8,9 @@ set -eu
 # Build and link: the six libraries DESIGN.md names, plus the toolchain.
 BUILD="build-essential pkg-config libuv1-dev libhiredis-dev libjansson-dev
 libxxhash-dev libcriterion-dev libhttp-parser-dev"
-# Run and test: a real Redis for the integration tests and `make run`,
-# curl for the demo, python3-jsonschema to check responses against proto/.
+# Run and test: a real Redis for the integration tests and `make run`
+# (redis-server depends on redis-tools, which brings redis-cli), curl for
+# the demo, python3-jsonschema to check responses against proto/.
 RUN="redis-server curl python3 python3-jsonschema python3-yaml"
 
 missing=""

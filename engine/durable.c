@@ -475,6 +475,11 @@ int kb_durable_snapshot(kb_durable_t *d) {
          * writer outliving a crash would race the next kobled's files. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent) _exit(1);
+        /* libuv's handlers would pass a signal to the child on to the
+         * parent's loop (they share its pipe): a SIGTERM to the whole group
+         * must stop the child, not count as the parent's second one. */
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
         char path[2048];
         file_path(d, "snapshot", seq, path, sizeof path);
         int wrc = kb_snapshot_write(d->engine, path, seq, dump_own, d, NULL);
