@@ -36,6 +36,8 @@ struct kb_publish {
     uv_timer_t retry;
     uv_timer_t watch;         /* once a second: a connection that hangs is dropped */
     int open_handles;
+    uv_getaddrinfo_t resolve;
+    bool resolving;           /* a lookup of host runs on the thread pool */
     uint64_t since_ns;        /* connect started, or the last reply came */
     uint64_t unreported; /* confirmations the owner has not heard of */
     kb_publish_confirm_fn on_confirm;
@@ -188,9 +190,10 @@ static void on_disconnect(const redisAsyncContext *ac, int status) {
     schedule_retry(p);
 }
 
-static void connect_now(kb_publish_t *p) {
-    if (p->closing || p->ac) return;
-    redisAsyncContext *ac = redisAsyncConnect(p->host, p->port);
+/* Connects to an address already resolved (hiredis 0.14 would resolve a
+ * host name itself, blocking the loop: see connect_now). */
+static void connect_ip(kb_publish_t *p, const char *ip) {
+    redisAsyncContext *ac = redisAsyncConnect(ip, p->port);
     if (!ac || ac->err) {
         kb_log(KB_LOG_WARN, "redis_unavailable", "addr=%s:%d error=\"%s\"", p->host, p->port,
                ac ? ac->errstr : "out of memory");
@@ -209,6 +212,51 @@ static void connect_now(kb_publish_t *p) {
     p->since_ns = uv_hrtime();
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
+}
+
+static void maybe_free(kb_publish_t *p) {
+    if (p->open_handles || p->resolving) return;
+    free(p->host);
+    free(p->user);
+    free(p->password);
+    free(p);
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
+    kb_publish_t *p = req->data;
+    p->resolving = false;
+    char ip[64] = "";
+    if (status == 0 && res) {
+        if (res->ai_family == AF_INET6)
+            uv_ip6_name((const struct sockaddr_in6 *)(const void *)res->ai_addr, ip, sizeof ip);
+        else
+            uv_ip4_name((const struct sockaddr_in *)(const void *)res->ai_addr, ip, sizeof ip);
+    }
+    if (res) uv_freeaddrinfo(res);
+    if (p->closing) {
+        maybe_free(p);
+        return;
+    }
+    if (!ip[0]) {
+        kb_log(KB_LOG_WARN, "redis_unavailable", "addr=%s:%d error=\"%s\" retry_ms=%u", p->host,
+               p->port, status ? uv_strerror(status) : "no address", p->backoff_ms);
+        schedule_retry(p);
+        return;
+    }
+    connect_ip(p, ip);
+}
+
+/* The name is resolved on libuv's thread pool: a slow or failing DNS must
+ * not stop the loop that answers the API. */
+static void connect_now(kb_publish_t *p) {
+    if (p->closing || p->ac || p->resolving) return;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    p->resolve.data = p;
+    if (uv_getaddrinfo(p->loop, &p->resolve, on_resolved, p->host, NULL, &hints) < 0) {
+        schedule_retry(p);
+        return;
+    }
+    p->resolving = true;
 }
 
 static void watch_cb(uv_timer_t *t) {
@@ -296,15 +344,13 @@ void kb_publish_stats(const kb_publish_t *p, kb_publish_stats_t *out) { *out = p
 
 static void on_closed(uv_handle_t *h) {
     kb_publish_t *p = h->data;
-    if (--p->open_handles) return;
-    free(p->host);
-    free(p->user);
-    free(p->password);
-    free(p);
+    p->open_handles--;
+    maybe_free(p); /* once the handles are closed and no lookup runs */
 }
 
 void kb_publish_close(kb_publish_t *p) {
     p->closing = true;
+    if (p->resolving) uv_cancel((uv_req_t *)&p->resolve); /* on_resolved frees p then */
     if (p->ac) {
         redisAsyncContext *ac = p->ac;
         p->ac = NULL;
