@@ -177,14 +177,17 @@ static bool no_query(call_t *c) {
     return false;
 }
 
-/* For read-only routes without parameters. */
-static bool only_get(call_t *c) {
-    if (strcmp(c->method, "GET")) {
-        reply_error(c, 405, "method_not_allowed", NULL, "use GET");
-        return false;
-    }
-    return no_query(c);
+/* Whether the request uses method m; answers 405 if not. */
+static bool method_is(call_t *c, const char *m) {
+    if (!strcmp(c->method, m)) return true;
+    char msg[16];
+    snprintf(msg, sizeof msg, "use %s", m);
+    reply_error(c, 405, "method_not_allowed", NULL, msg);
+    return false;
 }
+
+/* For read-only routes without parameters. */
+static bool only_get(call_t *c) { return method_is(c, "GET") && no_query(c); }
 
 /* Parses the request body into *out, answering 400 itself on failure. The
  * Content-Type is not checked: the body must be JSON whatever it claims. */
@@ -236,51 +239,32 @@ static void entity(call_t *c, kb_entity_t t, const char *label) {
     finish(c, 204, NULL, "", 0);
 }
 
-static void need_matches(call_t *c) {
-    c->route = "GET /v1/needs/{id}/matches";
-    if (strcmp(c->method, "GET")) {
-        reply_error(c, 405, "method_not_allowed", NULL, "use GET");
-        return;
-    }
+/* The ranked queries: GET /v1/needs/{id}/matches, GET /v1/volunteers/{id}/needs. */
+typedef int (*ranked_fn)(kb_engine_t *e, const char *id, const kb_match_opts_t *o, json_t **out,
+                         kb_fault_t *f);
+
+static void ranked(call_t *c, const char *route, ranked_fn fn) {
+    c->route = route;
+    if (!method_is(c, "GET")) return;
     kb_match_opts_t o;
     if (parse_match_opts(c, &o) < 0) return;
     kb_fault_t f;
     json_t *out = NULL;
-    reply_result(c, kb_engine_matches(c->api->engine, c->seg[2], &o, &out, &f), 200, &out, &f);
+    reply_result(c, fn(c->api->engine, c->seg[2], &o, &out, &f), 200, &out, &f);
 }
 
 static void need_close(call_t *c) {
     c->route = "POST /v1/needs/{id}/close";
-    if (strcmp(c->method, "POST")) {
-        reply_error(c, 405, "method_not_allowed", NULL, "use POST");
-        return;
-    }
+    if (!method_is(c, "POST")) return;
     if (!no_query(c)) return;
     kb_fault_t f;
     json_t *out = NULL;
     reply_result(c, kb_engine_close_need(c->api->engine, c->seg[2], &out, &f), 200, &out, &f);
 }
 
-static void volunteer_needs(call_t *c) {
-    c->route = "GET /v1/volunteers/{id}/needs";
-    if (strcmp(c->method, "GET")) {
-        reply_error(c, 405, "method_not_allowed", NULL, "use GET");
-        return;
-    }
-    kb_match_opts_t o;
-    if (parse_match_opts(c, &o) < 0) return;
-    kb_fault_t f;
-    json_t *out = NULL;
-    reply_result(c, kb_engine_volunteer_needs(c->api->engine, c->seg[2], &o, &out, &f), 200, &out,
-                 &f);
-}
-
 static void what_if(call_t *c) {
     c->route = "POST /v1/match";
-    if (strcmp(c->method, "POST")) {
-        reply_error(c, 405, "method_not_allowed", NULL, "use POST");
-        return;
-    }
+    if (!method_is(c, "POST")) return;
     kb_match_opts_t o;
     json_t *body, *out = NULL;
     if (parse_match_opts(c, &o) < 0 || !body_json(c, &body)) return;
@@ -292,15 +276,11 @@ static void what_if(call_t *c) {
 
 static void matches(call_t *c) {
     kb_engine_t *e = c->api->engine;
-    const char *m = c->method;
     kb_fault_t f;
     json_t *out = NULL, *body;
     if (c->nseg == 2) {
         c->route = "POST /v1/matches";
-        if (strcmp(m, "POST")) {
-            reply_error(c, 405, "method_not_allowed", NULL, "use POST");
-            return;
-        }
+        if (!method_is(c, "POST")) return;
         if (!no_query(c) || !body_json(c, &body)) return;
         int rc = kb_engine_propose(e, body, &out, &f);
         json_decref(body);
@@ -309,10 +289,7 @@ static void matches(call_t *c) {
     }
     if (c->nseg == 3) {
         c->route = "GET /v1/matches/{id}";
-        if (strcmp(m, "GET")) {
-            reply_error(c, 405, "method_not_allowed", NULL, "use GET");
-            return;
-        }
+        if (!method_is(c, "GET")) return;
         if (!no_query(c)) return;
         reply_result(c, kb_engine_match_get(e, c->seg[2], &out, &f), 200, &out, &f);
         return;
@@ -326,10 +303,7 @@ static void matches(call_t *c) {
         reply_error(c, 404, "not_found", NULL, "no such route");
         return;
     }
-    if (strcmp(m, "POST")) {
-        reply_error(c, 405, "method_not_allowed", NULL, "use POST");
-        return;
-    }
+    if (!method_is(c, "POST")) return;
     if (!no_query(c)) return;
     reply_result(c, kb_engine_match_step(e, c->seg[2], step, &out, &f), 200, &out, &f);
 }
@@ -471,7 +445,7 @@ static void route(call_t *c) {
             return;
         }
         if (n == 4 && kinds[i].t == KB_ENT_NEED && !strcmp(s[3], "matches")) {
-            need_matches(c);
+            ranked(c, "GET /v1/needs/{id}/matches", kb_engine_matches);
             return;
         }
         if (n == 4 && kinds[i].t == KB_ENT_NEED && !strcmp(s[3], "close")) {
@@ -479,7 +453,7 @@ static void route(call_t *c) {
             return;
         }
         if (n == 4 && kinds[i].t == KB_ENT_VOLUNTEER && !strcmp(s[3], "needs")) {
-            volunteer_needs(c);
+            ranked(c, "GET /v1/volunteers/{id}/needs", kb_engine_volunteer_needs);
             return;
         }
     }

@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "enginetest.h"
 #include "fault.h"
 #include "koble/engine.h"
 
@@ -49,18 +50,6 @@ static void step(const char *match, const char *what) {
     json_t *out = NULL;
     kb_fault_t f;
     call(kb_engine_match_step(e, match, what, &out, &f), &out, &f);
-}
-
-static int collect(void *ctx, const json_t *rec) {
-    return json_array_append_new(ctx, json_deep_copy(rec));
-}
-
-static char *dump_text(kb_engine_t *x) {
-    json_t *recs = json_array();
-    cr_assert_eq(kb_engine_dump(x, collect, recs), 0);
-    char *text = json_dumps(recs, JSON_SORT_KEYS | JSON_COMPACT);
-    json_decref(recs);
-    return text;
 }
 
 static char *matches_text(kb_engine_t *x, const char *need) {
@@ -119,8 +108,7 @@ TestSuite(dump, .init = setup, .fini = teardown);
 
 Test(dump, restore_gives_back_the_same_engine) {
     build();
-    json_t *recs = json_array();
-    cr_assert_eq(kb_engine_dump(e, collect, recs), 0);
+    json_t *recs = kt_dump(e);
     cr_assert_eq(json_array_size(recs), 2 + 1 + 2 + 1 + 3 + 6, "header, tokens, entities, matches");
 
     kb_engine_t *r;
@@ -134,7 +122,7 @@ Test(dump, restore_gives_back_the_same_engine) {
     }
     json_decref(recs);
 
-    char *a = dump_text(e), *b = dump_text(r);
+    char *a = kt_dump_text(e), *b = kt_dump_text(r);
     cr_assert_str_eq(b, a);
     free(a);
     free(b);
@@ -175,8 +163,7 @@ Test(dump, restore_gives_back_the_same_engine) {
 
 Test(dump, records_out_of_order_or_damaged_are_refused) {
     build();
-    json_t *recs = json_array();
-    cr_assert_eq(kb_engine_dump(e, collect, recs), 0);
+    json_t *recs = kt_dump(e);
     kb_engine_t *r;
     kb_fault_t f;
     /* An entity before the engine record. */

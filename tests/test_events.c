@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "enginetest.h"
 #include "fault.h"
 #include "koble/engine.h"
 
@@ -76,20 +77,8 @@ static void teardown(void) {
 /* The next write runs k seconds after T0. */
 static void at(int k) { kb_engine_set_clock(e, T0 + k * SEC); }
 
-static json_t *parse(const char *text) {
-    json_error_t err;
-    json_t *v = json_loads(text, 0, &err);
-    cr_assert_not_null(v, "bad test JSON: %s", err.text);
-    return v;
-}
-
 static int try_put(kb_entity_t t, const char *id, const char *body, kb_fault_t *f) {
-    json_t *b = parse(body), *out = NULL;
-    bool created;
-    int rc = kb_engine_put(e, t, id, b, &out, &created, f);
-    json_decref(b);
-    json_decref(out);
-    return rc;
+    return kt_put(e, t, id, body, f);
 }
 
 static void put(kb_entity_t t, const char *id, const char *body) {
@@ -341,7 +330,7 @@ Test(events, rejected_writes_emit_nothing) {
     cr_assert_eq(f.status, 422);
     cr_assert_lt(try_put(KB_ENT_NEED, "n 2", NEED("1"), &f), 0);
     cr_assert_eq(f.status, 422);
-    json_t *bad = parse("{\"need_id\":\"n-1\",\"candidate\":{\"type\":\"dog\",\"id\":\"v-2\"}}"),
+    json_t *bad = kt_parse("{\"need_id\":\"n-1\",\"candidate\":{\"type\":\"dog\",\"id\":\"v-2\"}}"),
            *out = NULL;
     cr_assert_lt(kb_engine_propose(e, bad, &out, &f), 0);
     cr_assert_eq(f.status, 422);
@@ -500,7 +489,7 @@ Test(events, snapshot_restore_emits_nothing) {
     json_t *b = json_pack("{s:s, s:{s:s, s:s}}", "need_id", "n-3", "candidate", "type",
                           "volunteer", "id", "v-2");
     bool created;
-    json_t *need = parse(NEED("1"));
+    json_t *need = kt_parse(NEED("1"));
     cr_assert_eq(kb_engine_put(r, KB_ENT_NEED, "n-3", need, &out, &created, &f), 0);
     json_decref(out);
     json_decref(need);

@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "enginetest.h"
 #include "fault.h"
 #include "koble/engine.h"
 
@@ -29,20 +30,8 @@ static void teardown(void) {
     json_decref(ops);
 }
 
-static json_t *parse(const char *text) {
-    json_error_t err;
-    json_t *v = json_loads(text, 0, &err);
-    cr_assert_not_null(v, "bad test JSON: %s", err.text);
-    return v;
-}
-
 static int put(kb_entity_t t, const char *id, const char *body, kb_fault_t *f) {
-    json_t *b = parse(body), *out = NULL;
-    bool created;
-    int rc = kb_engine_put(e, t, id, b, &out, &created, f);
-    json_decref(b);
-    json_decref(out);
-    return rc;
+    return kt_put(e, t, id, body, f);
 }
 
 static int propose(const char *need, const char *vol, kb_fault_t *f) {
@@ -176,12 +165,12 @@ Test(oplog, damaged_records_are_refused) {
                          "{\"op\":\"put\",\"entity\":\"dog\",\"id\":\"d\",\"body\":{},\"ts\":5}",
                          "{\"op\":\"step\",\"id\":\"m-1\",\"ts\":5}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        json_t *op = parse(bad[i]);
+        json_t *op = kt_parse(bad[i]);
         cr_assert_eq(kb_engine_apply(e, op, &f), KB_ECORRUPT, "%s", bad[i]);
         json_decref(op);
     }
     /* A well-formed record the state refuses gives the engine's error. */
-    json_t *op = parse("{\"op\":\"delete\",\"entity\":\"need\",\"id\":\"n-1\",\"ts\":5}");
+    json_t *op = kt_parse("{\"op\":\"delete\",\"entity\":\"need\",\"id\":\"n-1\",\"ts\":5}");
     cr_assert_eq(kb_engine_apply(e, op, &f), KB_ENOTFOUND);
     json_decref(op);
     cr_assert_eq(json_array_size(ops), 0, "replay never journals");

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "enginetest.h"
 #include "koble/engine.h"
 #include "snapshot.h"
 
@@ -47,18 +48,6 @@ static void teardown(void) {
     char cmd[96];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     cr_assert_eq(system(cmd), 0);
-}
-
-static int collect(void *ctx, const json_t *rec) {
-    return json_array_append_new(ctx, json_deep_copy(rec));
-}
-
-static char *dump_text(kb_engine_t *x) {
-    json_t *recs = json_array();
-    cr_assert_eq(kb_engine_dump(x, collect, recs), 0);
-    char *text = json_dumps(recs, JSON_SORT_KEYS | JSON_COMPACT);
-    json_decref(recs);
-    return text;
 }
 
 static uint8_t *read_file(size_t *len) {
@@ -108,7 +97,7 @@ Test(snapshot, a_written_snapshot_restores_the_same_state) {
     kb_fault_t f;
     cr_assert_eq(kb_snapshot_load(r, path, &seq, NULL, NULL, NULL, &f), 0, "%s", f.message);
     cr_assert_eq(seq, 4242);
-    char *a = dump_text(e), *b = dump_text(r);
+    char *a = kt_dump_text(e), *b = kt_dump_text(r);
     cr_assert_str_eq(b, a);
     free(a);
     free(b);

@@ -1,0 +1,20 @@
+/* enginetest.h — helpers for tests that drive the engine in-process. */
+#ifndef KT_ENGINETEST_H
+#define KT_ENGINETEST_H
+
+#include <jansson.h>
+
+#include "fault.h"
+#include "koble/engine.h"
+
+/* Parses test JSON, failing the test if it is not JSON. */
+json_t *kt_parse(const char *text);
+/* PUT of body (text) as id; returns the engine's code, f says why. */
+int kt_put(kb_engine_t *e, kb_entity_t t, const char *id, const char *body, kb_fault_t *f);
+/* The records kb_engine_dump gives, as a JSON array (new reference). */
+json_t *kt_dump(const kb_engine_t *e);
+/* The whole state as kb_engine_dump gives it, as one JSON text (keys
+ * sorted), to compare two engines; free() it. */
+char *kt_dump_text(const kb_engine_t *e);
+
+#endif
