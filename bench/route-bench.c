@@ -98,19 +98,24 @@ int main(int argc, char **argv) {
     kb_gen_init(&g, towns, seed + 1);
     kb_codec_ctx_t cx = {.tokens = &e->store.tokens, .current_year = 2026, .lookup_only = true};
     double *lat = malloc((size_t)nneeds * sizeof *lat), total = 0, matched = 0;
+    if (!lat) return 1;
     for (int i = 0; i < nneeds; i++) {
         json_t *body = kb_gen_need(&g, (uint64_t)i + 1);
         kb_need_t n;
         kb_fault_t f;
         if (kb_codec_need(&cx, body, NULL, &n, &f) < 0) {
             fprintf(stderr, "route-bench: need: %s (%s)\n", f.message, f.field);
+            free(lat);
             return 1;
         }
         json_decref(body);
         const uint32_t *slots;
         uint32_t count;
         double t0 = kb_bench_now();
-        if (kb_route_match(&e->route, &e->store, &n, &slots, &count) < 0) return 1;
+        if (kb_route_match(&e->route, &e->store, &n, &slots, &count) < 0) {
+            free(lat);
+            return 1;
+        }
         lat[i] = kb_bench_now() - t0;
         total += lat[i];
         matched += count;

@@ -106,8 +106,8 @@ static int list_files(const kb_durable_t *d, seqs_t *snaps, seqs_t *journals) {
         }
     }
     closedir(dir);
-    qsort(snaps->v, snaps->n, sizeof *snaps->v, cmp_u64);
-    qsort(journals->v, journals->n, sizeof *journals->v, cmp_u64);
+    if (snaps->n > 1) qsort(snaps->v, snaps->n, sizeof *snaps->v, cmp_u64);
+    if (journals->n > 1) qsort(journals->v, journals->n, sizeof *journals->v, cmp_u64);
     return rc;
 }
 
