@@ -53,7 +53,8 @@ int main(int argc, char **argv) {
     uint64_t seed = 42;
     const char *base = "bench/out";
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--volunteers") && i + 1 < argc) volunteers = (uint32_t)strtoul(argv[++i], NULL, 10);
+        if (!strcmp(argv[i], "--volunteers") && i + 1 < argc)
+            volunteers = (uint32_t)strtoul(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--seed") && i + 1 < argc) seed = strtoull(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--dir") && i + 1 < argc) base = argv[++i];
         else {
@@ -103,7 +104,8 @@ int main(int argc, char **argv) {
 
     kb_snapshot_info_t info;
     t0 = kb_bench_now();
-    if ((rc = kb_snapshot_write(e, snap, volunteers, NULL, NULL, &info)) < 0) die("snapshot write", rc);
+    if ((rc = kb_snapshot_write(e, snap, volunteers, NULL, NULL, &info)) < 0)
+        die("snapshot write", rc);
     double snap_s = kb_bench_now() - t0;
     printf("  snapshot write (incl. fsync)         %8.2f s  %.0f MiB, %llu records\n", snap_s,
            file_mb(snap), (unsigned long long)info.records);

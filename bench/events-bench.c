@@ -66,8 +66,8 @@ static void stop(pid_t pid) {
 static pid_t start_redis(int port) {
     char p[16];
     snprintf(p, sizeof p, "%d", port);
-    char *argv[] = {"redis-server", "--port", p, "--bind", "127.0.0.1", "--save", "",
-                    "--appendonly", "no", NULL};
+    char *argv[] = {"redis-server", "--port", p,   "--bind", "127.0.0.1", "--save", "",
+                    "--appendonly", "no",     NULL};
     pid_t pid = spawn(argv);
     for (int i = 0; i < 500; i++) {
         redisContext *c = redisConnect("127.0.0.1", port);
@@ -120,8 +120,9 @@ static int put_need(int fd, int i) {
 static pid_t start_kobled(int port, const char *redis, const char *dir, const char *fsync) {
     char listen[32];
     snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
-    char *argv[] = {"build/kobled", "--listen", listen, "--data-dir", (char *)dir, "--redis",
-                    (char *)redis, "--fsync", (char *)fsync, "--log-level", "warn", NULL};
+    char *argv[] = {"build/kobled", "--listen",    listen,        "--data-dir",
+                    (char *)dir,    "--redis",     (char *)redis, "--fsync",
+                    (char *)fsync,  "--log-level", "warn",        NULL};
     pid_t pid = spawn(argv);
     for (int i = 0; i < 500; i++) {
         int fd = connect_to(port);
@@ -155,7 +156,8 @@ int main(int argc, char **argv) {
     char redis[32];
     snprintf(redis, sizeof redis, "127.0.0.1:%d", rport);
     printf("koble events benchmark: kobled --fsync %s, redis-server on loopback, both on this "
-           "machine\n", fsync);
+           "machine\n",
+           fsync);
 
     /* 1. latency */
     pid_t rpid = start_redis(rport), kpid = start_kobled(kport, redis, dir, fsync);

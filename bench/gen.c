@@ -32,9 +32,7 @@ void kb_gen_rng_seed(kb_gen_rng_t *r, uint64_t seed) {
     for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&x);
 }
 
-static inline uint64_t rotl(uint64_t x, int k) {
-    return (x << k) | (x >> (64 - k));
-}
+static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
 uint64_t kb_gen_rng_next(kb_gen_rng_t *r) {
     uint64_t *s = r->s;
@@ -65,9 +63,7 @@ double kb_gen_rng_gauss(kb_gen_rng_t *r) {
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
-static int chance(kb_gen_rng_t *r, double p) {
-    return kb_gen_rng_uniform(r) < p;
-}
+static int chance(kb_gen_rng_t *r, double p) { return kb_gen_rng_uniform(r) < p; }
 
 /* ---- Towns ---------------------------------------------------------------- */
 
@@ -227,31 +223,18 @@ static void slugify(const char *name, char *out, size_t size) {
         } else if (*p == 0xc3 && p[1]) {
             switch (p[1]) {
             case 0xa6:
-            case 0x86:
-                rep = "ae";
-                break; /* æ Æ */
+            case 0x86: rep = "ae"; break; /* æ Æ */
             case 0xb8:
-            case 0x98:
-                rep = "oe";
-                break; /* ø Ø */
+            case 0x98: rep = "oe"; break; /* ø Ø */
             case 0xa5:
-            case 0x85:
-                rep = "aa";
-                break; /* å Å */
+            case 0x85: rep = "aa"; break; /* å Å */
             case 0xa9:
-            case 0x89:
-                rep = "e";
-                break; /* é É */
+            case 0x89: rep = "e"; break; /* é É */
             case 0xb6:
-            case 0x96:
-                rep = "oe";
-                break; /* ö Ö */
+            case 0x96: rep = "oe"; break; /* ö Ö */
             case 0xbc:
-            case 0x9c:
-                rep = "u";
-                break; /* ü Ü */
-            default:
-                break;
+            case 0x9c: rep = "u"; break; /* ü Ü */
+            default: break;
             }
             p++;
         }
@@ -412,10 +395,8 @@ int kb_gen_town_pick(const kb_gen_towns_t *t, kb_gen_rng_t *r) {
     size_t lo = 0, hi = t->count - 1;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (t->cumulative[mid] > u)
-            hi = mid;
-        else
-            lo = mid + 1;
+        if (t->cumulative[mid] > u) hi = mid;
+        else lo = mid + 1;
     }
     return (int)lo;
 }
@@ -427,13 +408,9 @@ double kb_gen_town_spread_km(const kb_gen_town_t *town) {
     return sigma;
 }
 
-static double round5(double x) {
-    return floor(x * 1e5 + 0.5) / 1e5;
-}
+static double round5(double x) { return floor(x * 1e5 + 0.5) / 1e5; }
 
-static double clamp(double x, double lo, double hi) {
-    return x < lo ? lo : x > hi ? hi : x;
-}
+static double clamp(double x, double lo, double hi) { return x < lo ? lo : x > hi ? hi : x; }
 
 void kb_gen_town_place(const kb_gen_towns_t *t, int town, kb_gen_rng_t *r, double *lat,
                        double *lon) {
@@ -515,10 +492,8 @@ static void emit_string(writer_t *w, const char *s, size_t n, const json_t *v) {
                 emit_jansson(w, v);
             } else { /* an object key: escape it as a string value */
                 json_t *key = json_stringn(s, n);
-                if (key)
-                    emit_jansson(w, key);
-                else
-                    w->failed = 1;
+                if (key) emit_jansson(w, key);
+                else w->failed = 1;
                 json_decref(key);
             }
             return;
@@ -575,25 +550,15 @@ static void emit_value(writer_t *w, const json_t *v) {
         }
         emit(w, "]", 1);
         break;
-    case JSON_STRING:
-        emit_string(w, json_string_value(v), json_string_length(v), v);
-        break;
+    case JSON_STRING: emit_string(w, json_string_value(v), json_string_length(v), v); break;
     case JSON_INTEGER:
         emit(w, tmp,
              (size_t)snprintf(tmp, sizeof tmp, "%" JSON_INTEGER_FORMAT, json_integer_value(v)));
         break;
-    case JSON_REAL:
-        emit_real(w, v);
-        break;
-    case JSON_TRUE:
-        emit(w, "true", 4);
-        break;
-    case JSON_FALSE:
-        emit(w, "false", 5);
-        break;
-    case JSON_NULL:
-        emit(w, "null", 4);
-        break;
+    case JSON_REAL: emit_real(w, v); break;
+    case JSON_TRUE: emit(w, "true", 4); break;
+    case JSON_FALSE: emit(w, "false", 5); break;
+    case JSON_NULL: emit(w, "null", 4); break;
     }
 }
 
@@ -616,9 +581,7 @@ static void push(json_t *a, json_t *v, int *ok) {
     if (json_array_append_new(a, v) < 0) *ok = 0;
 }
 
-static json_t *str(const char *s) {
-    return json_string_nocheck(s);
-}
+static json_t *str(const char *s) { return json_string_nocheck(s); }
 
 static json_t *location(double lat, double lon) {
     json_t *o = json_object();

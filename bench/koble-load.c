@@ -167,8 +167,7 @@ static size_t render(const lg_t *lg, uint64_t n, char *dst) {
         h = snprintf(dst, HEADER_MAX,
                      "GET /v1/needs/n-%" PRIu64 "/matches?limit=10 HTTP/1.1\r\nHost: %s\r\n\r\n",
                      i + 1, lg->host);
-    else
-        h = snprintf(dst, HEADER_MAX, "GET /healthz HTTP/1.1\r\nHost: %s\r\n\r\n", lg->host);
+    else h = snprintf(dst, HEADER_MAX, "GET /healthz HTTP/1.1\r\nHost: %s\r\n\r\n", lg->host);
     if (h < 0 || h >= HEADER_MAX) h = 0; /* cannot happen: the host is at most 270 bytes */
     if (blen) memcpy(dst + h, lg->text + lg->off[i], blen);
     return (size_t)h + blen;
@@ -298,10 +297,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
                                                     : http_errno_description(err));
     else if (c->server_closes && c->inflight)
         conn_fail(c, "the server answered \"Connection: close\"");
-    else if (c->server_closes)
-        conn_close(c); /* nothing lost; reopened at the next tick */
-    else
-        pump(c);
+    else if (c->server_closes) conn_close(c); /* nothing lost; reopened at the next tick */
+    else pump(c);
 }
 
 static void on_connect(uv_connect_t *req, int status) {
@@ -313,10 +310,8 @@ static void on_connect(uv_connect_t *req, int status) {
         uv_tcp_nodelay(&c->tcp, 1);
         rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     }
-    if (rc < 0)
-        conn_fail(c, uv_strerror(rc));
-    else
-        pump(c);
+    if (rc < 0) conn_fail(c, uv_strerror(rc));
+    else pump(c);
 }
 
 static void conn_open(conn_t *c) {

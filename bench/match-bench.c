@@ -147,8 +147,11 @@ static void bench_size(const kb_gen_towns_t *towns, uint64_t seed, uint32_t volu
     if (load(e, &g, volunteers) < 0) exit(1);
     double load_s = kb_bench_now() - t0;
     json_t *st = kb_engine_stats(e);
-    double per_vol = json_real_value(json_object_get(json_object_get(st, "index"), "bytes_per_volunteer"));
-    double total_mb = (double)json_integer_value(json_object_get(json_object_get(st, "memory"), "total_bytes")) / 1048576.0;
+    double per_vol =
+        json_real_value(json_object_get(json_object_get(st, "index"), "bytes_per_volunteer"));
+    double total_mb =
+        (double)json_integer_value(json_object_get(json_object_get(st, "memory"), "total_bytes")) /
+        1048576.0;
     json_decref(st);
     printf("\n%u volunteers: loaded in %.2f s (%.0f/s), index %.0f bytes/volunteer, "
            "engine memory %.0f MiB\n",
@@ -156,7 +159,10 @@ static void bench_size(const kb_gen_towns_t *towns, uint64_t seed, uint32_t volu
     printf("  %-22s %-12s %10s %9s %9s %9s %10s %8s\n", "needs", "method", "queries/s", "p50 us",
            "p99 us", "max us", "checked", "cells");
 
-    struct { const char *name, *town; int count; } sets[] = {
+    struct {
+        const char *name, *town;
+        int count;
+    } sets[] = {
         {"Denmark (by people)", NULL, queries},
         {"central Copenhagen", "Copenhagen", queries / 2},
         {"central Odense", "Odense", queries / 2},

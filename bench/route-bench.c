@@ -2,9 +2,9 @@
  *
  * Stores N generated subscriptions through the engine (a mix of the shapes
  * organisations use: by municipality, by area around a town, by skill,
- * and a few taking everything; most also name one or two skills), then routes generated needs one at a time
- * (kb_route_match: the index lookups and the full check) and reports the
- * time per need and how many subscriptions matched.
+ * and a few taking everything; most also name one or two skills), then routes generated needs one
+ * at a time (kb_route_match: the index lookups and the full check) and reports the time per need
+ * and how many subscriptions matched.
  *
  *   build/bench/route-bench [--subscriptions N] [--needs N] [--seed S]
  */
@@ -16,8 +16,8 @@
 #include "gen.h"
 #include "timing.h"
 
-static const char *const skills[] = {"mentoring", "job_search", "homework_help", "football",
-                                     "visiting", "cooking", "language_buddy", "it_help"};
+static const char *const skills[] = {"mentoring", "job_search", "homework_help",  "football",
+                                     "visiting",  "cooking",    "language_buddy", "it_help"};
 static const char *const kinds[] = {"mentor", "visit", "activity"};
 
 /* A subscription body of one of the usual shapes, placed like people. */
@@ -44,8 +44,8 @@ static json_t *subscription(const kb_gen_towns_t *towns, kb_gen_rng_t *rng, int 
         double lat, lon;
         kb_gen_town_place(towns, kb_gen_town_pick(towns, rng), rng, &lat, &lon);
         int radius = shape < 950 ? kb_gen_rng_range(rng, 2, 10) : kb_gen_rng_range(rng, 40, 80);
-        json_object_set_new(s, "area", json_pack("{s:f, s:f, s:i}", "lat", lat, "lon", lon,
-                                                 "radius_km", radius));
+        json_object_set_new(
+            s, "area", json_pack("{s:f, s:f, s:i}", "lat", lat, "lon", lon, "radius_km", radius));
     } else if (shape < 999) {
         json_object_set_new(s, "skills_any", json_pack("[s]", skills[kb_gen_rng_range(rng, 0, 7)]));
     }

@@ -42,8 +42,7 @@ static void send_answer(kb_api_t *api, kb_http_req_t *req, const char *route, in
     kb_http_respond(req, status, ctype, body, len);
     if (api->metrics) kb_metrics_observe(api->metrics, route, status, secs);
     if (api->access_log)
-        kb_log(KB_LOG_INFO, "request", "route=\"%s\" status=%d us=%.0f", route, status,
-               secs * 1e6);
+        kb_log(KB_LOG_INFO, "request", "route=\"%s\" status=%d us=%.0f", route, status, secs * 1e6);
 }
 
 static const char journal_failed[] =
@@ -62,8 +61,7 @@ typedef struct deferred {
 
 static void on_durable(void *arg, int status) {
     deferred_t *d = arg;
-    if (status == 0)
-        send_answer(d->api, d->req, d->route, d->status, d->ctype, d->body, d->len);
+    if (status == 0) send_answer(d->api, d->req, d->route, d->status, d->ctype, d->body, d->len);
     else
         send_answer(d->api, d->req, d->route, 503, "application/json", journal_failed,
                     sizeof journal_failed - 1);
@@ -86,7 +84,8 @@ static void finish(call_t *c, int status, const char *ctype, const char *body, s
     }
     *d = (deferred_t){c->api, c->req, c->route, ctype, status, len};
     memcpy(d->body, body, len);
-    if (kb_commit_wait(commit, kb_commit_written(commit), on_durable, d) < 0) on_durable(d, KB_ENOMEM);
+    if (kb_commit_wait(commit, kb_commit_written(commit), on_durable, d) < 0)
+        on_durable(d, KB_ENOMEM);
 }
 
 /* Answers with a JSON value (stolen). */
@@ -159,7 +158,8 @@ static int parse_match_opts(call_t *c, kb_match_opts_t *o) {
             if (!strcmp(v, "1") || !strcmp(v, "true") || !*v) o->explain = true;
             else if (!strcmp(v, "0") || !strcmp(v, "false")) o->explain = false;
             else {
-                reply_error(c, 400, "invalid_query", "explain", "explain must be 0, 1, true or false");
+                reply_error(c, 400, "invalid_query", "explain",
+                            "explain must be 0, 1, true or false");
                 return -1;
             }
         } else {
@@ -317,8 +317,10 @@ static void metrics(call_t *c) {
         reply_error(c, 404, "not_found", NULL, "metrics are off");
         return;
     }
-    kb_metrics_gauge(m, "koble_volunteers", "Volunteers stored", kb_engine_count(e, KB_ENT_VOLUNTEER));
-    kb_metrics_gauge(m, "koble_activities", "Activities stored", kb_engine_count(e, KB_ENT_ACTIVITY));
+    kb_metrics_gauge(m, "koble_volunteers", "Volunteers stored",
+                     kb_engine_count(e, KB_ENT_VOLUNTEER));
+    kb_metrics_gauge(m, "koble_activities", "Activities stored",
+                     kb_engine_count(e, KB_ENT_ACTIVITY));
     kb_metrics_gauge(m, "koble_needs", "Needs stored", kb_engine_count(e, KB_ENT_NEED));
     kb_metrics_gauge(m, "koble_organisations", "Organisations stored",
                      kb_engine_count(e, KB_ENT_ORGANISATION));
@@ -366,17 +368,20 @@ static void metrics(call_t *c) {
     if (box && c->api->publish) {
         kb_publish_stats_t ps;
         kb_publish_stats(c->api->publish, &ps);
-        kb_metrics_gauge(m, "koble_events_waiting", "Events not yet confirmed by Redis", (double)box->n);
+        kb_metrics_gauge(m, "koble_events_waiting", "Events not yet confirmed by Redis",
+                         (double)box->n);
         kb_metrics_gauge(m, "koble_events_waiting_bytes", "Memory held by waiting events",
                          (double)box->bytes);
-        kb_metrics_gauge(m, "koble_events_published_total", "Events Redis took", (double)ps.published);
+        kb_metrics_gauge(m, "koble_events_published_total", "Events Redis took",
+                         (double)ps.published);
         kb_metrics_gauge(m, "koble_events_duplicates_total",
                          "Events Redis already had (sent again after a reconnect)",
                          (double)ps.duplicates);
         kb_metrics_gauge(m, "koble_redis_connected", "1 while connected to Redis", ps.connected);
         kb_metrics_gauge(m, "koble_redis_reconnects_total", "Connections to Redis lost",
                          (double)ps.reconnects);
-        kb_metrics_gauge(m, "koble_redis_errors_total", "Error replies from Redis", (double)ps.errors);
+        kb_metrics_gauge(m, "koble_redis_errors_total", "Error replies from Redis",
+                         (double)ps.errors);
     }
     char *text = NULL;
     size_t len = 0;
@@ -420,8 +425,8 @@ static void route(call_t *c) {
             kb_publish_stats(c->api->publish, &ps);
             json_object_set_new(stats, "events",
                                 json_pack("{s:I, s:I, s:b}", "waiting", (json_int_t)box->n,
-                                          "published", (json_int_t)ps.published,
-                                          "redis_connected", ps.connected));
+                                          "published", (json_int_t)ps.published, "redis_connected",
+                                          ps.connected));
         }
         reply_json(c, 200, stats);
         return;
@@ -434,10 +439,14 @@ static void route(call_t *c) {
         matches(c);
         return;
     }
-    static const struct { const char *name; kb_entity_t t; } kinds[] = {
-        {"volunteers", KB_ENT_VOLUNTEER}, {"activities", KB_ENT_ACTIVITY},
-        {"needs", KB_ENT_NEED}, {"organisations", KB_ENT_ORGANISATION},
-        {"subscriptions", KB_ENT_SUBSCRIPTION}};
+    static const struct {
+        const char *name;
+        kb_entity_t t;
+    } kinds[] = {{"volunteers", KB_ENT_VOLUNTEER},
+                 {"activities", KB_ENT_ACTIVITY},
+                 {"needs", KB_ENT_NEED},
+                 {"organisations", KB_ENT_ORGANISATION},
+                 {"subscriptions", KB_ENT_SUBSCRIPTION}};
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
         if (strcmp(s[1], kinds[i].name)) continue;
         if (n == 3) {
@@ -461,13 +470,18 @@ static void route(call_t *c) {
 }
 
 static void bad_path(call_t *c, int status, const char *msg) {
-    reply_error(c, status, status == 404 ? "not_found" : status == 414 ? "uri_too_long" : "bad_request",
+    reply_error(c, status,
+                status == 404   ? "not_found"
+                : status == 414 ? "uri_too_long"
+                                : "bad_request",
                 NULL, msg);
 }
 
 void kb_api_handle(void *data, kb_http_req_t *req) {
     kb_api_t *api = data;
-    call_t c = {.api = api, .req = req, .route = "other",
+    call_t c = {.api = api,
+                .req = req,
+                .route = "other",
                 .written_before = api->commit ? kb_commit_written(api->commit) : 0,
                 .method = strcmp(req->method, "HEAD") ? req->method : "GET"};
     size_t len = strlen(req->path);

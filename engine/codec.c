@@ -47,15 +47,9 @@ static const char *name_at(const char *const *names, size_t count, int i) {
     return i >= 0 && (size_t)i < count ? names[i] : "unknown";
 }
 
-const char *kb_codec_kind_name(int need_kind) {
-    return name_at(need_kinds, 4, need_kind);
-}
-const char *kb_codec_state_name(int need_state) {
-    return name_at(need_states, 3, need_state);
-}
-const char *kb_codec_org_kind_name(int org_kind) {
-    return name_at(org_kinds, 4, org_kind);
-}
+const char *kb_codec_kind_name(int need_kind) { return name_at(need_kinds, 4, need_kind); }
+const char *kb_codec_state_name(int need_state) { return name_at(need_states, 3, need_state); }
+const char *kb_codec_org_kind_name(int org_kind) { return name_at(org_kinds, 4, org_kind); }
 
 bool kb_codec_id_valid(const char *id) {
     if (!id) return false;
@@ -90,10 +84,8 @@ static bool nesting_exceeds(const char *s, size_t len, int limit) {
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
         if (in_string) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                in_string = false;
+            if (c == '\\') i++;
+            else if (c == '"') in_string = false;
         } else if (c == '"') {
             in_string = true;
         } else if (c == '[' || c == '{') {
@@ -121,27 +113,13 @@ int kb_codec_parse(const char *body, size_t len, int max_depth, json_t **out, kb
         case json_error_out_of_memory:
             return kb_fault(f, KB_ENOMEM, 503, "out_of_memory", NULL,
                             "the server is out of memory");
-        case json_error_duplicate_key:
-            what = "duplicate object key";
-            break;
-        case json_error_invalid_utf8:
-            what = "invalid UTF-8";
-            break;
-        case json_error_null_character:
-            what = "NUL character in a string";
-            break;
-        case json_error_numeric_overflow:
-            what = "number out of range";
-            break;
-        case json_error_premature_end_of_input:
-            what = "unexpected end of the body";
-            break;
-        case json_error_end_of_input_expected:
-            what = "text after the JSON value";
-            break;
-        default:
-            what = "malformed JSON";
-            break;
+        case json_error_duplicate_key: what = "duplicate object key"; break;
+        case json_error_invalid_utf8: what = "invalid UTF-8"; break;
+        case json_error_null_character: what = "NUL character in a string"; break;
+        case json_error_numeric_overflow: what = "number out of range"; break;
+        case json_error_premature_end_of_input: what = "unexpected end of the body"; break;
+        case json_error_end_of_input_expected: what = "text after the JSON value"; break;
+        default: what = "malformed JSON"; break;
         }
         if (len == 0) what = "empty body";
         return kb_fault(f, KB_ESYNTAX, 400, "invalid_json", NULL, "%s at line %d, column %d", what,
@@ -158,24 +136,24 @@ int kb_codec_parse(const char *body, size_t len, int max_depth, json_t **out, kb
 /* ---- field tables ---- */
 
 typedef enum field_kind {
-    FK_URL_ID,       /* "id": read-only, must match the URL id */
-    FK_ID,           /* char *, kb_codec_id_valid */
-    FK_TEXT,         /* char *, 1..KB_CODEC_TEXT_MAX bytes, no control characters */
-    FK_NUMBER,       /* double or float, finite, in range */
-    FK_INT,          /* integer of 1, 2 or 4 bytes, JSON integers only */
-    FK_BOOL,         /* bool */
-    FK_DATE,         /* int32 days since 1970 from "YYYY-MM-DD"; KB_NO_DATE if absent */
-    FK_ENUM,         /* uint8 index into names */
-    FK_MUNICIPALITY, /* char[8]: exactly 4 digits */
-    FK_TOKENS,       /* kb_toks_t of tokens, at most max entries */
-    FK_LANGS,        /* kb_toks_t of ISO 639-1 codes, at most max entries */
-    FK_SLOTS,        /* kb_slots_t from slot names */
-    FK_POINT,        /* kb_point_t from {"lat", "lon"} */
-    FK_OBJECT,       /* nested object of sub fields (plain values only) */
-    FK_ENUM_SET,     /* uint8 bit set of names, from an array of them */
+    FK_URL_ID,         /* "id": read-only, must match the URL id */
+    FK_ID,             /* char *, kb_codec_id_valid */
+    FK_TEXT,           /* char *, 1..KB_CODEC_TEXT_MAX bytes, no control characters */
+    FK_NUMBER,         /* double or float, finite, in range */
+    FK_INT,            /* integer of 1, 2 or 4 bytes, JSON integers only */
+    FK_BOOL,           /* bool */
+    FK_DATE,           /* int32 days since 1970 from "YYYY-MM-DD"; KB_NO_DATE if absent */
+    FK_ENUM,           /* uint8 index into names */
+    FK_MUNICIPALITY,   /* char[8]: exactly 4 digits */
+    FK_TOKENS,         /* kb_toks_t of tokens, at most max entries */
+    FK_LANGS,          /* kb_toks_t of ISO 639-1 codes, at most max entries */
+    FK_SLOTS,          /* kb_slots_t from slot names */
+    FK_POINT,          /* kb_point_t from {"lat", "lon"} */
+    FK_OBJECT,         /* nested object of sub fields (plain values only) */
+    FK_ENUM_SET,       /* uint8 bit set of names, from an array of them */
     FK_MUNICIPALITIES, /* kb_munis_t from an array of 4-digit codes, at most max */
-    FK_STATE,        /* need state: output only, ignored on input */
-    FK_CREATED,      /* need created_at: output only, ignored on input */
+    FK_STATE,          /* need state: output only, ignored on input */
+    FK_CREATED,        /* need created_at: output only, ignored on input */
 } field_kind_t;
 
 enum field_flag {
@@ -395,10 +373,8 @@ static int invalid(const walk_t *w, const char *path, const char *fmt, ...) {
 }
 
 static void join_path(char *out, size_t size, const char *prefix, const char *key) {
-    if (prefix[0])
-        snprintf(out, size, "%s.%s", prefix, key);
-    else
-        snprintf(out, size, "%s", key);
+    if (prefix[0]) snprintf(out, size, "%s.%s", prefix, key);
+    else snprintf(out, size, "%s", key);
 }
 
 /* "skills[2]"; a path that does not fit is cut (fault fields are bounded). */
@@ -549,8 +525,7 @@ static int check_value(const walk_t *w, const field_t *fd, const json_t *v, char
         return 0;
     }
     case FK_STATE:
-    case FK_CREATED:
-        return 0; /* set by the server; accepted so a GET answer can be PUT back */
+    case FK_CREATED: return 0; /* set by the server; accepted so a GET answer can be PUT back */
     case FK_ID:
         if (!kb_codec_id_valid(json_string_value(v)))
             return invalid(w, path, "must be an id: 1-%d characters of A-Z a-z 0-9 . _ : -",
@@ -590,8 +565,7 @@ static int check_value(const walk_t *w, const field_t *fd, const json_t *v, char
         memcpy(dst, &days, sizeof days);
         return 0;
     }
-    case FK_ENUM:
-        return check_enum(w, fd, v, dst, path);
+    case FK_ENUM: return check_enum(w, fd, v, dst, path);
     case FK_MUNICIPALITY: {
         const char *s = json_string_value(v);
         bool ok = s && strlen(s) == 4;
@@ -601,14 +575,10 @@ static int check_value(const walk_t *w, const field_t *fd, const json_t *v, char
         return 0;
     }
     case FK_TOKENS:
-    case FK_LANGS:
-        return check_list(w, fd, v, path);
-    case FK_SLOTS:
-        return check_slots(w, v, dst, path);
-    case FK_ENUM_SET:
-        return check_enum_set(w, fd, v, dst, path);
-    case FK_MUNICIPALITIES:
-        return check_munis(w, fd, v, dst, path);
+    case FK_LANGS: return check_list(w, fd, v, path);
+    case FK_SLOTS: return check_slots(w, v, dst, path);
+    case FK_ENUM_SET: return check_enum_set(w, fd, v, dst, path);
+    case FK_MUNICIPALITIES: return check_munis(w, fd, v, dst, path);
     case FK_POINT:
     case FK_OBJECT: {
         if (!json_is_object(v)) {
@@ -636,13 +606,11 @@ static void apply_default(const field_t *fd, char *base) {
         int32_t none = KB_NO_DATE;
         memcpy(dst, &none, sizeof none);
     } else if (fd->flags & F_DEFAULT) {
-        if (fd->kind == FK_NUMBER)
-            store_number(dst, fd->width, fd->dflt);
+        if (fd->kind == FK_NUMBER) store_number(dst, fd->width, fd->dflt);
         else if (fd->kind == FK_BOOL) {
             bool b = fd->dflt != 0;
             memcpy(dst, &b, sizeof b);
-        } else
-            store_int(dst, fd->width, (long long)fd->dflt);
+        } else store_int(dst, fd->width, (long long)fd->dflt);
     }
 }
 
@@ -787,18 +755,10 @@ static int need_finish(const walk_t *w, void *rec) {
     return 0;
 }
 
-static void cand_clear(void *rec) {
-    kb_cand_clear(rec);
-}
-static void need_clear(void *rec) {
-    kb_need_clear(rec);
-}
-static void org_clear(void *rec) {
-    kb_org_clear(rec);
-}
-static void sub_clear(void *rec) {
-    kb_sub_clear(rec);
-}
+static void cand_clear(void *rec) { kb_cand_clear(rec); }
+static void need_clear(void *rec) { kb_need_clear(rec); }
+static void org_clear(void *rec) { kb_org_clear(rec); }
+static void sub_clear(void *rec) { kb_sub_clear(rec); }
 
 static int sub_finish(const walk_t *w, void *rec) {
     (void)w;
@@ -931,8 +891,7 @@ static json_t *encode_value(const kb_intern_t *tokens, const field_t *fd, const 
         *skip = !s;
         return s ? json_string(s) : NULL;
     }
-    case FK_NUMBER:
-        return json_real(load_number(src, fd->width));
+    case FK_NUMBER: return json_real(load_number(src, fd->width));
     case FK_INT: {
         long long i = load_int(src, fd->width, fd->min < 0);
         *skip = (fd->flags & F_ZERO_ABSENT) && i == 0;
@@ -957,11 +916,9 @@ static json_t *encode_value(const kb_intern_t *tokens, const field_t *fd, const 
         while (fd->names[count]) count++;
         return json_string(i < count ? fd->names[i] : "unknown");
     }
-    case FK_MUNICIPALITY:
-        return json_string(src);
+    case FK_MUNICIPALITY: return json_string(src);
     case FK_TOKENS:
-    case FK_LANGS:
-        return tokens_json(tokens, (const kb_toks_t *)(const void *)src);
+    case FK_LANGS: return tokens_json(tokens, (const kb_toks_t *)(const void *)src);
     case FK_SLOTS: {
         kb_slots_t slots;
         memcpy(&slots, src, sizeof slots);
@@ -991,10 +948,8 @@ static json_t *encode_value(const kb_intern_t *tokens, const field_t *fd, const 
         return arr;
     }
     case FK_POINT:
-    case FK_OBJECT:
-        return encode_object(tokens, fd->sub, fd->nsub, src);
-    case FK_STATE:
-        return json_string(kb_codec_state_name((int)load_int(src, fd->width, false)));
+    case FK_OBJECT: return encode_object(tokens, fd->sub, fd->nsub, src);
+    case FK_STATE: return json_string(kb_codec_state_name((int)load_int(src, fd->width, false)));
     case FK_CREATED: {
         int64_t ms;
         memcpy(&ms, src, sizeof ms);

@@ -115,8 +115,8 @@ static void check_cb(uv_check_t *h) {
 
 static void timer_cb(uv_timer_t *h) { start(h->data); }
 
-int kb_commit_new(uv_loop_t *loop, const kb_journal_t *j, kb_fsync_t policy, kb_commit_fail_cb on_fail,
-                  void *fail_arg, kb_commit_t **out) {
+int kb_commit_new(uv_loop_t *loop, const kb_journal_t *j, kb_fsync_t policy,
+                  kb_commit_fail_cb on_fail, void *fail_arg, kb_commit_t **out) {
     kb_commit_t *c = calloc(1, sizeof *c);
     if (!c) return KB_ENOMEM;
     c->loop = loop;

@@ -35,8 +35,8 @@ typedef void (*kb_commit_fail_cb)(void *arg, int err);
 
 /* Takes over the open journal *j (its descriptor is closed when the
  * commit is freed); appends go through kb_commit_append from then on. */
-int kb_commit_new(uv_loop_t *loop, const kb_journal_t *j, kb_fsync_t policy, kb_commit_fail_cb on_fail,
-                  void *fail_arg, kb_commit_t **out);
+int kb_commit_new(uv_loop_t *loop, const kb_journal_t *j, kb_fsync_t policy,
+                  kb_commit_fail_cb on_fail, void *fail_arg, kb_commit_t **out);
 /* Called on the loop whenever records up to seq have become durable under
  * the policy: after each fsync for "always", after each append otherwise. */
 typedef void (*kb_commit_durable_fn)(void *ctx, uint64_t seq);

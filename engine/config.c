@@ -10,7 +10,7 @@
 #include "koble/error.h"
 #include "log.h"
 
-static const char *const weight_names[6] = {"skills", "distance", "availability",
+static const char *const weight_names[6] = {"skills", "distance",   "availability",
                                             "age",    "experience", "load"};
 
 void kb_config_default(kb_config_t *c) {
@@ -93,7 +93,8 @@ static int set_option(kb_config_t *c, const char *name, const char *v) {
         return kb_config_parse_hostport(v, c->listen_host, sizeof c->listen_host, &c->listen_port);
     if (!strcmp(name, "data_dir")) return set_string(c->data_dir, sizeof c->data_dir, v);
     if (!strcmp(name, "redis")) return set_redis(c, v);
-    if (!strcmp(name, "redis_prefix")) return set_string(c->redis_prefix, sizeof c->redis_prefix, v);
+    if (!strcmp(name, "redis_prefix"))
+        return set_string(c->redis_prefix, sizeof c->redis_prefix, v);
     if (!strcmp(name, "redis_user")) return set_string(c->redis_user, sizeof c->redis_user, v);
     if (!strcmp(name, "redis_password"))
         return set_string(c->redis_password, sizeof c->redis_password, v);
@@ -115,7 +116,8 @@ static int set_option(kb_config_t *c, const char *name, const char *v) {
         return 0;
     }
     if (!strcmp(name, "log_level"))
-        return kb_log_level_parse(v) < 0 ? KB_EINVAL : set_string(c->log_level, sizeof c->log_level, v);
+        return kb_log_level_parse(v) < 0 ? KB_EINVAL
+                                         : set_string(c->log_level, sizeof c->log_level, v);
     return KB_ENOTFOUND;
 }
 
@@ -158,19 +160,25 @@ int kb_config_load_file(kb_config_t *c, const char *path, char *err, size_t errl
                 if (weights) {
                     while (i < 6 && strcmp(k2, weight_names[i])) i++;
                     if (i == 6 || load_number(v2, 0, 1000, &d) < 0) {
-                        rc = fail(err, errlen, "%s: %s: must be one of the six weights, a number 0..1000",
-                                  path, field);
+                        rc = fail(err, errlen,
+                                  "%s: %s: must be one of the six weights, a number 0..1000", path,
+                                  field);
                         goto done;
                     }
                     c->weights[i] = d;
                     continue;
                 }
-                static const struct { const char *name; double lo, hi; } lim[] = {
-                    {"max_header_bytes", 1024, 1 << 20}, {"max_body_bytes", 1024, 64 << 20},
-                    {"max_connections", 1, 1 << 20},     {"idle_timeout_ms", 100, 3600000},
-                    {"max_json_depth", 2, 64}};
+                static const struct {
+                    const char *name;
+                    double lo, hi;
+                } lim[] = {{"max_header_bytes", 1024, 1 << 20},
+                           {"max_body_bytes", 1024, 64 << 20},
+                           {"max_connections", 1, 1 << 20},
+                           {"idle_timeout_ms", 100, 3600000},
+                           {"max_json_depth", 2, 64}};
                 while (i < 5 && strcmp(k2, lim[i].name)) i++;
-                if (i == 5 || !json_is_integer(v2) || load_number(v2, lim[i].lo, lim[i].hi, &d) < 0) {
+                if (i == 5 || !json_is_integer(v2) ||
+                    load_number(v2, lim[i].lo, lim[i].hi, &d) < 0) {
                     rc = fail(err, errlen, "%s: %s: unknown limit or out of range", path, field);
                     goto done;
                 }
@@ -211,9 +219,9 @@ int kb_config_parse_args(kb_config_t *c, int argc, char **argv, char *err, size_
     /* The file first, so every other flag overrides it. */
     for (int i = 1; i < argc && argv[i]; i++) {
         const char *a = argv[i];
-        const char *file = !strncmp(a, "--config=", 9) ? a + 9
+        const char *file = !strncmp(a, "--config=", 9)                ? a + 9
                            : (!strcmp(a, "--config") && i + 1 < argc) ? argv[i + 1]
-                                                                        : NULL;
+                                                                      : NULL;
         if (file) {
             int rc = kb_config_load_file(c, file, err, errlen);
             if (rc < 0) return rc;

@@ -29,7 +29,7 @@ typedef struct kb_config {
     long redis_maxlen;        /* XADD MAXLEN ~ per stream; 0: unbounded */
     kb_fsync_t fsync;
     uint64_t snapshot_bytes; /* journal size that starts a snapshot; 0: only at shutdown */
-    double weights[6]; /* skills, distance, availability, age, experience, load */
+    double weights[6];       /* skills, distance, availability, age, experience, load */
     size_t max_header_bytes, max_body_bytes;
     unsigned max_connections, idle_timeout_ms;
     int max_json_depth;

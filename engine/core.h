@@ -36,23 +36,23 @@ typedef struct kb_pairing {
 
 struct kb_engine {
     kb_store_t store;
-    kb_index_t cand_ix[2];   /* volunteers, activities; keys: skills, languages */
-    kb_index_t need_ix;      /* every live need, no keys */
-    kb_route_t route;        /* subscriptions, for offering new needs */
+    kb_index_t cand_ix[2]; /* volunteers, activities; keys: skills, languages */
+    kb_index_t need_ix;    /* every live need, no keys */
+    kb_route_t route;      /* subscriptions, for offering new needs */
     kb_pool_t pairings;
-    uint64_t next_pairing;   /* sequence for match ids */
+    uint64_t next_pairing; /* sequence for match ids */
     uint32_t pairs_by_state[4];
     uint32_t needs_by_state[3];
     kb_matcher_t matcher;
-    uint64_t *paired_buf;    /* scratch for kb_query_t.paired */
+    uint64_t *paired_buf; /* scratch for kb_query_t.paired */
     uint32_t paired_cap;
     kb_weights_t weights;
     int max_json_depth;
-    int64_t clock_ms;        /* 0: real time */
+    int64_t clock_ms; /* 0: real time */
     kb_engine_journal_fn journal;
     void *journal_ctx;
-    bool replaying;          /* in kb_engine_apply: do not journal again */
-    int64_t restore_ms;      /* the instant of the snapshot being restored */
+    bool replaying;     /* in kb_engine_apply: do not journal again */
+    int64_t restore_ms; /* the instant of the snapshot being restored */
     kb_engine_event_fn events;
     void *events_ctx;
     /* In kb_engine_restore: emit nothing. Separate from `replaying`, since

@@ -33,22 +33,25 @@ static int emit(kb_engine_dump_fn fn, void *ctx, json_t *rec) {
 static int dump_entities(const kb_engine_t *e, kb_entity_t t, kb_engine_dump_fn fn, void *ctx) {
     const kb_pool_t *p = kb_engine_pool(e, t);
     for (uint32_t slot = 0; slot < p->used; slot++) {
-        const char *id = *(char *const *)((const char *)p->recs + (size_t)slot * p->elem + p->id_off);
+        const char *id =
+            *(char *const *)((const char *)p->recs + (size_t)slot * p->elem + p->id_off);
         if (!id) continue;
         json_t *body = NULL;
         kb_fault_t f;
         if (kb_engine_get(e, t, id, &body, &f) < 0) return KB_ENOMEM;
-        int rc = emit(fn, ctx, json_pack("{s:s, s:s, s:o}", "kind", kb_engine_entity_name(t), "id",
-                                         id, "body", body));
+        int rc = emit(
+            fn, ctx,
+            json_pack("{s:s, s:s, s:o}", "kind", kb_engine_entity_name(t), "id", id, "body", body));
         if (rc < 0) return rc;
     }
     return 0;
 }
 
 int kb_engine_dump(const kb_engine_t *e, kb_engine_dump_fn fn, void *ctx) {
-    int rc = emit(fn, ctx, json_pack("{s:s, s:i, s:I, s:I}", "kind", "engine", "version", DUMP_VERSION,
-                                     "ts", (json_int_t)kb_engine_now_ms(e), "next_pairing",
-                                     (json_int_t)e->next_pairing));
+    int rc = emit(fn, ctx,
+                  json_pack("{s:s, s:i, s:I, s:I}", "kind", "engine", "version", DUMP_VERSION, "ts",
+                            (json_int_t)kb_engine_now_ms(e), "next_pairing",
+                            (json_int_t)e->next_pairing));
     if (rc < 0) return rc;
     json_t *names = json_array();
     const kb_intern_t *tokens = &e->store.tokens;
@@ -57,7 +60,8 @@ int kb_engine_dump(const kb_engine_t *e, kb_engine_dump_fn fn, void *ctx) {
             json_decref(names);
             names = NULL;
         }
-    if (!names || (rc = emit(fn, ctx, json_pack("{s:s, s:o}", "kind", "tokens", "names", names))) < 0)
+    if (!names ||
+        (rc = emit(fn, ctx, json_pack("{s:s, s:o}", "kind", "tokens", "names", names))) < 0)
         return names ? rc : KB_ENOMEM;
     static const kb_entity_t order[] = {KB_ENT_ORGANISATION, KB_ENT_VOLUNTEER, KB_ENT_ACTIVITY,
                                         KB_ENT_NEED, KB_ENT_SUBSCRIPTION};
@@ -90,7 +94,8 @@ static int restore_tokens(kb_engine_t *e, const json_t *names, kb_fault_t *f) {
 static void restore_need_state(kb_engine_t *e, const char *id, const json_t *body) {
     kb_need_t *n = kb_store_need(&e->store, kb_pool_find(&e->store.needs, id));
     int64_t created;
-    if (kb_codec_parse_timestamp(json_string_value(json_object_get(body, "created_at")), &created) == 0)
+    if (kb_codec_parse_timestamp(json_string_value(json_object_get(body, "created_at")),
+                                 &created) == 0)
         n->created_at_ms = created;
     const char *state = json_string_value(json_object_get(body, "state"));
     if (state && !strcmp(state, "closed")) {

@@ -25,10 +25,10 @@ struct kb_durable {
     char dir[1024];
     uint64_t snapshot_bytes;
     kb_commit_t *commit;
-    uv_timer_t kick;      /* starts a snapshot between requests, never inside a write */
+    uv_timer_t kick; /* starts a snapshot between requests, never inside a write */
     uv_signal_t sigchld;
     int open_handles;
-    pid_t child;          /* the snapshot being written, or 0 */
+    pid_t child; /* the snapshot being written, or 0 */
     uint64_t child_seq, child_start_ns;
     kb_durable_stats_t stats;
     /* events */
@@ -297,8 +297,10 @@ static int load_snapshot(kb_durable_t *d, const seqs_t *snaps, const seqs_t *jou
     /* No whole snapshot: only journals reaching back to record 1 can
      * rebuild the state. */
     if (snaps->n > 0 && (journals->n == 0 || journals->v[0] != 1)) {
-        kb_log(KB_LOG_ERROR, "recovery", "dir=\"%s\" error=\"no whole snapshot, and the journals "
-                                          "do not reach back to the first record\"", d->dir);
+        kb_log(KB_LOG_ERROR, "recovery",
+               "dir=\"%s\" error=\"no whole snapshot, and the journals "
+               "do not reach back to the first record\"",
+               d->dir);
         return KB_ECORRUPT;
     }
     *base = 0;
@@ -326,9 +328,9 @@ static int replay_journals(kb_durable_t *d, const seqs_t *journals, replay_t *r,
         int rc = kb_journal_open(j, path, r->last, replay_record, r, &scan);
         if (rc < 0) {
             kb_log(KB_LOG_ERROR, "recovery", "file=\"%s\" error=\"%s\"", path,
-                   rc == KB_EIO        ? strerror(errno)
+                   rc == KB_EIO          ? strerror(errno)
                    : r->fault.message[0] ? r->fault.message
-                                       : kb_strerror(rc));
+                                         : kb_strerror(rc));
             return rc;
         }
         if (scan.cut_bytes)
@@ -421,7 +423,8 @@ static int switch_journal(kb_durable_t *d, uint64_t seq) {
         kb_journal_close(&next);
         unlink(path);
     }
-    if (rc < 0) kb_log(KB_LOG_ERROR, "journal_switch", "file=\"%s\" error=\"%s\"", path, strerror(errno));
+    if (rc < 0)
+        kb_log(KB_LOG_ERROR, "journal_switch", "file=\"%s\" error=\"%s\"", path, strerror(errno));
     return rc;
 }
 
@@ -528,7 +531,9 @@ int kb_durable_close(kb_durable_t *d) {
         uint64_t t0 = uv_hrtime();
         rc = kb_snapshot_write(d->engine, path, seq, dump_own, d, &info);
         if (rc == 0) snapshot_done(d, seq, info.bytes, t0);
-        else kb_log(KB_LOG_ERROR, "snapshot_failed", "seq=%" PRIu64 " error=\"%s\"", seq, strerror(errno));
+        else
+            kb_log(KB_LOG_ERROR, "snapshot_failed", "seq=%" PRIu64 " error=\"%s\"", seq,
+                   strerror(errno));
     }
     kb_commit_close(d->commit);
     uv_close((uv_handle_t *)&d->kick, on_closed);

@@ -44,9 +44,9 @@ typedef struct kb_durable_opts {
 typedef struct kb_durable kb_durable_t;
 
 typedef struct kb_durable_stats {
-    uint64_t journal_bytes;     /* current journal file */
-    uint64_t last_seq;          /* last record written */
-    uint64_t snapshot_seq;      /* newest durable snapshot */
+    uint64_t journal_bytes; /* current journal file */
+    uint64_t last_seq;      /* last record written */
+    uint64_t snapshot_seq;  /* newest durable snapshot */
     uint64_t snapshots, snapshot_failures;
     double last_snapshot_seconds;
     uint64_t last_snapshot_bytes;

@@ -156,7 +156,8 @@ static int put_cand(kb_engine_t *e, int type, const char *id, const json_t *body
     if (rc < 0) return rc;
     nc.live = true;
     kb_cand_derive(&nc);
-    if ((rc = log_put(e, type == KB_VOLUNTEER ? KB_ENT_VOLUNTEER : KB_ENT_ACTIVITY, id, body, f)) < 0) {
+    if ((rc = log_put(e, type == KB_VOLUNTEER ? KB_ENT_VOLUNTEER : KB_ENT_ACTIVITY, id, body, f)) <
+        0) {
         kb_cand_clear(&nc);
         return rc;
     }
@@ -204,8 +205,8 @@ bool kb_need_settle(kb_engine_t *e, kb_need_t *n) {
     return reopens;
 }
 
-static int put_need(kb_engine_t *e, const char *id, const json_t *body, json_t **out,
-                    bool *created, kb_fault_t *f) {
+static int put_need(kb_engine_t *e, const char *id, const json_t *body, json_t **out, bool *created,
+                    kb_fault_t *f) {
     kb_codec_ctx_t cx = codec_ctx(e);
     kb_need_t nn;
     int rc = kb_codec_need(&cx, body, id, &nn, f);
@@ -267,8 +268,8 @@ nomem:
 
 /* ---- organisations ---- */
 
-static int put_org(kb_engine_t *e, const char *id, const json_t *body, json_t **out,
-                   bool *created, kb_fault_t *f) {
+static int put_org(kb_engine_t *e, const char *id, const json_t *body, json_t **out, bool *created,
+                   kb_fault_t *f) {
     kb_codec_ctx_t cx = codec_ctx(e);
     kb_org_t no;
     int rc = kb_codec_org(&cx, body, id, &no, f);
@@ -294,8 +295,8 @@ static int put_org(kb_engine_t *e, const char *id, const json_t *body, json_t **
 
 /* ---- subscriptions ---- */
 
-static int put_sub(kb_engine_t *e, const char *id, const json_t *body, json_t **out,
-                   bool *created, kb_fault_t *f) {
+static int put_sub(kb_engine_t *e, const char *id, const json_t *body, json_t **out, bool *created,
+                   kb_fault_t *f) {
     kb_codec_ctx_t cx = codec_ctx(e);
     kb_sub_t ns;
     int rc = kb_codec_subscription(&cx, body, id, &ns, f);
@@ -345,13 +346,13 @@ json_t *kb_engine_offer_json(const kb_engine_t *e, const kb_need_t *n) {
     json_t *full = kb_codec_need_json(&e->store.tokens, n);
     if (!full) return NULL;
     json_t *offer = json_pack(
-        "{s:s, s:O, s:s, s:s, s:{s:f, s:f}, s:O, s:O, s:O, s:O, s:O, s:O}", "need_id", n->id, "kind",
-        json_object_get(full, "kind"), "municipality", n->municipality, "age_band", bands[band],
-        "area", "lat", round(n->pos.lat * 100) / 100, "lon", round(n->pos.lon * 100) / 100,
-        "skills_required", json_object_get(full, "skills_required"), "skills_wanted",
-        json_object_get(full, "skills_wanted"), "languages", json_object_get(full, "languages"),
-        "availability", json_object_get(full, "availability"), "count",
-        json_object_get(full, "count"), "urgency", json_object_get(full, "urgency"));
+        "{s:s, s:O, s:s, s:s, s:{s:f, s:f}, s:O, s:O, s:O, s:O, s:O, s:O}", "need_id", n->id,
+        "kind", json_object_get(full, "kind"), "municipality", n->municipality, "age_band",
+        bands[band], "area", "lat", round(n->pos.lat * 100) / 100, "lon",
+        round(n->pos.lon * 100) / 100, "skills_required", json_object_get(full, "skills_required"),
+        "skills_wanted", json_object_get(full, "skills_wanted"), "languages",
+        json_object_get(full, "languages"), "availability", json_object_get(full, "availability"),
+        "count", json_object_get(full, "count"), "urgency", json_object_get(full, "urgency"));
     json_decref(full);
     return offer;
 }
@@ -398,8 +399,8 @@ static int put_entity(kb_engine_t *e, kb_entity_t t, const char *id, const json_
     return rc;
 }
 
-int kb_engine_put(kb_engine_t *e, kb_entity_t t, const char *id, const json_t *body,
-                  json_t **out, bool *created, kb_fault_t *f) {
+int kb_engine_put(kb_engine_t *e, kb_entity_t t, const char *id, const json_t *body, json_t **out,
+                  bool *created, kb_fault_t *f) {
     int64_t saved = kb_engine_pin_clock(e);
     int rc = put_entity(e, t, id, body, out, created, f);
     e->clock_ms = saved;
@@ -426,9 +427,12 @@ int kb_engine_get(const kb_engine_t *e, kb_entity_t t, const char *id, json_t **
     switch (t) {
     case KB_ENT_VOLUNTEER:
     case KB_ENT_ACTIVITY:
-        *out = cand_json(e, kb_store_cand(&e->store, t == KB_ENT_VOLUNTEER ? KB_VOLUNTEER : KB_ACTIVITY, slot));
+        *out = cand_json(
+            e, kb_store_cand(&e->store, t == KB_ENT_VOLUNTEER ? KB_VOLUNTEER : KB_ACTIVITY, slot));
         break;
-    case KB_ENT_NEED: *out = kb_codec_need_json(&e->store.tokens, kb_store_need(&e->store, slot)); break;
+    case KB_ENT_NEED:
+        *out = kb_codec_need_json(&e->store.tokens, kb_store_need(&e->store, slot));
+        break;
     case KB_ENT_ORGANISATION: *out = kb_codec_org_json(kb_store_org(&e->store, slot)); break;
     case KB_ENT_SUBSCRIPTION:
         *out = kb_codec_subscription_json(&e->store.tokens, kb_store_sub(&e->store, slot));
@@ -504,8 +508,8 @@ json_t *kb_engine_stats(const kb_engine_t *e) {
                          kb_dict_bytes(&e->store.cands[1].ids) + kb_dict_bytes(&e->store.needs.ids);
     size_t store_bytes = kb_pool_bytes(&e->store.cands[0]) + kb_pool_bytes(&e->store.cands[1]) +
                          kb_pool_bytes(&e->store.needs) + kb_pool_bytes(&e->store.orgs) +
-                         kb_pool_bytes(&e->store.subs) +
-                         kb_pool_bytes(&e->pairings) + kb_intern_bytes(&e->store.tokens);
+                         kb_pool_bytes(&e->store.subs) + kb_pool_bytes(&e->pairings) +
+                         kb_intern_bytes(&e->store.tokens);
     uint32_t vols = e->store.cands[KB_VOLUNTEER].live;
     return json_pack(
         "{s:{s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I}, s:I},"
@@ -513,20 +517,18 @@ json_t *kb_engine_stats(const kb_engine_t *e) {
         " s:{s:I, s:I}}",
         "counts", "volunteers", (json_int_t)vols, "activities",
         (json_int_t)e->store.cands[KB_ACTIVITY].live, "organisations",
-        (json_int_t)e->store.orgs.live, "subscriptions", (json_int_t)e->store.subs.live, "needs", "open",
-        (json_int_t)e->needs_by_state[KB_NEED_OPEN], "matched",
+        (json_int_t)e->store.orgs.live, "subscriptions", (json_int_t)e->store.subs.live, "needs",
+        "open", (json_int_t)e->needs_by_state[KB_NEED_OPEN], "matched",
         (json_int_t)e->needs_by_state[KB_NEED_MATCHED], "closed",
         (json_int_t)e->needs_by_state[KB_NEED_CLOSED], "matches", "proposed",
         (json_int_t)e->pairs_by_state[KB_PAIR_PROPOSED], "accepted",
         (json_int_t)e->pairs_by_state[KB_PAIR_ACCEPTED], "declined",
         (json_int_t)e->pairs_by_state[KB_PAIR_DECLINED], "ended",
-        (json_int_t)e->pairs_by_state[KB_PAIR_ENDED], "tokens",
-        (json_int_t)e->store.tokens.count,
+        (json_int_t)e->pairs_by_state[KB_PAIR_ENDED], "tokens", (json_int_t)e->store.tokens.count,
         "index", "cells", (json_int_t)(vix->ncells + e->cand_ix[1].ncells + e->need_ix.ncells),
         "blocks", (json_int_t)(vix->nblocks + e->cand_ix[1].nblocks + e->need_ix.nblocks),
-        "posting_entries",
-        (json_int_t)(vix->posting_entries + e->cand_ix[1].posting_entries), "bytes",
-        (json_int_t)index_bytes, "volunteer_bytes",
+        "posting_entries", (json_int_t)(vix->posting_entries + e->cand_ix[1].posting_entries),
+        "bytes", (json_int_t)index_bytes, "volunteer_bytes",
         (json_int_t)(kb_index_bytes(vix) + kb_dict_bytes(&e->store.cands[0].ids)),
         "bytes_per_volunteer",
         vols ? (double)(kb_index_bytes(vix) + kb_dict_bytes(&e->store.cands[0].ids)) / vols : 0.0,

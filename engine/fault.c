@@ -17,7 +17,6 @@ void kb_fault_set(kb_fault_t *f, int status, const char *code, const char *field
 }
 
 json_t *kb_fault_json(const kb_fault_t *f) {
-    return json_pack("{s:{s:s, s:s, s:o}}", "error", "code", f->code ? f->code : "error",
-                     "message", f->message, "field",
-                     f->field[0] ? json_string(f->field) : json_null());
+    return json_pack("{s:{s:s, s:s, s:o}}", "error", "code", f->code ? f->code : "error", "message",
+                     f->message, "field", f->field[0] ? json_string(f->field) : json_null());
 }

@@ -10,9 +10,9 @@
 #include <jansson.h>
 
 typedef struct kb_fault {
-    int status;          /* HTTP status */
-    const char *code;    /* stable code: "invalid_json", "unknown_field", ... */
-    char field[128];     /* JSON path of the field at fault, "" for none */
+    int status;       /* HTTP status */
+    const char *code; /* stable code: "invalid_json", "unknown_field", ... */
+    char field[128];  /* JSON path of the field at fault, "" for none */
     char message[256];
 } kb_fault_t;
 

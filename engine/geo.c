@@ -3,7 +3,7 @@
 
 #include <math.h>
 
-#define DEG (M_PI / 180.0)
+#define DEG        (M_PI / 180.0)
 #define KM_PER_DEG (KB_EARTH_RADIUS_KM * DEG) /* along a meridian */
 
 void kb_point_set(kb_point_t *p, double lat, double lon) {

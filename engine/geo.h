@@ -10,8 +10,8 @@
 #define KB_EARTH_RADIUS_KM 6371.0088
 
 typedef struct kb_point {
-    double lat, lon;    /* degrees */
-    double x, y, z;     /* unit vector */
+    double lat, lon; /* degrees */
+    double x, y, z;  /* unit vector */
 } kb_point_t;
 
 void kb_point_set(kb_point_t *p, double lat, double lon);

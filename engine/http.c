@@ -35,20 +35,20 @@ struct kb_http_conn {
     kb_http_server_t *srv;
     http_parser parser;
     kb_http_conn_t *prev, *next;
-    kb_http_req_t *cur;        /* being parsed */
+    kb_http_req_t *cur;         /* being parsed */
     kb_http_req_t *head, *tail; /* complete, not yet written */
     unsigned unanswered;
-    unsigned writes;           /* uv_write requests in flight */
-    char *in;                  /* input not yet parsed: [in_off, in_len) */
+    unsigned writes; /* uv_write requests in flight */
+    char *in;        /* input not yet parsed: [in_off, in_len) */
     size_t in_off, in_len, in_cap;
     size_t header_bytes;
-    int error_status;          /* set by a callback that rejects the request */
-    char field[16];            /* current header name, if short enough to matter */
+    int error_status; /* set by a callback that rejects the request */
+    char field[16];   /* current header name, if short enough to matter */
     size_t field_len;
-    char **value;              /* where the current header's value goes, or NULL */
+    char **value; /* where the current header's value goes, or NULL */
     bool last_was_value;
-    bool paused;               /* parsing stopped (pipeline full, close, error) */
-    bool in_parse;             /* inside http_parser_execute: do not re-enter */
+    bool paused;   /* parsing stopped (pipeline full, close, error) */
+    bool in_parse; /* inside http_parser_execute: do not re-enter */
     bool reading, closing, close_after;
     int open_handles;
 };
@@ -242,10 +242,13 @@ static void flush(kb_http_conn_t *c) {
 /* Queues an error answer behind the earlier requests and closes after it. */
 static void fail(kb_http_conn_t *c, int status, const char *code, const char *msg) {
     char body[256];
-    int n = snprintf(body, sizeof body,
-                     "{\"error\":{\"code\":\"%s\",\"message\":\"%s\",\"field\":null}}\n", code, msg);
+    int n =
+        snprintf(body, sizeof body,
+                 "{\"error\":{\"code\":\"%s\",\"message\":\"%s\",\"field\":null}}\n", code, msg);
     kb_http_req_t *r = calloc(1, sizeof *r);
-    if (r) r->answer = format_answer(status, "application/json", body, (size_t)n, false, &r->answer_len);
+    if (r)
+        r->answer =
+            format_answer(status, "application/json", body, (size_t)n, false, &r->answer_len);
     if (!r || !r->answer) {
         req_free(r);
         conn_close(c);
@@ -327,8 +330,8 @@ static int on_header_value(http_parser *p, const char *at, size_t n) {
 static int on_headers_complete(http_parser *p) {
     kb_http_conn_t *c = conn_of(p);
     /* Refuse an oversized body before reading any of it. */
-    if (!(p->flags & F_CHUNKED) && p->content_length > 0 &&
-        p->content_length != ULLONG_MAX && p->content_length > c->srv->lim.max_body_bytes) {
+    if (!(p->flags & F_CHUNKED) && p->content_length > 0 && p->content_length != ULLONG_MAX &&
+        p->content_length > c->srv->lim.max_body_bytes) {
         c->error_status = 413;
         return -1; /* 1 and 2 mean "skip the body" to http-parser; other values fail */
     }
@@ -407,8 +410,7 @@ static void parse(kb_http_conn_t *c) {
         else if (c->error_status == 431)
             fail(c, 431, "headers_too_large",
                  "the request headers are larger than the server accepts");
-        else
-            fail(c, 400, "bad_request", "malformed HTTP request");
+        else fail(c, 400, "bad_request", "malformed HTTP request");
         break;
     }
     if (!c->closing && c->in_off == c->in_len) c->in_off = c->in_len = 0;

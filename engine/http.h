@@ -14,12 +14,12 @@
 #include <uv.h>
 
 typedef struct kb_http_limits {
-    size_t max_header_bytes;   /* request line + headers; default 8 KiB, else 431 */
-    size_t max_body_bytes;     /* default 1 MiB, else 413 without reading the rest */
-    unsigned max_connections;  /* default 1024, else 503 and close */
-    unsigned idle_timeout_ms;  /* default 30 s: a request must complete within this
-                                  of the previous one (or of the connection) */
-    unsigned max_pipeline;     /* default 64 unanswered requests; reading pauses beyond */
+    size_t max_header_bytes;  /* request line + headers; default 8 KiB, else 431 */
+    size_t max_body_bytes;    /* default 1 MiB, else 413 without reading the rest */
+    unsigned max_connections; /* default 1024, else 503 and close */
+    unsigned idle_timeout_ms; /* default 30 s: a request must complete within this
+                                 of the previous one (or of the connection) */
+    unsigned max_pipeline;    /* default 64 unanswered requests; reading pauses beyond */
 } kb_http_limits_t;
 
 typedef struct kb_http_server kb_http_server_t;
@@ -27,11 +27,11 @@ typedef struct kb_http_conn kb_http_conn_t;
 
 /* A request, owned by the server: valid until kb_http_respond() for it. */
 typedef struct kb_http_req {
-    void *data;                /* free for the handler */
-    const char *method;        /* "GET", "PUT", ... */
-    const char *path;          /* without the query; not percent-decoded */
-    const char *query;         /* after '?', "" if none */
-    const char *body;          /* NUL-terminated for convenience */
+    void *data;         /* free for the handler */
+    const char *method; /* "GET", "PUT", ... */
+    const char *path;   /* without the query; not percent-decoded */
+    const char *query;  /* after '?', "" if none */
+    const char *body;   /* NUL-terminated for convenience */
     size_t body_len;
     const char *authorization; /* header value or NULL */
     const char *content_type;  /* header value or NULL */
@@ -41,7 +41,7 @@ typedef struct kb_http_req {
     struct kb_http_req *next;
     char *url, *auth_buf, *ctype_buf, *body_buf;
     size_t url_len, body_cap;
-    char *answer;              /* the response bytes once answered */
+    char *answer; /* the response bytes once answered */
     size_t answer_len;
     int keep_alive, answered;
 } kb_http_req_t;

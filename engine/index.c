@@ -14,12 +14,12 @@
 
 #include "koble/error.h"
 
-#define DLAT 0.01
-#define DLON 0.02
+#define DLAT        0.01
+#define DLON        0.02
 #define BLOCK_SHIFT 3
-#define LON_CELLS 18000 /* 360 / DLON */
-#define LON_BLOCKS (LON_CELLS >> BLOCK_SHIFT)
-#define KM_PER_DEG 111.19 /* km per degree of latitude, rounded down: sizes the range */
+#define LON_CELLS   18000 /* 360 / DLON */
+#define LON_BLOCKS  (LON_CELLS >> BLOCK_SHIFT)
+#define KM_PER_DEG  111.19 /* km per degree of latitude, rounded down: sizes the range */
 
 static int32_t cell_lat(double lat) {
     int32_t i = (int32_t)floor((lat + 90.0) / DLAT);
@@ -31,7 +31,9 @@ static int32_t cell_lon(double lon) {
     return ((i % LON_CELLS) + LON_CELLS) % LON_CELLS;
 }
 
-static uint64_t grid_key(int32_t a, int32_t b) { return ((uint64_t)(uint32_t)a << 32) | (uint32_t)b; }
+static uint64_t grid_key(int32_t a, int32_t b) {
+    return ((uint64_t)(uint32_t)a << 32) | (uint32_t)b;
+}
 
 unsigned kb_index_cand_keys(const kb_cand_t *c, uint32_t *keys) {
     unsigned n = 0;
@@ -298,7 +300,8 @@ const kb_cell_t *kb_index_search_next(kb_index_search_t *s) {
 }
 
 size_t kb_index_bytes(const kb_index_t *ix) {
-    size_t n = (size_t)ix->capcells * sizeof(kb_cell_t) + (size_t)ix->capblocks * sizeof(kb_block_t);
+    size_t n =
+        (size_t)ix->capcells * sizeof(kb_cell_t) + (size_t)ix->capblocks * sizeof(kb_block_t);
     n += kb_imap_bytes(&ix->cellmap) + kb_imap_bytes(&ix->blockmap);
     for (uint32_t i = 0; i < ix->ncells; i++) {
         const kb_cell_t *c = &ix->cells[i];

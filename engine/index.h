@@ -28,9 +28,9 @@
  * experience tags and time slots, told apart by flag bits; and one key
  * for "lists no availability". Matching walks the posting lists of the
  * terms a need asks for instead of every member of a cell. */
-#define KB_INDEX_LANG 0x80000000u
-#define KB_INDEX_EXP 0x40000000u
-#define KB_INDEX_SLOT 0x20000000u
+#define KB_INDEX_LANG     0x80000000u
+#define KB_INDEX_EXP      0x40000000u
+#define KB_INDEX_SLOT     0x20000000u
 #define KB_INDEX_NO_SLOTS (KB_INDEX_SLOT | 31u)
 #define KB_INDEX_MAX_KEYS 128 /* 32 skills + 16 languages + 32 tags + 21 slots + 1 */
 
@@ -50,9 +50,9 @@ typedef struct kb_cell {
 
 typedef struct kb_block {
     int32_t blat, blon;
-    uint32_t members;    /* items in all its cells */
+    uint32_t members; /* items in all its cells */
     uint32_t ncells, cap;
-    uint32_t *cells;     /* indices into kb_index_t.cells */
+    uint32_t *cells; /* indices into kb_index_t.cells */
 } kb_block_t;
 
 typedef struct kb_index {
@@ -61,7 +61,7 @@ typedef struct kb_index {
     kb_block_t *blocks;
     uint32_t nblocks, capblocks;
     kb_imap_t cellmap, blockmap;
-    uint32_t count;      /* items */
+    uint32_t count; /* items */
     size_t posting_entries;
 } kb_index_t;
 
@@ -77,10 +77,10 @@ typedef struct kb_index_search {
     const kb_index_t *ix;
     kb_point_t at;
     double radius_km;
-    double km_per_deg_lon;  /* at the latitude farthest from the equator in reach */
+    double km_per_deg_lon; /* at the latitude farthest from the equator in reach */
     kb_index_item_t *heap;
     uint32_t n, cap;
-    int err;             /* KB_ENOMEM if the heap could not grow */
+    int err; /* KB_ENOMEM if the heap could not grow */
 } kb_index_search_t;
 
 /* The posting keys of c into keys (KB_INDEX_MAX_KEYS); returns how many. */

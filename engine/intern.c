@@ -6,9 +6,7 @@
 
 #include "koble/error.h"
 
-static const char *name_of(void *ctx, uint32_t id) {
-    return ((kb_intern_t *)ctx)->names[id];
-}
+static const char *name_of(void *ctx, uint32_t id) { return ((kb_intern_t *)ctx)->names[id]; }
 
 void kb_intern_init(kb_intern_t *in) {
     memset(in, 0, sizeof *in);

@@ -25,9 +25,7 @@ static const char codes[][3] = {
     "vo", "wa", "wo", "xh", "yi", "yo", "za", "zh", "zu",
 };
 
-static int compare_code(const void *key, const void *elem) {
-    return strcmp(key, elem);
-}
+static int compare_code(const void *key, const void *elem) { return strcmp(key, elem); }
 
 bool kb_iso639_1_valid(const char *code) {
     if (!code || strlen(code) != 2) return false;

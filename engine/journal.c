@@ -138,8 +138,8 @@ static int write_header(int fd) {
     return write_all(fd, &iov, 1);
 }
 
-int kb_journal_open(kb_journal_t *j, const char *path, uint64_t after, kb_journal_fn fn,
-                    void *ctx, kb_journal_scan_t *scan) {
+int kb_journal_open(kb_journal_t *j, const char *path, uint64_t after, kb_journal_fn fn, void *ctx,
+                    kb_journal_scan_t *scan) {
     kb_journal_scan_t unused;
     if (!scan) scan = &unused;
     memset(scan, 0, sizeof *scan);

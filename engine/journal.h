@@ -24,9 +24,9 @@
 #include <stdint.h>
 
 #define KB_JOURNAL_VERSION 1
-#define KB_JOURNAL_HEADER 16
-#define KB_JREC_HEADER 24
-#define KB_JREC_MAX (64u << 20)
+#define KB_JOURNAL_HEADER  16
+#define KB_JREC_HEADER     24
+#define KB_JREC_MAX        (64u << 20)
 
 enum {
     KB_JREC_OP = 1,       /* a write as JSON: {"op", "ts", ...}, see engine.h */
@@ -37,7 +37,7 @@ enum {
 };
 
 /* File magics: journals and snapshots share the header and the framing. */
-#define KB_JOURNAL_MAGIC "KBJOURNL"
+#define KB_JOURNAL_MAGIC  "KBJOURNL"
 #define KB_SNAPSHOT_MAGIC "KBSNAPSH"
 
 typedef struct kb_jrec {
@@ -83,8 +83,8 @@ int kb_journal_check_header(const uint8_t *buf, size_t len, const char *magic);
  * Returns KB_EVERSION for a file of an unknown format version, KB_ECORRUPT
  * when the file header itself is damaged, KB_EIO with errno set when a
  * system call fails. On error j holds no open file. */
-int kb_journal_open(kb_journal_t *j, const char *path, uint64_t after, kb_journal_fn fn,
-                    void *ctx, kb_journal_scan_t *scan);
+int kb_journal_open(kb_journal_t *j, const char *path, uint64_t after, kb_journal_fn fn, void *ctx,
+                    kb_journal_scan_t *scan);
 /* Appends a record numbered last_seq + 1 (written to the kernel, not yet
  * synced) and stores the number in *seq. If the write fails or is short
  * (disk full, file size limit), the file is cut back to where it was, so a

@@ -75,8 +75,7 @@ static void on_signal(uv_signal_t *h, int signum) {
  * recovers exactly the durable state. The waiting writes got 503s. */
 static void on_sync_failed(void *arg, int err) {
     (void)arg;
-    kb_log(KB_LOG_ERROR, "journal_sync", "error=\"%s\" action=exit",
-           strerror(err > 0 ? err : EIO));
+    kb_log(KB_LOG_ERROR, "journal_sync", "error=\"%s\" action=exit", strerror(err > 0 ? err : EIO));
     exit(1);
 }
 
@@ -90,11 +89,14 @@ static void events_confirmed(void *ctx, kb_event_id_t upto) { kb_durable_ack(ctx
 
 static int start_publishing(daemon_t *d, const kb_config_t *cfg) {
     /* The password may come from the environment rather than a file. */
-    const char *password = cfg->redis_password[0] ? cfg->redis_password : getenv("KOBLE_REDIS_PASSWORD");
-    kb_publish_opts_t po = {.host = cfg->redis_host, .port = cfg->redis_port,
+    const char *password =
+        cfg->redis_password[0] ? cfg->redis_password : getenv("KOBLE_REDIS_PASSWORD");
+    kb_publish_opts_t po = {.host = cfg->redis_host,
+                            .port = cfg->redis_port,
                             .user = cfg->redis_user[0] ? cfg->redis_user : NULL,
                             .password = password && *password ? password : NULL,
-                            .db = cfg->redis_db, .maxlen = cfg->redis_maxlen};
+                            .db = cfg->redis_db,
+                            .maxlen = cfg->redis_maxlen};
     kb_outbox_t *box = kb_durable_outbox(d->durable);
     if (kb_publish_new(d->loop, &po, box, events_confirmed, d->durable, &d->publish) < 0) {
         kb_log(KB_LOG_ERROR, "init", "error=\"out of memory\"");
@@ -139,13 +141,17 @@ int main(int argc, char **argv) {
     eo.max_json_depth = cfg.max_json_depth;
     daemon_t d = {.loop = uv_default_loop()};
     kb_engine_t *engine;
-    kb_durable_opts_t dopts = {.dir = cfg.data_dir, .fsync = cfg.fsync,
+    kb_durable_opts_t dopts = {.dir = cfg.data_dir,
+                               .fsync = cfg.fsync,
                                .snapshot_bytes = cfg.snapshot_bytes,
                                .stream_prefix = cfg.redis_enabled ? cfg.redis_prefix : NULL};
     if (kb_durable_open(d.loop, &dopts, &eo, on_sync_failed, &d.durable, &engine) < 0) return 1;
     if (cfg.redis_enabled && start_publishing(&d, &cfg) < 0) return 1;
-    kb_api_t api = {.engine = engine, .metrics = kb_metrics_new(), .access_log = true,
-                    .commit = kb_durable_commit(d.durable), .durable = d.durable,
+    kb_api_t api = {.engine = engine,
+                    .metrics = kb_metrics_new(),
+                    .access_log = true,
+                    .commit = kb_durable_commit(d.durable),
+                    .durable = d.durable,
                     .publish = d.publish};
     kb_http_limits_t limits;
     kb_http_limits_default(&limits);

@@ -182,7 +182,8 @@ static int read_proposal(const json_t *body, const char **need_id, int *type, co
     if (!*need_id) return kb_fault(f, KB_EINVAL, 422, "missing_field", "need_id", "is required");
     if (*type < 0)
         return kb_fault(f, KB_EINVAL, 422, "missing_field", "candidate.type", "is required");
-    if (!*cand_id) return kb_fault(f, KB_EINVAL, 422, "missing_field", "candidate.id", "is required");
+    if (!*cand_id)
+        return kb_fault(f, KB_EINVAL, 422, "missing_field", "candidate.id", "is required");
     return 0;
 }
 
@@ -197,7 +198,8 @@ static int propose(kb_engine_t *e, const json_t *body, json_t **out, kb_fault_t 
     int rc = read_proposal(body, &need_id, &type, &cand_id, f);
     if (rc < 0) return rc;
     uint32_t ns = kb_pool_find(&e->store.needs, need_id);
-    if (ns == KB_NO_SLOT) return kb_fault(f, KB_ENOTFOUND, 404, "not_found", "need_id", "no such need");
+    if (ns == KB_NO_SLOT)
+        return kb_fault(f, KB_ENOTFOUND, 404, "not_found", "need_id", "no such need");
     uint32_t cs = kb_pool_find(&e->store.cands[type], cand_id);
     if (cs == KB_NO_SLOT)
         return kb_fault(f, KB_ENOTFOUND, 404, "not_found", "candidate.id", "no such %s",
@@ -344,15 +346,15 @@ int kb_lifecycle_restore(kb_engine_t *e, const json_t *rec, kb_fault_t *f) {
                        &cand_attached, "state", &state, "score", &score, "distance_km", &dist,
                        "created_ms", &created, "updated_ms", &updated) < 0)
         return bad_match(f, "a match record is malformed");
-    int type = !strcmp(cand_type, "volunteer") ? KB_VOLUNTEER
+    int type = !strcmp(cand_type, "volunteer")  ? KB_VOLUNTEER
                : !strcmp(cand_type, "activity") ? KB_ACTIVITY
                                                 : -1;
     int st = -1;
     for (int i = 0; i < 4; i++)
         if (!strcmp(state, pair_state_names[i])) st = i;
     uint32_t ns = need_attached ? kb_pool_find(&e->store.needs, need_id) : KB_NO_SLOT;
-    uint32_t cs = type >= 0 && cand_attached ? kb_pool_find(&e->store.cands[type], cand_id)
-                                             : KB_NO_SLOT;
+    uint32_t cs =
+        type >= 0 && cand_attached ? kb_pool_find(&e->store.cands[type], cand_id) : KB_NO_SLOT;
     if (type < 0 || st < 0 || (need_attached && ns == KB_NO_SLOT) ||
         (cand_attached && cs == KB_NO_SLOT) || kb_pool_find(&e->pairings, id) != KB_NO_SLOT)
         return bad_match(f, "a match record does not fit the entities restored");
@@ -360,9 +362,16 @@ int kb_lifecycle_restore(kb_engine_t *e, const json_t *rec, kb_fault_t *f) {
     uint32_t ps;
     if (new_pairing(e, n, id, need_id, cand_id, &ps) < 0) return no_memory(f);
     kb_pairing_t *p = pairing_at(e, ps);
-    *p = (kb_pairing_t){.id = p->id, .need_id = p->need_id, .cand_id = p->cand_id, .need_slot = ns,
-                        .cand_slot = cs, .cand_type = (uint8_t)type, .state = (uint8_t)st,
-                        .score = score, .dist_km = dist, .created_ms = created,
+    *p = (kb_pairing_t){.id = p->id,
+                        .need_id = p->need_id,
+                        .cand_id = p->cand_id,
+                        .need_slot = ns,
+                        .cand_slot = cs,
+                        .cand_type = (uint8_t)type,
+                        .state = (uint8_t)st,
+                        .score = score,
+                        .dist_km = dist,
+                        .created_ms = created,
                         .updated_ms = updated};
     e->pairs_by_state[st]++;
     if (n) n->pairings[n->npairings++] = ps;

@@ -119,8 +119,8 @@ typedef struct term {
 typedef struct plan {
     term_t terms[MAX_TERMS]; /* lightest first */
     int nterms;
-    double fixed;            /* bound of every non-term, non-distance part */
-    double wdist;            /* distance weight share */
+    double fixed; /* bound of every non-term, non-distance part */
+    double wdist; /* distance weight share */
 } plan_t;
 
 static int cmp_term(const void *a, const void *b) {
@@ -141,8 +141,8 @@ static void make_plan(const kb_query_t *q, int type, plan_t *p) {
     p->fixed = (w[KB_C_AGE] + w[KB_C_LOAD]) / W;
     if (n->skills_wanted.n && q->wanted_exact) {
         for (unsigned i = 0; i < n->skills_wanted.n; i++)
-            p->terms[p->nterms++] = (term_t){n->skills_wanted.ids[i],
-                                             w[KB_C_SKILLS] / n->skills_wanted.n / W};
+            p->terms[p->nterms++] =
+                (term_t){n->skills_wanted.ids[i], w[KB_C_SKILLS] / n->skills_wanted.n / W};
     } else {
         p->fixed += w[KB_C_SKILLS] / W;
     }
@@ -283,7 +283,8 @@ static void scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, 
     } else {
         for (uint32_t i = 0; i < len; i++) {
             prefetch(m, type, list, len, i);
-            if (ess > 0 && !has_any(plan, ess, plan->nterms, kb_store_cand(m->store, type, list[i])))
+            if (ess > 0 &&
+                !has_any(plan, ess, plan->nterms, kb_store_cand(m->store, type, list[i])))
                 continue;
             check_one(m, q, type, list[i], out, false);
         }
@@ -339,9 +340,8 @@ int kb_match_need_scan(kb_matcher_t *m, const kb_store_t *s, const kb_query_t *q
     return 0;
 }
 
-int kb_match_volunteer(kb_matcher_t *m, const kb_store_t *s, const kb_index_t *needs,
-                       uint32_t v, const kb_need_source_t *src, uint32_t limit,
-                       kb_match_result_t *out) {
+int kb_match_volunteer(kb_matcher_t *m, const kb_store_t *s, const kb_index_t *needs, uint32_t v,
+                       const kb_need_source_t *src, uint32_t limit, kb_match_result_t *out) {
     int rc = begin(m, s, limit, out);
     if (rc < 0) return rc;
     const kb_cand_t *c = kb_store_cand(s, KB_VOLUNTEER, v);
@@ -359,7 +359,8 @@ int kb_match_volunteer(kb_matcher_t *m, const kb_store_t *s, const kb_index_t *n
             double chord2 = kb_geo_chord2(&q.need->pos, &c->pos);
             out->checked++;
             if (kb_score_check(&q, c, v, chord2) != KB_X_COUNT) continue;
-            kb_hit_t h = {.dist_km = kb_geo_km_of_chord2(chord2), .slot = slot, .type = KB_HIT_NEED};
+            kb_hit_t h = {
+                .dist_km = kb_geo_km_of_chord2(chord2), .slot = slot, .type = KB_HIT_NEED};
             h.score = kb_score(&q, c, h.dist_km, NULL);
             offer(m, &h);
         }

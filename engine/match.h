@@ -72,8 +72,7 @@ int kb_match_need_scan(kb_matcher_t *m, const kb_store_t *s, const kb_query_t *q
                        kb_match_result_t *out);
 
 /* Best `limit` open needs for volunteer slot v, from the index of needs. */
-int kb_match_volunteer(kb_matcher_t *m, const kb_store_t *s, const kb_index_t *needs,
-                       uint32_t v, const kb_need_source_t *src, uint32_t limit,
-                       kb_match_result_t *out);
+int kb_match_volunteer(kb_matcher_t *m, const kb_store_t *s, const kb_index_t *needs, uint32_t v,
+                       const kb_need_source_t *src, uint32_t limit, kb_match_result_t *out);
 
 #endif

@@ -141,7 +141,8 @@ int kb_metrics_render(const kb_metrics_t *m, char **out, size_t *len) {
                 put(&b, "koble_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
                     r->name, buckets[k], cum);
             else
-                put(&b, "koble_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
+                put(&b,
+                    "koble_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
                     r->name, cum);
         }
         put(&b, "koble_http_request_duration_seconds_sum{route=\"%s\"} %.9g\n", r->name, r->sum);

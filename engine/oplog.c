@@ -83,7 +83,8 @@ int kb_engine_apply(kb_engine_t *e, const json_t *op, kb_fault_t *f) {
     } else if (!strcmp(name, "close")) {
         rc = id ? kb_engine_close_need(e, id, &out, f) : bad_record(f, "a close record lacks id");
     } else if (!strcmp(name, "propose")) {
-        rc = body ? kb_engine_propose(e, body, &out, f) : bad_record(f, "a propose record lacks body");
+        rc = body ? kb_engine_propose(e, body, &out, f)
+                  : bad_record(f, "a propose record lacks body");
     } else if (!strcmp(name, "step")) {
         const char *step = json_string_value(json_object_get(op, "step"));
         rc = id && step ? kb_engine_match_step(e, id, step, &out, f)

@@ -30,14 +30,14 @@ typedef struct kb_event {
     int64_t ts;   /* ms */
     char *stream; /* the full key, prefix included */
     char *event;
-    char *data;   /* JSON text */
+    char *data; /* JSON text */
 } kb_event_t;
 
 typedef struct kb_outbox {
     kb_event_t *q; /* ring */
     size_t head, n, cap;
-    size_t bytes;           /* held by queued events */
-    kb_event_id_t last;     /* last id given out */
+    size_t bytes;       /* held by queued events */
+    kb_event_id_t last; /* last id given out */
     kb_event_id_t confirmed;
     uint64_t pushed, confirmed_total;
 } kb_outbox_t;

@@ -13,11 +13,11 @@
 #include "koble/error.h"
 #include "log.h"
 
-#define WINDOW 512          /* XADDs in flight */
+#define WINDOW         512 /* XADDs in flight */
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
-#define CONFIRM_EVERY 256   /* the owner hears of confirmations at least this often */
-#define STALL_MS 3000       /* no connection, or no reply to what is in flight, for this long */
+#define CONFIRM_EVERY  256  /* the owner hears of confirmations at least this often */
+#define STALL_MS       3000 /* no connection, or no reply to what is in flight, for this long */
 
 struct kb_publish {
     uv_loop_t *loop;
@@ -30,15 +30,15 @@ struct kb_publish {
     bool ready;            /* connected, authenticated, database selected */
     bool warned;           /* about a refused id, on this connection */
     bool closing;
-    uint64_t durable_seq;  /* events of later records wait */
-    size_t inflight;       /* the first inflight events of the outbox are sent */
+    uint64_t durable_seq; /* events of later records wait */
+    size_t inflight;      /* the first inflight events of the outbox are sent */
     unsigned backoff_ms;
     uv_timer_t retry;
-    uv_timer_t watch;         /* once a second: a connection that hangs is dropped */
+    uv_timer_t watch; /* once a second: a connection that hangs is dropped */
     int open_handles;
     uv_getaddrinfo_t resolve;
-    bool resolving;           /* a lookup of host runs on the thread pool */
-    uint64_t since_ns;        /* connect started, or the last reply came */
+    bool resolving;      /* a lookup of host runs on the thread pool */
+    uint64_t since_ns;   /* connect started, or the last reply came */
     uint64_t unreported; /* confirmations the owner has not heard of */
     kb_publish_confirm_fn on_confirm;
     void *ctx;
@@ -136,7 +136,8 @@ static void on_setup(redisAsyncContext *ac, void *r, void *priv) {
         p->ready = true;
         p->backoff_ms = BACKOFF_MIN_MS;
         p->stats.connected = true;
-        kb_log(KB_LOG_INFO, "redis_connected", "addr=%s:%d waiting=%zu", p->host, p->port, p->box->n);
+        kb_log(KB_LOG_INFO, "redis_connected", "addr=%s:%d waiting=%zu", p->host, p->port,
+               p->box->n);
         kb_publish_kick(p);
     }
 }
@@ -156,7 +157,8 @@ static void send_setup(kb_publish_t *p) {
         p->ready = true;
         p->backoff_ms = BACKOFF_MIN_MS;
         p->stats.connected = true;
-        kb_log(KB_LOG_INFO, "redis_connected", "addr=%s:%d waiting=%zu", p->host, p->port, p->box->n);
+        kb_log(KB_LOG_INFO, "redis_connected", "addr=%s:%d waiting=%zu", p->host, p->port,
+               p->box->n);
         kb_publish_kick(p);
     }
 }
@@ -229,8 +231,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     if (status == 0 && res) {
         if (res->ai_family == AF_INET6)
             uv_ip6_name((const struct sockaddr_in6 *)(const void *)res->ai_addr, ip, sizeof ip);
-        else
-            uv_ip4_name((const struct sockaddr_in *)(const void *)res->ai_addr, ip, sizeof ip);
+        else uv_ip4_name((const struct sockaddr_in *)(const void *)res->ai_addr, ip, sizeof ip);
     }
     if (res) uv_freeaddrinfo(res);
     if (p->closing) {

@@ -63,11 +63,11 @@ static int matches_answer(kb_engine_t *e, const kb_query_t *q, const char *need_
         const kb_cand_t *c = kb_store_cand(&e->store, h->type, h->slot);
         double comp[KB_C_COUNT];
         kb_score(q, c, h->dist_km, comp);
-        json_array_append_new(
-            list, json_pack("{s:{s:s, s:s}, s:f, s:f, s:o}", "candidate", "type",
-                            h->type == KB_VOLUNTEER ? "volunteer" : "activity", "id", c->id,
-                            "score", kb_round(h->score, 4), "distance_km",
-                            kb_round(h->dist_km, 2), "components", components_json(comp)));
+        json_array_append_new(list, json_pack("{s:{s:s, s:s}, s:f, s:f, s:o}", "candidate", "type",
+                                              h->type == KB_VOLUNTEER ? "volunteer" : "activity",
+                                              "id", c->id, "score", kb_round(h->score, 4),
+                                              "distance_km", kb_round(h->dist_km, 2), "components",
+                                              components_json(comp)));
     }
     *out = json_pack("{s:s*, s:o}", "need_id", need_id, "matches", list);
     if (*out && o->explain) {
@@ -79,10 +79,11 @@ static int matches_answer(kb_engine_t *e, const kb_query_t *q, const char *need_
     return *out ? 0 : no_memory(f);
 }
 
-int kb_engine_matches(kb_engine_t *e, const char *need_id, const kb_match_opts_t *o,
-                      json_t **out, kb_fault_t *f) {
+int kb_engine_matches(kb_engine_t *e, const char *need_id, const kb_match_opts_t *o, json_t **out,
+                      kb_fault_t *f) {
     uint32_t slot = kb_pool_find(&e->store.needs, need_id);
-    if (slot == KB_NO_SLOT) return kb_fault(f, KB_ENOTFOUND, 404, "not_found", NULL, "no such need");
+    if (slot == KB_NO_SLOT)
+        return kb_fault(f, KB_ENOTFOUND, 404, "not_found", NULL, "no such need");
     const kb_need_t *n = kb_store_need(&e->store, slot);
     if (n->state != KB_NEED_OPEN) {
         /* A matched or closed need leaves suggestions: nothing to rank. */
@@ -142,9 +143,9 @@ int kb_engine_volunteer_needs(kb_engine_t *e, const char *volunteer_id, const kb
         kb_score(&q, c, h->dist_km, comp);
         json_array_append_new(
             list, json_pack("{s:{s:s, s:s, s:s}, s:f, s:f, s:o}", "need", "id", n->id, "kind",
-                            kb_codec_kind_name(n->kind), "municipality", n->municipality,
-                            "score", kb_round(h->score, 4), "distance_km",
-                            kb_round(h->dist_km, 2), "components", components_json(comp)));
+                            kb_codec_kind_name(n->kind), "municipality", n->municipality, "score",
+                            kb_round(h->score, 4), "distance_km", kb_round(h->dist_km, 2),
+                            "components", components_json(comp)));
     }
     *out = json_pack("{s:s, s:o}", "volunteer_id", volunteer_id, "needs", list);
     return *out ? 0 : no_memory(f);

@@ -7,23 +7,24 @@
 
 #include "koble/error.h"
 
-#define CELL_DLAT 0.1
-#define CELL_DLON 0.2
-#define WIDE_KM 200.0
+#define CELL_DLAT  0.1
+#define CELL_DLON  0.2
+#define WIDE_KM    200.0
 #define KM_PER_DEG 111.2
 
 /* Keys: a tag in the top bits, then what it files under. */
-#define TAG_MUNI 1ull
-#define TAG_CELL 2ull
+#define TAG_MUNI  1ull
+#define TAG_CELL  2ull
 #define TAG_SKILL 3ull
-#define NO_SKILL 0xffffffffu
+#define NO_SKILL  0xffffffffu
 
 static uint64_t place_key(uint64_t tag, uint32_t place, uint32_t skill) {
     return tag << 62 | (uint64_t)(place & 0x3fffffffu) << 32 | skill;
 }
 
 static uint32_t cell_of(double lat, double lon) {
-    uint32_t i = (uint32_t)floor((lat + 90.0) / CELL_DLAT), j = (uint32_t)floor((lon + 180.0) / CELL_DLON);
+    uint32_t i = (uint32_t)floor((lat + 90.0) / CELL_DLAT),
+             j = (uint32_t)floor((lon + 180.0) / CELL_DLON);
     return i << 12 | j; /* i < 1801, j < 1801 */
 }
 
@@ -109,10 +110,11 @@ static int each_key(kb_route_t *r, const kb_sub_t *sub, uint32_t slot, key_fn fn
         double dlon = far >= 89 ? 180 : sub->area_km / (KM_PER_DEG * cos(far * M_PI / 180));
         if (dlon >= 180) dlon = 179.999;
         for (double lat = lat0; rc == 0 && lat < lat1 + CELL_DLAT; lat += CELL_DLAT)
-            for (double lon = sub->area_lon - dlon; rc == 0 && lon < sub->area_lon + dlon + CELL_DLON;
-                 lon += CELL_DLON) {
+            for (double lon = sub->area_lon - dlon;
+                 rc == 0 && lon < sub->area_lon + dlon + CELL_DLON; lon += CELL_DLON) {
                 double wrapped = lon < -180 ? lon + 360 : lon >= 180 ? lon - 360 : lon;
-                rc = each_place_skill(r, sub, TAG_CELL, cell_of(fmin(lat, lat1), wrapped), slot, fn);
+                rc =
+                    each_place_skill(r, sub, TAG_CELL, cell_of(fmin(lat, lat1), wrapped), slot, fn);
             }
         return rc;
     }

@@ -28,13 +28,13 @@ typedef struct kb_route_list {
 } kb_route_list_t;
 
 typedef struct kb_route {
-    kb_imap_t by_key;          /* place or skill key -> index into lists */
+    kb_imap_t by_key; /* place or skill key -> index into lists */
     kb_route_list_t *lists;
     uint32_t nlists, caplists;
-    kb_route_list_t wide;      /* areas over 200 km */
+    kb_route_list_t wide; /* areas over 200 km */
     kb_route_list_t everything;
-    kb_route_list_t found;     /* scratch for kb_route_match */
-    uint32_t *seen;            /* per slot: the epoch it was last gathered in */
+    kb_route_list_t found; /* scratch for kb_route_match */
+    uint32_t *seen;        /* per slot: the epoch it was last gathered in */
     uint32_t nseen, epoch;
 } kb_route_t;
 

@@ -3,7 +3,7 @@
 
 #include <math.h>
 
-const char *const kb_comp_names[KB_C_COUNT] = {"skills", "distance", "availability",
+const char *const kb_comp_names[KB_C_COUNT] = {"skills", "distance",   "availability",
                                                "age",    "experience", "load"};
 const char *const kb_excl_names[KB_X_COUNT] = {
     "distance",     "inactive",          "capacity",  "skills", "language",
@@ -118,20 +118,20 @@ static double distance_component(const kb_query_t *q, double km) {
 double kb_score(const kb_query_t *q, const kb_cand_t *c, double dist_km, double *comps) {
     const kb_need_t *n = q->need;
     double comp[KB_C_COUNT];
-    comp[KB_C_SKILLS] = share(common(q->wanted_exact, q->wanted_mask, c->skill_mask,
-                                     &n->skills_wanted, &c->skills),
-                              n->skills_wanted.n);
+    comp[KB_C_SKILLS] =
+        share(common(q->wanted_exact, q->wanted_mask, c->skill_mask, &n->skills_wanted, &c->skills),
+              n->skills_wanted.n);
     comp[KB_C_DISTANCE] = distance_component(q, dist_km);
     comp[KB_C_AVAILABILITY] = (n->avail && c->avail)
                                   ? share((unsigned)kb_slots_count(n->avail & c->avail),
                                           (unsigned)kb_slots_count(n->avail))
                                   : 1.0;
     comp[KB_C_AGE] = age_component(q, c);
-    comp[KB_C_EXPERIENCE] = c->type == KB_VOLUNTEER
-                                ? share(common(q->exp_exact, q->exp_mask, c->exp_mask,
-                                               &n->exp_wanted, &c->exp),
-                                        n->exp_wanted.n)
-                                : 1.0;
+    comp[KB_C_EXPERIENCE] =
+        c->type == KB_VOLUNTEER
+            ? share(common(q->exp_exact, q->exp_mask, c->exp_mask, &n->exp_wanted, &c->exp),
+                    n->exp_wanted.n)
+            : 1.0;
     /* A replace may lower capacity below the accepted load: clamp. */
     comp[KB_C_LOAD] = c->load < c->capacity ? 1.0 - (double)c->load / c->capacity : 0.0;
     if (comps)

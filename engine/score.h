@@ -23,11 +23,27 @@
 
 #include "store.h"
 
-enum kb_comp { KB_C_SKILLS, KB_C_DISTANCE, KB_C_AVAILABILITY, KB_C_AGE, KB_C_EXPERIENCE, KB_C_LOAD, KB_C_COUNT };
+enum kb_comp {
+    KB_C_SKILLS,
+    KB_C_DISTANCE,
+    KB_C_AVAILABILITY,
+    KB_C_AGE,
+    KB_C_EXPERIENCE,
+    KB_C_LOAD,
+    KB_C_COUNT
+};
 
 enum kb_excl {
-    KB_X_DISTANCE, KB_X_INACTIVE, KB_X_CAPACITY, KB_X_SKILLS, KB_X_LANGUAGE, KB_X_AVAILABILITY,
-    KB_X_CHILD_CERTIFICATE, KB_X_AGE_RANGE, KB_X_PAIRED, KB_X_COUNT /* = passes */
+    KB_X_DISTANCE,
+    KB_X_INACTIVE,
+    KB_X_CAPACITY,
+    KB_X_SKILLS,
+    KB_X_LANGUAGE,
+    KB_X_AVAILABILITY,
+    KB_X_CHILD_CERTIFICATE,
+    KB_X_AGE_RANGE,
+    KB_X_PAIRED,
+    KB_X_COUNT /* = passes */
 };
 
 typedef struct kb_weights {
@@ -35,20 +51,22 @@ typedef struct kb_weights {
 } kb_weights_t;
 
 /* Candidate key for pair exclusion: type in the top bits, slot below. */
-static inline uint64_t kb_cand_key(int type, uint32_t slot) { return ((uint64_t)type << 32) | slot; }
+static inline uint64_t kb_cand_key(int type, uint32_t slot) {
+    return ((uint64_t)type << 32) | slot;
+}
 
 typedef struct kb_query {
     const kb_need_t *need;
-    double chord2_max;       /* the need's radius */
+    double chord2_max; /* the need's radius */
     double wsum;
     kb_weights_t weights;
-    int32_t today;           /* days since 1970-01-01 */
+    int32_t today; /* days since 1970-01-01 */
     int current_year;
     /* kb_toks_mask()s of the need's lists, and whether each is exact
      * (kb_toks_small): then no candidate's token arrays are read. */
     uint64_t required_mask, lang_mask, wanted_mask, exp_mask;
     bool required_exact, lang_exact, wanted_exact, exp_exact;
-    const uint64_t *paired;  /* sorted kb_cand_key()s excluded for this need */
+    const uint64_t *paired; /* sorted kb_cand_key()s excluded for this need */
     uint32_t npaired;
 } kb_query_t;
 

@@ -4,11 +4,10 @@
 #include <string.h>
 
 static const char *const names[KB_SLOT_COUNT] = {
-    "mon_morning", "mon_afternoon", "mon_evening", "tue_morning", "tue_afternoon",
-    "tue_evening", "wed_morning",   "wed_afternoon", "wed_evening", "thu_morning",
-    "thu_afternoon", "thu_evening", "fri_morning", "fri_afternoon", "fri_evening",
-    "sat_morning", "sat_afternoon", "sat_evening", "sun_morning", "sun_afternoon",
-    "sun_evening",
+    "mon_morning", "mon_afternoon", "mon_evening", "tue_morning", "tue_afternoon", "tue_evening",
+    "wed_morning", "wed_afternoon", "wed_evening", "thu_morning", "thu_afternoon", "thu_evening",
+    "fri_morning", "fri_afternoon", "fri_evening", "sat_morning", "sat_afternoon", "sat_evening",
+    "sun_morning", "sun_afternoon", "sun_evening",
 };
 
 int kb_slot_parse(const char *name) {

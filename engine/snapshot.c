@@ -130,8 +130,8 @@ static int damaged(kb_fault_t *f, const char *what) {
 
 /* Restores the records of a mapped snapshot. */
 static int load_records(kb_engine_t *e, const uint8_t *buf, size_t len, uint64_t *seq,
-                        kb_snapshot_restore_fn restore_own, void *own_ctx,
-                        kb_snapshot_info_t *info, kb_fault_t *f) {
+                        kb_snapshot_restore_fn restore_own, void *own_ctx, kb_snapshot_info_t *info,
+                        kb_fault_t *f) {
     size_t off = KB_JOURNAL_HEADER;
     uint64_t records = 0;
     while (off < len) {
@@ -155,8 +155,7 @@ static int load_records(kb_engine_t *e, const uint8_t *buf, size_t len, uint64_t
             if (off != len || !json_is_integer(count) || !json_is_integer(js) ||
                 (uint64_t)json_integer_value(count) != records)
                 rc = damaged(f, "the end record does not match the file");
-            else
-                *seq = (uint64_t)json_integer_value(js);
+            else *seq = (uint64_t)json_integer_value(js);
             json_decref(v);
             if (rc == 0 && info) {
                 info->records = records;
@@ -194,10 +193,8 @@ int kb_snapshot_load(kb_engine_t *e, const char *path, uint64_t *seq,
     int rc = kb_journal_check_header(buf, len, KB_SNAPSHOT_MAGIC);
     if (rc == KB_EVERSION)
         kb_fault_set(f, 500, "damaged_snapshot", NULL, "the snapshot format version is unknown");
-    else if (rc < 0)
-        rc = damaged(f, "not a snapshot file, or its header is damaged");
-    else
-        rc = load_records(e, buf, len, seq, restore_own, own_ctx, info, f);
+    else if (rc < 0) rc = damaged(f, "not a snapshot file, or its header is damaged");
+    else rc = load_records(e, buf, len, seq, restore_own, own_ctx, info, f);
     munmap(buf, len);
     return rc;
 }

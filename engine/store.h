@@ -24,7 +24,7 @@
 #include "intern.h"
 #include "slots.h"
 
-#define KB_ID_MAX 64
+#define KB_ID_MAX  64
 #define KB_NO_DATE INT32_MIN /* a date field that is absent */
 #define KB_NO_SLOT UINT32_MAX
 
@@ -44,52 +44,62 @@ typedef struct kb_cand {
     uint64_t skill_mask; /* kb_toks_mask()s: set tests without leaving */
     uint64_t lang_mask;  /* the record (see kb_toks_mask) */
     uint64_t exp_mask;
-    kb_slots_t avail;    /* 0 = lists no availability */
-    uint16_t capacity;   /* 1..1000 */
-    uint16_t load;       /* accepted matches holding capacity */
-    int32_t cert_until;  /* child certificate valid through this day
-                            (days since 1970-01-01) or KB_NO_DATE */
-    int16_t birth_year;  /* 0 = not given; volunteers only */
+    kb_slots_t avail;         /* 0 = lists no availability */
+    uint16_t capacity;        /* 1..1000 */
+    uint16_t load;            /* accepted matches holding capacity */
+    int32_t cert_until;       /* child certificate valid through this day
+                                 (days since 1970-01-01) or KB_NO_DATE */
+    int16_t birth_year;       /* 0 = not given; volunteers only */
     uint8_t age_min, age_max; /* activities: person age range (0..120) */
-    uint8_t type;        /* kb_cand_type_t */
+    uint8_t type;             /* kb_cand_type_t */
     bool active;
-    bool live;           /* slot in use */
-    float max_km;        /* volunteer's own travel limit; 0 for activities */
+    bool live;    /* slot in use */
+    float max_km; /* volunteer's own travel limit; 0 for activities */
     kb_toks_t skills, langs, exp;
     char *id, *org_id;
-    char *title;         /* activities only */
+    char *title; /* activities only */
 } kb_cand_t;
 
-typedef enum kb_need_kind { KB_KIND_MENTOR, KB_KIND_VISIT, KB_KIND_ACTIVITY, KB_KIND_ANY } kb_need_kind_t;
+typedef enum kb_need_kind {
+    KB_KIND_MENTOR,
+    KB_KIND_VISIT,
+    KB_KIND_ACTIVITY,
+    KB_KIND_ANY
+} kb_need_kind_t;
 typedef enum kb_need_state { KB_NEED_OPEN, KB_NEED_MATCHED, KB_NEED_CLOSED } kb_need_state_t;
 
 typedef struct kb_need {
     kb_point_t pos;
-    float max_km;           /* default 10 */
+    float max_km; /* default 10 */
     kb_slots_t avail;
-    uint8_t kind;           /* kb_need_kind_t */
-    uint8_t state;          /* kb_need_state_t; set by the server */
-    uint8_t person_age;     /* 0..120 */
-    uint8_t urgency;        /* 1..5, default 1 */
+    uint8_t kind;       /* kb_need_kind_t */
+    uint8_t state;      /* kb_need_state_t; set by the server */
+    uint8_t person_age; /* 0..120 */
+    uint8_t urgency;    /* 1..5, default 1 */
     bool has_age_gap;
     int8_t gap_min, gap_max; /* years candidate is older than the person */
-    uint16_t count;         /* helpers wanted, 1..100, default 1 */
-    uint16_t accepted;      /* accepted matches right now */
+    uint16_t count;          /* helpers wanted, 1..100, default 1 */
+    uint16_t accepted;       /* accepted matches right now */
     bool live;
-    char municipality[8];   /* 4 digits */
+    char municipality[8]; /* 4 digits */
     kb_toks_t skills_required, skills_wanted, langs, exp_wanted;
     char *id, *requested_by;
-    int64_t created_at_ms;  /* set by the server */
-    uint32_t *pairings;     /* slots of this need's matches, any state */
+    int64_t created_at_ms; /* set by the server */
+    uint32_t *pairings;    /* slots of this need's matches, any state */
     uint32_t npairings, cappairings;
 } kb_need_t;
 
-typedef enum kb_org_kind { KB_ORG_MUNICIPALITY, KB_ORG_VOLUNTEER_ORG, KB_ORG_COMPANY, KB_ORG_CITIZEN_GROUP } kb_org_kind_t;
+typedef enum kb_org_kind {
+    KB_ORG_MUNICIPALITY,
+    KB_ORG_VOLUNTEER_ORG,
+    KB_ORG_COMPANY,
+    KB_ORG_CITIZEN_GROUP
+} kb_org_kind_t;
 
 typedef struct kb_org {
     kb_point_t pos;
     bool has_pos;
-    uint8_t kind;           /* kb_org_kind_t */
+    uint8_t kind; /* kb_org_kind_t */
     bool live;
     char *id, *name;
 } kb_org_t;
@@ -103,10 +113,10 @@ typedef struct kb_munis {
 
 /* An organisation's standing interest in new needs (DESIGN.md "Redis"). */
 typedef struct kb_sub {
-    kb_point_t area_pos;    /* derived from area_lat/lon */
+    kb_point_t area_pos; /* derived from area_lat/lon */
     double area_lat, area_lon, area_km;
     bool has_area;
-    uint8_t kinds;          /* bit per kb_need_kind_t; 0: every kind */
+    uint8_t kinds; /* bit per kb_need_kind_t; 0: every kind */
     bool live;
     kb_toks_t skills_any;
     kb_munis_t munis;
@@ -115,20 +125,20 @@ typedef struct kb_sub {
 
 /* A pool of records of one size with a free list and an id dictionary. */
 typedef struct kb_pool {
-    void *recs;             /* array of elem-sized records */
+    void *recs; /* array of elem-sized records */
     size_t elem;
-    size_t id_off;          /* offsetof the record's char *id */
-    uint32_t cap, used;     /* used = high-water mark of slots */
-    uint32_t live;          /* live records */
+    size_t id_off;      /* offsetof the record's char *id */
+    uint32_t cap, used; /* used = high-water mark of slots */
+    uint32_t live;      /* live records */
     uint32_t *free_slots;
     uint32_t nfree, capfree;
     kb_dict_t ids;
 } kb_pool_t;
 
 typedef struct kb_store {
-    kb_pool_t cands[2];     /* by kb_cand_type_t */
+    kb_pool_t cands[2]; /* by kb_cand_type_t */
     kb_pool_t needs, orgs, subs;
-    kb_intern_t tokens;     /* skills, experience tags and languages */
+    kb_intern_t tokens; /* skills, experience tags and languages */
 } kb_store_t;
 
 int kb_store_init(kb_store_t *s);

@@ -135,4 +135,3 @@ int kt_checker_ask(const char *args, const char *doc, char *out, size_t cap) {
     out[kept] = '\0';
     return rc;
 }
-

@@ -47,7 +47,8 @@ int kt_daemon_spawn(kt_daemon_t *d, const char *const *extra) {
     snprintf(d->log, sizeof d->log, "%s/kobled-%d.log", d->dir, d->runs);
     const char *bin = getenv("KOBLED");
     if (!bin) bin = "build/kobled";
-    const char *argv[32] = {bin, "--listen", "127.0.0.1:0", "--data-dir", d->dir, "--redis", "none"};
+    const char *argv[32] = {bin,    "--listen", "127.0.0.1:0", "--data-dir",
+                            d->dir, "--redis",  "none"};
     int argc = 7;
     for (int i = 0; extra && extra[i] && argc < 31; i++) argv[argc++] = extra[i];
     argv[argc] = NULL;
@@ -276,8 +277,8 @@ int kt_redis_start(kt_redis_t *r, int port) {
             execlp("redis-server", "redis-server", "--port", portstr, "--bind", "127.0.0.1",
                    "--save", "", "--appendonly", "no", "--dir", "/tmp", "--requirepass",
                    r->password, (char *)NULL);
-        execlp("redis-server", "redis-server", "--port", portstr, "--bind", "127.0.0.1",
-               "--save", "", "--appendonly", "no", "--dir", "/tmp", (char *)NULL);
+        execlp("redis-server", "redis-server", "--port", portstr, "--bind", "127.0.0.1", "--save",
+               "", "--appendonly", "no", "--dir", "/tmp", (char *)NULL);
         _exit(127);
     }
     for (int i = 0; i < 1000; i++) {

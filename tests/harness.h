@@ -16,17 +16,17 @@
 typedef struct kt_daemon {
     pid_t pid;
     int port;
-    int runs;          /* processes started in this data dir */
-    long fsize_limit;  /* RLIMIT_FSIZE for kobled in bytes (a "full disk"); 0: none */
-    char dir[64];      /* temporary data dir, removed by kt_daemon_stop */
-    char log[96];      /* this run's stderr */
+    int runs;         /* processes started in this data dir */
+    long fsize_limit; /* RLIMIT_FSIZE for kobled in bytes (a "full disk"); 0: none */
+    char dir[64];     /* temporary data dir, removed by kt_daemon_stop */
+    char log[96];     /* this run's stderr */
 } kt_daemon_t;
 
 typedef struct kt_resp {
     int status;
-    char *raw;     /* the whole response, headers included */
-    char *body;    /* points into raw */
-    json_t *json;  /* parsed body, or NULL */
+    char *raw;    /* the whole response, headers included */
+    char *body;   /* points into raw */
+    json_t *json; /* parsed body, or NULL */
 } kt_resp_t;
 
 /* Starts build/kobled (or $KOBLED) with extra args (NULL-terminated list). */

@@ -55,13 +55,16 @@ Test(recovery, acknowledged_writes_survive_kill_9, .fini = stop) {
         snprintf(path, sizeof path, "/v1/volunteers/v-%d", i);
         cr_assert_eq(request("DELETE", path, NULL), 204);
     }
-    cr_assert_eq(request("PUT", "/v1/needs/n-1",
-                         "{\"kind\":\"visit\",\"municipality\":\"0101\",\"person_age\":82,"
-                         "\"location\":{\"lat\":55.601,\"lon\":12.5683},\"skills_required\":[\"visiting\"]}"),
-                 201);
-    cr_assert_eq(request("POST", "/v1/matches",
-                         "{\"need_id\":\"n-1\",\"candidate\":{\"type\":\"volunteer\",\"id\":\"v-1\"}}"),
-                 201);
+    cr_assert_eq(
+        request(
+            "PUT", "/v1/needs/n-1",
+            "{\"kind\":\"visit\",\"municipality\":\"0101\",\"person_age\":82,"
+            "\"location\":{\"lat\":55.601,\"lon\":12.5683},\"skills_required\":[\"visiting\"]}"),
+        201);
+    cr_assert_eq(
+        request("POST", "/v1/matches",
+                "{\"need_id\":\"n-1\",\"candidate\":{\"type\":\"volunteer\",\"id\":\"v-1\"}}"),
+        201);
     cr_assert_eq(request("POST", "/v1/matches/m-1/accept", NULL), 200);
     kt_resp_t before = kt_http(&d, "GET", "/v1/volunteers/v-1", NULL);
 
@@ -79,8 +82,9 @@ Test(recovery, acknowledged_writes_survive_kill_9, .fini = stop) {
     cr_assert_eq(count_of("counts.needs.matched"), 1);
     cr_assert_eq(count_of("counts.matches.accepted"), 1);
     /* Match ids go on where they stopped. */
-    kt_resp_t r = kt_http(&d, "POST", "/v1/matches",
-                          "{\"need_id\":\"n-1\",\"candidate\":{\"type\":\"volunteer\",\"id\":\"v-2\"}}");
+    kt_resp_t r =
+        kt_http(&d, "POST", "/v1/matches",
+                "{\"need_id\":\"n-1\",\"candidate\":{\"type\":\"volunteer\",\"id\":\"v-2\"}}");
     cr_assert_eq(r.status, 409, "the need is matched: %s", r.body);
     kt_resp_free(&r);
     char *log = kt_daemon_log(&d);

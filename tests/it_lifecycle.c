@@ -31,8 +31,8 @@ static const char *str_at(json_t *j, const char *p) {
 static const char *propose(const char *need, int want) {
     static char id[64];
     char body[256];
-    snprintf(body, sizeof body, "{\"need_id\":\"%s\",\"candidate\":{\"type\":\"volunteer\",\"id\":\"v-1\"}}",
-             need);
+    snprintf(body, sizeof body,
+             "{\"need_id\":\"%s\",\"candidate\":{\"type\":\"volunteer\",\"id\":\"v-1\"}}", need);
     kt_resp_t r = call("POST", "/v1/matches", body, want);
     snprintf(id, sizeof id, "%s", want == 201 ? str_at(r.json, "id") : "");
     if (want == 201) cr_assert_str_eq(str_at(r.json, "state"), "proposed");
@@ -50,8 +50,10 @@ static size_t match_count(const char *need) {
 }
 
 static void setup_people(void) {
-    call_free("PUT", "/v1/volunteers/v-1",
-              "{\"location\":{\"lat\":56.15,\"lon\":10.2},\"skills\":[\"visiting\"],\"capacity\":1}", 201);
+    call_free(
+        "PUT", "/v1/volunteers/v-1",
+        "{\"location\":{\"lat\":56.15,\"lon\":10.2},\"skills\":[\"visiting\"],\"capacity\":1}",
+        201);
     const char *need = "{\"kind\":\"visit\",\"municipality\":\"0751\",\"location\":{\"lat\":56.16,"
                        "\"lon\":10.21},\"skills_required\":[\"visiting\"],\"person_age\":84}";
     call_free("PUT", "/v1/needs/n-1", need, 201);
@@ -123,13 +125,17 @@ Test(lifecycle, unknown_ids_and_closed_needs, .init = start, .fini = stop) {
     setup_people();
     call_free("POST", "/v1/matches/m-999/accept", NULL, 404);
     call_free("GET", "/v1/matches/m-999", NULL, 404);
-    call_free("POST", "/v1/matches", "{\"need_id\":\"n-x\",\"candidate\":{\"type\":\"volunteer\",\"id\":\"v-1\"}}", 404);
-    call_free("POST", "/v1/matches", "{\"need_id\":\"n-1\",\"candidate\":{\"type\":\"volunteer\",\"id\":\"v-x\"}}", 404);
-    call_free("POST", "/v1/matches", "{\"need_id\":\"n-1\",\"candidate\":{\"type\":\"activity\",\"id\":\"v-1\"}}", 404);
+    call_free("POST", "/v1/matches",
+              "{\"need_id\":\"n-x\",\"candidate\":{\"type\":\"volunteer\",\"id\":\"v-1\"}}", 404);
+    call_free("POST", "/v1/matches",
+              "{\"need_id\":\"n-1\",\"candidate\":{\"type\":\"volunteer\",\"id\":\"v-x\"}}", 404);
+    call_free("POST", "/v1/matches",
+              "{\"need_id\":\"n-1\",\"candidate\":{\"type\":\"activity\",\"id\":\"v-1\"}}", 404);
     kt_resp_t r = call("POST", "/v1/needs/n-1/close", NULL, 200);
     cr_assert_str_eq(str_at(r.json, "state"), "closed");
     kt_resp_free(&r);
-    r = call("POST", "/v1/matches", "{\"need_id\":\"n-1\",\"candidate\":{\"type\":\"volunteer\",\"id\":\"v-1\"}}", 409);
+    r = call("POST", "/v1/matches",
+             "{\"need_id\":\"n-1\",\"candidate\":{\"type\":\"volunteer\",\"id\":\"v-1\"}}", 409);
     cr_assert_str_eq(str_at(r.json, "error.code"), "need_not_open");
     kt_resp_free(&r);
     cr_assert_eq(match_count("n-1"), 0);

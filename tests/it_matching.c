@@ -64,21 +64,25 @@ static void young_person_and_mentors(void) {
              year - 22);
     put("/v1/volunteers/v-peer", body, 201);
     /* A mentor of the parents' generation, same place, no lived experience. */
-    snprintf(body, sizeof body,
-             "{\"location\":{\"lat\":54.7691,\"lon\":11.8740},\"skills\":[\"mentoring\",\"job_search\"],"
-             "\"languages\":[\"da\"],\"birth_year\":%d,\"availability\":[\"tue_evening\"]}",
-             year - 58);
+    snprintf(
+        body, sizeof body,
+        "{\"location\":{\"lat\":54.7691,\"lon\":11.8740},\"skills\":[\"mentoring\",\"job_search\"],"
+        "\"languages\":[\"da\"],\"birth_year\":%d,\"availability\":[\"tue_evening\"]}",
+        year - 58);
     put("/v1/volunteers/v-senior", body, 201);
     /* Knows job search but is no mentor: excluded by skills. */
     put("/v1/volunteers/v-no-mentor",
-        "{\"location\":{\"lat\":54.77,\"lon\":11.87},\"skills\":[\"job_search\"],\"languages\":[\"da\"]}",
+        "{\"location\":{\"lat\":54.77,\"lon\":11.87},\"skills\":[\"job_search\"],\"languages\":["
+        "\"da\"]}",
         201);
     /* A mentor in Copenhagen: excluded by distance. */
     put("/v1/volunteers/v-cph",
-        "{\"location\":{\"lat\":55.676,\"lon\":12.568},\"skills\":[\"mentoring\"],\"languages\":[\"da\"]}",
+        "{\"location\":{\"lat\":55.676,\"lon\":12.568},\"skills\":[\"mentoring\"],\"languages\":["
+        "\"da\"]}",
         201);
     put("/v1/needs/n-ung",
-        "{\"kind\":\"mentor\",\"municipality\":\"0376\",\"requested_by\":\"guldborgsund-jobcenter\","
+        "{\"kind\":\"mentor\",\"municipality\":\"0376\",\"requested_by\":\"guldborgsund-"
+        "jobcenter\","
         "\"location\":{\"lat\":54.77,\"lon\":11.87},\"max_distance_km\":20,"
         "\"skills_required\":[\"mentoring\"],\"skills_wanted\":[\"job_search\"],"
         "\"languages\":[\"da\"],\"person_age\":18,\"age_gap\":{\"min\":2,\"max\":10},"
@@ -171,7 +175,8 @@ Test(matching, rural_child_and_homework_cafe_age_range, .init = start, .fini = s
         201);
     put("/v1/activities/a-odense",
         "{\"org_id\":\"dgi-fyn\",\"title\":\"Lektiecafé Odense\",\"location\":{\"lat\":55.40,"
-        "\"lon\":10.39},\"skills\":[\"homework_help\"],\"capacity\":12,\"age_min\":10,\"age_max\":17}",
+        "\"lon\":10.39},\"skills\":[\"homework_help\"],\"capacity\":12,\"age_min\":10,\"age_max\":"
+        "17}",
         201);
     put("/v1/volunteers/v-helper",
         "{\"location\":{\"lat\":54.83,\"lon\":11.14},\"skills\":[\"homework_help\"],"

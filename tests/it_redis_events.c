@@ -93,8 +93,9 @@ static void check_needs_stream(long long count) {
 Test(events, needs_and_matches_arrive_in_order_with_their_fields, .fini = stop_both) {
     start_both();
     put_need(0);
-    kt_resp_t resp = kt_http(&d, "PUT", "/v1/volunteers/v-1",
-                             "{\"location\":{\"lat\":55.39,\"lon\":10.38},\"skills\":[\"visiting\"]}");
+    kt_resp_t resp =
+        kt_http(&d, "PUT", "/v1/volunteers/v-1",
+                "{\"location\":{\"lat\":55.39,\"lon\":10.38},\"skills\":[\"visiting\"]}");
     cr_assert_eq(resp.status, 201);
     kt_resp_free(&resp);
     resp = kt_http(&d, "POST", "/v1/matches",
@@ -223,7 +224,8 @@ Test(events, a_subscription_in_range_gets_one_pseudonymised_offer, .fini = stop_
     put_ok("/v1/subscriptions/aarhus", "{\"org_id\":\"aarhus-frivillig\","
                                        "\"area\":{\"lat\":56.15,\"lon\":10.2,\"radius_km\":30}}");
     put_ok("/v1/needs/n-ung",
-           "{\"kind\":\"mentor\",\"municipality\":\"0376\",\"requested_by\":\"guldborgsund-jobcenter\","
+           "{\"kind\":\"mentor\",\"municipality\":\"0376\",\"requested_by\":\"guldborgsund-"
+           "jobcenter\","
            "\"location\":{\"lat\":54.7712,\"lon\":11.8749},\"person_age\":17,"
            "\"skills_required\":[\"mentoring\"],\"experience_wanted\":[\"left_school_early\"]}");
     /* The need's own event is the marker that its offers went out too
@@ -243,8 +245,8 @@ Test(events, a_subscription_in_range_gets_one_pseudonymised_offer, .fini = stop_
     cr_assert_float_eq(json_real_value(kt_json_path(offer, "area.lat")), 54.77, 1e-9);
     cr_assert_float_eq(json_real_value(kt_json_path(offer, "area.lon")), 11.87, 1e-9);
     /* Nothing that points at the person. */
-    const char *absent[] = {"person_age", "requested_by", "location", "experience_wanted",
-                            "created_at", "age_gap"};
+    const char *absent[] = {"person_age",        "requested_by", "location",
+                            "experience_wanted", "created_at",   "age_gap"};
     for (size_t i = 0; i < sizeof absent / sizeof absent[0]; i++)
         cr_assert_null(json_object_get(offer, absent[i]), "%s in %s", absent[i], text);
     cr_assert_null(strstr(text, "guldborgsund-jobcenter"));

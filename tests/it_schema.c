@@ -23,10 +23,8 @@
 #include "checker.h"
 #include "harness.h"
 
-
 static kt_daemon_t d;
 static int year;
-
 
 static void start(void) {
     /* A checker that exits without reading its stdin must not kill us. */
@@ -35,7 +33,8 @@ static void start(void) {
     struct tm tm;
     gmtime_r(&now, &tm);
     year = tm.tm_year + 1900;
-    cr_assert_eq(access(KT_CHECKER, R_OK), 0, "%s not found: run from the repository root", KT_CHECKER);
+    cr_assert_eq(access(KT_CHECKER, R_OK), 0, "%s not found: run from the repository root",
+                 KT_CHECKER);
     /* The checker first: it ends by itself when we do, kobled does not. */
     kt_checker_start();
     cr_assert_eq(kt_daemon_start(&d, NULL), 0, "kobled did not start");
@@ -48,7 +47,8 @@ static void stop(void) {
 
 static void start_checker_only(void) {
     signal(SIGPIPE, SIG_IGN);
-    cr_assert_eq(access(KT_CHECKER, R_OK), 0, "%s not found: run from the repository root", KT_CHECKER);
+    cr_assert_eq(access(KT_CHECKER, R_OK), 0, "%s not found: run from the repository root",
+                 KT_CHECKER);
 }
 
 /* Asserts that openapi.yaml documents status for method path and that the
@@ -286,8 +286,8 @@ Test(schema, entities, .init = start, .fini = stop) {
     call_free("GET", "/v1/subscriptions/urk-mentors", NULL, 200, "subscription");
     fails("PUT", "/v1/subscriptions/bad", "{\"org_id\":\"x\",\"kinds\":[\"dance\"]}", 422,
           "invalid_field");
-    fails("PUT", "/v1/subscriptions/bad", "{\"org_id\":\"x\",\"municipalities\":[\"376\"]}",
-          422, "invalid_field");
+    fails("PUT", "/v1/subscriptions/bad", "{\"org_id\":\"x\",\"municipalities\":[\"376\"]}", 422,
+          "invalid_field");
     fails("PUT", "/v1/subscriptions/bad", "{\"kinds\":[]}", 422, "missing_field");
     call_free("DELETE", "/v1/subscriptions/urk-mentors", NULL, 204, NULL);
     fails("GET", "/v1/subscriptions/urk-mentors", NULL, 404, "not_found");

@@ -40,7 +40,6 @@
 #include "checker.h"
 #include "harness.h"
 
-
 static kt_daemon_t d;
 static kt_redis_t r;
 static char redis_flag[64];
@@ -55,7 +54,8 @@ static void sleep_ms(int ms) {
 static void start_with(const char *const *extra) {
     /* A checker that exits without reading its stdin must not kill us. */
     signal(SIGPIPE, SIG_IGN);
-    cr_assert_eq(access(KT_CHECKER, R_OK), 0, "%s not found: run from the repository root", KT_CHECKER);
+    cr_assert_eq(access(KT_CHECKER, R_OK), 0, "%s not found: run from the repository root",
+                 KT_CHECKER);
     kt_checker_start();
     cr_assert_eq(kt_redis_start(&r, 0), 0, "redis-server did not start");
     kt_redis_addr(&r, redis_flag, sizeof redis_flag);
@@ -66,9 +66,7 @@ static void start_with(const char *const *extra) {
     cr_assert_eq(kt_daemon_start(&d, args), 0, "kobled did not start");
 }
 
-static void start(void) {
-    start_with(NULL);
-}
+static void start(void) { start_with(NULL); }
 
 static void start_prefixed(void) {
     const char *extra[] = {"--redis-prefix", "acme:koble:", NULL};
@@ -131,9 +129,7 @@ typedef struct entry {
 static entry_t entries[MAX_ENTRIES];
 static size_t nentries;
 
-static const char *ev(const entry_t *e) {
-    return e->fv[1];
-}
+static const char *ev(const entry_t *e) { return e->fv[1]; }
 
 /* The id of what data describes: a need's or match's id, an offer's need. */
 static const char *data_id(const entry_t *e) {

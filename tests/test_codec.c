@@ -16,9 +16,7 @@ static void setup(void) {
     kb_intern_init(&tokens);
     cx = (kb_codec_ctx_t){.tokens = &tokens, .current_year = YEAR};
 }
-static void teardown(void) {
-    kb_intern_free(&tokens);
-}
+static void teardown(void) { kb_intern_free(&tokens); }
 
 TestSuite(codec, .init = setup, .fini = teardown);
 
@@ -393,26 +391,15 @@ static int decode_any(int entity, const json_t *body, const char *url_id, kb_fau
     memset(&rec, 0xa5, sizeof rec); /* decoders must not rely on a zeroed record */
     int rc;
     switch (entity) {
-    case VOL:
-        rc = kb_codec_volunteer(&cx, body, url_id, &rec.c, f);
-        break;
-    case ACT:
-        rc = kb_codec_activity(&cx, body, url_id, &rec.c, f);
-        break;
-    case NEED:
-        rc = kb_codec_need(&cx, body, url_id, &rec.n, f);
-        break;
-    default:
-        rc = kb_codec_org(&cx, body, url_id, &rec.o, f);
-        break;
+    case VOL: rc = kb_codec_volunteer(&cx, body, url_id, &rec.c, f); break;
+    case ACT: rc = kb_codec_activity(&cx, body, url_id, &rec.c, f); break;
+    case NEED: rc = kb_codec_need(&cx, body, url_id, &rec.n, f); break;
+    default: rc = kb_codec_org(&cx, body, url_id, &rec.o, f); break;
     }
     if (rc == 0) {
-        if (entity == VOL || entity == ACT)
-            kb_cand_clear(&rec.c);
-        else if (entity == NEED)
-            kb_need_clear(&rec.n);
-        else
-            kb_org_clear(&rec.o);
+        if (entity == VOL || entity == ACT) kb_cand_clear(&rec.c);
+        else if (entity == NEED) kb_need_clear(&rec.n);
+        else kb_org_clear(&rec.o);
     } else {
         /* A rejected decode leaves a zeroed record: nothing to free. */
         static const char zero[sizeof rec];

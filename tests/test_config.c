@@ -39,8 +39,8 @@ Test(config, flags_override_the_file, .fini = cleanup) {
     kb_config_t c;
     kb_config_default(&c);
     char err[256] = "";
-    char *argv[] = {"kobled", "--listen", "[::1]:7000", "--config", path, "--redis=none",
-                    "--fsync", "no"};
+    char *argv[] = {"kobled", "--listen",     "[::1]:7000", "--config",
+                    path,     "--redis=none", "--fsync",    "no"};
     cr_assert_eq(kb_config_parse_args(&c, 8, argv, err, sizeof err), 0, "%s", err);
     cr_assert_str_eq(c.listen_host, "::1");
     cr_assert_eq(c.listen_port, 7000);

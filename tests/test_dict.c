@@ -23,7 +23,8 @@ Test(dict, add_get_delete_keeps_every_other_key) {
     }
     cr_assert_eq(d.count, 5000);
     /* Delete every third key; backward-shift must not lose the others. */
-    for (uint32_t i = 0; i < 5000; i += 3) cr_assert_eq(kb_dict_del(&d, keys[i], strlen(keys[i])), 0);
+    for (uint32_t i = 0; i < 5000; i += 3)
+        cr_assert_eq(kb_dict_del(&d, keys[i], strlen(keys[i])), 0);
     for (uint32_t i = 0; i < 5000; i++) {
         uint32_t v = 99999;
         int rc = kb_dict_get(&d, keys[i], strlen(keys[i]), &v);
@@ -44,7 +45,8 @@ Test(dict, add_get_delete_keeps_every_other_key) {
 Test(imap, put_get_overwrite) {
     kb_imap_t m;
     kb_imap_init(&m);
-    for (uint64_t k = 0; k < 10000; k++) cr_assert_eq(kb_imap_put(&m, k * 1000003ULL, (uint32_t)k), 0);
+    for (uint64_t k = 0; k < 10000; k++)
+        cr_assert_eq(kb_imap_put(&m, k * 1000003ULL, (uint32_t)k), 0);
     cr_assert_eq(kb_imap_put(&m, 5 * 1000003ULL, 42), 0);
     cr_assert_eq(m.count, 10000);
     uint32_t v;

@@ -8,7 +8,7 @@
 #include "koble/engine.h"
 
 #define DAY 86400000LL
-#define T0 1795478400000LL /* 2026-11-24T00:00:00Z */
+#define T0  1795478400000LL /* 2026-11-24T00:00:00Z */
 
 static kb_engine_t *e;
 
@@ -66,16 +66,21 @@ static char *matches_text(kb_engine_t *x, const char *need) {
  * volunteer whose match stays readable, a closed need and a child whose
  * mentor's certificate has expired since the proposal. */
 static void build(void) {
-    put(KB_ENT_ORGANISATION, "dgi-lolland", "{\"name\":\"DGI Lolland\",\"kind\":\"volunteer_org\"}");
+    put(KB_ENT_ORGANISATION, "dgi-lolland",
+        "{\"name\":\"DGI Lolland\",\"kind\":\"volunteer_org\"}");
     put(KB_ENT_VOLUNTEER, "v-1",
-        "{\"location\":{\"lat\":54.77,\"lon\":11.87},\"max_distance_km\":25,\"skills\":[\"mentoring\",\"job_search\"],"
+        "{\"location\":{\"lat\":54.77,\"lon\":11.87},\"max_distance_km\":25,\"skills\":["
+        "\"mentoring\",\"job_search\"],"
         "\"languages\":[\"da\",\"ar\"],\"availability\":[\"tue_evening\"],\"capacity\":2,"
         "\"experience\":[\"left_school_early\"],\"birth_year\":2002,"
         "\"child_certificate_until\":\"2026-11-30\"}");
-    put(KB_ENT_VOLUNTEER, "v-2", "{\"location\":{\"lat\":54.78,\"lon\":11.88},\"skills\":[\"mentoring\"]}");
-    put(KB_ENT_VOLUNTEER, "v-3", "{\"location\":{\"lat\":54.79,\"lon\":11.86},\"skills\":[\"mentoring\"]}");
+    put(KB_ENT_VOLUNTEER, "v-2",
+        "{\"location\":{\"lat\":54.78,\"lon\":11.88},\"skills\":[\"mentoring\"]}");
+    put(KB_ENT_VOLUNTEER, "v-3",
+        "{\"location\":{\"lat\":54.79,\"lon\":11.86},\"skills\":[\"mentoring\"]}");
     put(KB_ENT_ACTIVITY, "a-1",
-        "{\"org_id\":\"dgi-lolland\",\"title\":\"Lektiecafé\",\"location\":{\"lat\":54.77,\"lon\":11.5},"
+        "{\"org_id\":\"dgi-lolland\",\"title\":\"Lektiecafé\",\"location\":{\"lat\":54.77,\"lon\":"
+        "11.5},"
         "\"skills\":[\"homework_help\"],\"capacity\":12,\"age_min\":10,\"age_max\":16}");
     put(KB_ENT_NEED, "n-child",
         "{\"kind\":\"any\",\"municipality\":\"0360\",\"location\":{\"lat\":54.77,\"lon\":11.6},"
@@ -85,15 +90,16 @@ static void build(void) {
         "\"skills_required\":[\"mentoring\"],\"person_age\":18,\"count\":2,"
         "\"age_gap\":{\"min\":2,\"max\":10},\"experience_wanted\":[\"left_school_early\"]}");
     put(KB_ENT_NEED, "n-closed",
-        "{\"kind\":\"visit\",\"municipality\":\"0376\",\"location\":{\"lat\":54.77,\"lon\":11.87},\"person_age\":80}");
+        "{\"kind\":\"visit\",\"municipality\":\"0376\",\"location\":{\"lat\":54.77,\"lon\":11.87},"
+        "\"person_age\":80}");
     propose("n-child", "volunteer", "v-1"); /* m-1, certificate valid today */
     propose("n-child", "activity", "a-1");  /* m-2 */
     step("m-2", "accept");
-    propose("n-ung", "volunteer", "v-1");   /* m-3 */
+    propose("n-ung", "volunteer", "v-1"); /* m-3 */
     step("m-3", "accept");
-    propose("n-ung", "volunteer", "v-2");   /* m-4 */
+    propose("n-ung", "volunteer", "v-2"); /* m-4 */
     step("m-4", "decline");
-    propose("n-ung", "volunteer", "v-3");   /* m-5 */
+    propose("n-ung", "volunteer", "v-3"); /* m-5 */
     step("m-5", "accept");
     step("m-5", "end");
     propose("n-closed", "volunteer", "v-2"); /* m-6 */
@@ -141,8 +147,9 @@ Test(dump, restore_gives_back_the_same_engine) {
     }
     json_t *sa = kb_engine_stats(e), *sb = kb_engine_stats(r);
     cr_assert(json_equal(json_object_get(sa, "counts"), json_object_get(sb, "counts")));
-    cr_assert_eq(json_integer_value(json_object_get(json_object_get(json_object_get(sb, "counts"),
-                                                                     "needs"), "matched")), 1);
+    cr_assert_eq(json_integer_value(json_object_get(
+                     json_object_get(json_object_get(sb, "counts"), "needs"), "matched")),
+                 1);
     json_decref(sa);
     json_decref(sb);
     /* Life goes on after a restore: capacity and ids are where they were. */

@@ -38,17 +38,19 @@ static json_t *matches(const char *need, bool explain) {
 }
 
 static const char *cand_id(json_t *res, size_t i) {
-    return json_string_value(
-        json_object_get(json_object_get(json_array_get(json_object_get(res, "matches"), i), "candidate"), "id"));
+    return json_string_value(json_object_get(
+        json_object_get(json_array_get(json_object_get(res, "matches"), i), "candidate"), "id"));
 }
 
-#define NEED "{\"kind\":\"mentor\",\"municipality\":\"0101\",\"location\":{\"lat\":55.68,\"lon\":12.57}," \
-             "\"skills_required\":[\"mentoring\"],\"person_age\":12}"
+#define NEED                                                                                       \
+    "{\"kind\":\"mentor\",\"municipality\":\"0101\",\"location\":{\"lat\":55.68,\"lon\":12.57},"   \
+    "\"skills_required\":[\"mentoring\"],\"person_age\":12}"
 
 Test(engine, moving_a_volunteer_keeps_the_index_exact, .init = setup, .fini = teardown) {
     json_decref(put(KB_ENT_VOLUNTEER, "v-1",
                     "{\"location\":{\"lat\":55.68,\"lon\":12.57},\"skills\":[\"mentoring\"],"
-                    "\"child_certificate_until\":\"2026-11-24\"}", true));
+                    "\"child_certificate_until\":\"2026-11-24\"}",
+                    true));
     json_decref(put(KB_ENT_NEED, "n-1", NEED, true));
     json_t *r = matches("n-1", false);
     cr_assert_str_eq(cand_id(r, 0), "v-1", "a certificate valid through today counts");
@@ -56,15 +58,18 @@ Test(engine, moving_a_volunteer_keeps_the_index_exact, .init = setup, .fini = te
     /* Moved to Aarhus and skill changed: gone from this need. */
     json_decref(put(KB_ENT_VOLUNTEER, "v-1",
                     "{\"location\":{\"lat\":56.15,\"lon\":10.2},\"skills\":[\"cooking\"],"
-                    "\"child_certificate_until\":\"2027-01-01\"}", false));
+                    "\"child_certificate_until\":\"2027-01-01\"}",
+                    false));
     r = matches("n-1", true);
     cr_assert_eq(json_array_size(json_object_get(r, "matches")), 0);
-    cr_assert_eq(json_integer_value(json_object_get(json_object_get(r, "excluded"), "distance")), 1);
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(r, "excluded"), "distance")),
+                 1);
     json_decref(r);
     /* Back, with the skill: found again. */
     json_decref(put(KB_ENT_VOLUNTEER, "v-1",
                     "{\"location\":{\"lat\":55.681,\"lon\":12.571},\"skills\":[\"mentoring\"],"
-                    "\"child_certificate_until\":\"2027-01-01\"}", false));
+                    "\"child_certificate_until\":\"2027-01-01\"}",
+                    false));
     r = matches("n-1", false);
     cr_assert_str_eq(cand_id(r, 0), "v-1");
     json_decref(r);
@@ -74,7 +79,8 @@ Test(engine, moving_a_volunteer_keeps_the_index_exact, .init = setup, .fini = te
     cr_assert_eq(f.status, 404);
     r = matches("n-1", true);
     cr_assert_eq(json_array_size(json_object_get(r, "matches")), 0);
-    cr_assert_eq(json_integer_value(json_object_get(json_object_get(r, "excluded"), "distance")), 0);
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(r, "excluded"), "distance")),
+                 0);
     json_decref(r);
     cr_assert_eq(kb_engine_count(e, KB_ENT_VOLUNTEER), 0);
 }
@@ -82,11 +88,14 @@ Test(engine, moving_a_volunteer_keeps_the_index_exact, .init = setup, .fini = te
 Test(engine, expired_certificate_is_excluded_by_the_clock, .init = setup, .fini = teardown) {
     json_decref(put(KB_ENT_VOLUNTEER, "v-1",
                     "{\"location\":{\"lat\":55.68,\"lon\":12.57},\"skills\":[\"mentoring\"],"
-                    "\"child_certificate_until\":\"2026-11-23\"}", true));
+                    "\"child_certificate_until\":\"2026-11-23\"}",
+                    true));
     json_decref(put(KB_ENT_NEED, "n-1", NEED, true));
     json_t *r = matches("n-1", true);
     cr_assert_eq(json_array_size(json_object_get(r, "matches")), 0);
-    cr_assert_eq(json_integer_value(json_object_get(json_object_get(r, "excluded"), "child_certificate")), 1);
+    cr_assert_eq(
+        json_integer_value(json_object_get(json_object_get(r, "excluded"), "child_certificate")),
+        1);
     json_decref(r);
 }
 
@@ -95,10 +104,12 @@ Test(engine, ties_are_broken_by_distance_then_id, .init = setup, .fini = teardow
     json_decref(put(KB_ENT_VOLUNTEER, "v-b", v, true));
     json_decref(put(KB_ENT_VOLUNTEER, "v-a", v, true));
     json_decref(put(KB_ENT_VOLUNTEER, "v-c",
-                    "{\"location\":{\"lat\":55.69,\"lon\":12.57},\"skills\":[\"visiting\"]}", true));
+                    "{\"location\":{\"lat\":55.69,\"lon\":12.57},\"skills\":[\"visiting\"]}",
+                    true));
     json_decref(put(KB_ENT_NEED, "n-1",
                     "{\"kind\":\"visit\",\"municipality\":\"0101\",\"location\":{\"lat\":55.68,"
-                    "\"lon\":12.57},\"person_age\":80}", true));
+                    "\"lon\":12.57},\"person_age\":80}",
+                    true));
     json_t *r = matches("n-1", false);
     cr_assert_str_eq(cand_id(r, 0), "v-a");
     cr_assert_str_eq(cand_id(r, 1), "v-b");
@@ -109,7 +120,8 @@ Test(engine, ties_are_broken_by_distance_then_id, .init = setup, .fini = teardow
 Test(engine, stored_objects_round_trip, .init = setup, .fini = teardown) {
     json_t *out = put(KB_ENT_NEED, "n-1", NEED, true);
     cr_assert_str_eq(json_string_value(json_object_get(out, "state")), "open");
-    cr_assert_str_eq(json_string_value(json_object_get(out, "created_at")), "2026-11-24T00:00:00.000Z");
+    cr_assert_str_eq(json_string_value(json_object_get(out, "created_at")),
+                     "2026-11-24T00:00:00.000Z");
     /* What GET answers can be PUT back unchanged. */
     char *text = json_dumps(out, JSON_COMPACT);
     json_t *again = put(KB_ENT_NEED, "n-1", text, false);

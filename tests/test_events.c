@@ -87,8 +87,8 @@ static void put(kb_entity_t t, const char *id, const char *body) {
 }
 
 static int try_propose(const char *need, const char *vol, kb_fault_t *f) {
-    json_t *b = json_pack("{s:s, s:{s:s, s:s}}", "need_id", need, "candidate", "type",
-                          "volunteer", "id", vol),
+    json_t *b = json_pack("{s:s, s:{s:s, s:s}}", "need_id", need, "candidate", "type", "volunteer",
+                          "id", vol),
            *out = NULL;
     int rc = kb_engine_propose(e, b, &out, f);
     json_decref(b);
@@ -486,8 +486,8 @@ Test(events, snapshot_restore_emits_nothing) {
     cr_assert_eq(kb_engine_close_need(r, "n-2", &out, &f), 0);
     json_decref(out);
     expect_none(again.rows); /* n-2 was restored closed */
-    json_t *b = json_pack("{s:s, s:{s:s, s:s}}", "need_id", "n-3", "candidate", "type",
-                          "volunteer", "id", "v-2");
+    json_t *b = json_pack("{s:s, s:{s:s, s:s}}", "need_id", "n-3", "candidate", "type", "volunteer",
+                          "id", "v-2");
     bool created;
     json_t *need = kt_parse(NEED("1"));
     cr_assert_eq(kb_engine_put(r, KB_ENT_NEED, "n-3", need, &out, &created, &f), 0);

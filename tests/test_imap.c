@@ -6,19 +6,13 @@
 
 static kb_imap_t m;
 
-static void setup(void) {
-    kb_imap_init(&m);
-}
-static void teardown(void) {
-    kb_imap_free(&m);
-}
+static void setup(void) { kb_imap_init(&m); }
+static void teardown(void) { kb_imap_free(&m); }
 
 TestSuite(imap, .init = setup, .fini = teardown);
 
 /* Keys as index.c makes them: (lat cell << 32) | lon cell. */
-static uint64_t cell_key(uint32_t a, uint32_t b) {
-    return ((uint64_t)a << 32) | b;
-}
+static uint64_t cell_key(uint32_t a, uint32_t b) { return ((uint64_t)a << 32) | b; }
 
 Test(imap, empty_map_finds_nothing_and_holds_no_memory) {
     uint32_t v = 77;

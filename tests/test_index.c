@@ -11,12 +11,8 @@
 
 static kb_index_t ix;
 
-static void setup(void) {
-    kb_index_init(&ix);
-}
-static void teardown(void) {
-    kb_index_free(&ix);
-}
+static void setup(void) { kb_index_init(&ix); }
+static void teardown(void) { kb_index_free(&ix); }
 
 TestSuite(index, .init = setup, .fini = teardown);
 

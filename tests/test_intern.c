@@ -9,12 +9,8 @@
 
 static kb_intern_t in;
 
-static void setup(void) {
-    kb_intern_init(&in);
-}
-static void teardown(void) {
-    kb_intern_free(&in);
-}
+static void setup(void) { kb_intern_init(&in); }
+static void teardown(void) { kb_intern_free(&in); }
 
 TestSuite(intern, .init = setup, .fini = teardown);
 

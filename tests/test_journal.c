@@ -41,8 +41,7 @@ static int collect(void *ctx, const kb_jrec_t *rec) {
     return 0;
 }
 
-static const char *payloads[] = {"{\"op\":\"put\"}", "", "{\"op\":\"delete\",\"id\":\"v-1\"}",
-                                 "x"};
+static const char *payloads[] = {"{\"op\":\"put\"}", "", "{\"op\":\"delete\",\"id\":\"v-1\"}", "x"};
 #define NPAY 4
 
 /* Writes the four records (seq 1..4) and returns the file's bytes. */
@@ -51,9 +50,8 @@ static uint8_t *write_four(size_t *len) {
     cr_assert_eq(kb_journal_open(&j, path, 0, NULL, NULL, NULL), 0);
     for (int i = 0; i < NPAY; i++) {
         uint64_t seq = 0;
-        cr_assert_eq(kb_journal_append(&j, KB_JREC_OP, payloads[i], (uint32_t)strlen(payloads[i]),
-                                       &seq),
-                     0);
+        cr_assert_eq(
+            kb_journal_append(&j, KB_JREC_OP, payloads[i], (uint32_t)strlen(payloads[i]), &seq), 0);
         cr_assert_eq(seq, (uint64_t)i + 1);
     }
     cr_assert_eq(kb_journal_sync(j.fd), 0);
@@ -151,8 +149,8 @@ Test(journal, every_flipped_bit_in_a_record_is_caught) {
     size_t len;
     uint8_t *full = write_four(&len);
     uint8_t copy[4096];
-    size_t third = KB_JOURNAL_HEADER + 2 * KB_JREC_HEADER + strlen(payloads[0]) +
-                   strlen(payloads[1]);
+    size_t third =
+        KB_JOURNAL_HEADER + 2 * KB_JREC_HEADER + strlen(payloads[0]) + strlen(payloads[1]);
     for (size_t byte = third; byte < len; byte++) {
         for (int bit = 0; bit < 8; bit++) {
             memcpy(copy, full, len);

@@ -12,7 +12,7 @@
 #include "score.h"
 #include "store.h"
 
-#define NVOL 20000
+#define NVOL  20000
 #define TODAY 20781 /* 2026-11-24 */
 
 static uint64_t rng = 88172645463325252ULL;
@@ -218,7 +218,8 @@ Test(index, remove_keeps_index_exact, .init = setup, .fini = teardown) {
         last = lb;
         cell = kb_index_search_next(&s);
         for (uint32_t i = 0; i < cell->n; i++) {
-            cr_assert_eq(cell->members[i] % 2, 1, "removed slot %u still indexed", cell->members[i]);
+            cr_assert_eq(cell->members[i] % 2, 1, "removed slot %u still indexed",
+                         cell->members[i]);
             seen++;
         }
         /* Postings hold only members. */

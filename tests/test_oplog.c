@@ -9,8 +9,8 @@
 #include "koble/engine.h"
 
 static kb_engine_t *e;
-static json_t *ops;    /* what the hook received, in order */
-static int fail_hook;  /* > 0: the hook fails from this many calls on */
+static json_t *ops;   /* what the hook received, in order */
+static int fail_hook; /* > 0: the hook fails from this many calls on */
 
 static int hook(void *ctx, const json_t *op) {
     (void)ctx;
@@ -35,8 +35,8 @@ static int put(kb_entity_t t, const char *id, const char *body, kb_fault_t *f) {
 }
 
 static int propose(const char *need, const char *vol, kb_fault_t *f) {
-    json_t *b = json_pack("{s:s, s:{s:s, s:s}}", "need_id", need, "candidate", "type",
-                          "volunteer", "id", vol),
+    json_t *b = json_pack("{s:s, s:{s:s, s:s}}", "need_id", need, "candidate", "type", "volunteer",
+                          "id", vol),
            *out = NULL;
     int rc = kb_engine_propose(e, b, &out, f);
     json_decref(b);
@@ -81,32 +81,35 @@ static json_t *state_of(kb_engine_t *x) {
     return s;
 }
 
-#define VOL(lat) "{\"location\":{\"lat\":" lat ",\"lon\":11.87},\"skills\":[\"mentoring\"],\"capacity\":1}"
-#define NEED "{\"kind\":\"mentor\",\"municipality\":\"0376\",\"location\":{\"lat\":54.77,\"lon\":11.87}," \
-             "\"skills_required\":[\"mentoring\"],\"person_age\":18,\"count\":2}"
+#define VOL(lat)                                                                                   \
+    "{\"location\":{\"lat\":" lat ",\"lon\":11.87},\"skills\":[\"mentoring\"],\"capacity\":1}"
+#define NEED                                                                                       \
+    "{\"kind\":\"mentor\",\"municipality\":\"0376\",\"location\":{\"lat\":54.77,\"lon\":11.87},"   \
+    "\"skills_required\":[\"mentoring\"],\"person_age\":18,\"count\":2}"
 
 TestSuite(oplog, .init = setup, .fini = teardown);
 
 Test(oplog, replaying_the_journal_rebuilds_the_same_state) {
     kb_fault_t f;
-    cr_assert_eq(put(KB_ENT_ORGANISATION, "urk", "{\"name\":\"URK\",\"kind\":\"volunteer_org\"}", &f), 0);
+    cr_assert_eq(
+        put(KB_ENT_ORGANISATION, "urk", "{\"name\":\"URK\",\"kind\":\"volunteer_org\"}", &f), 0);
     cr_assert_eq(put(KB_ENT_VOLUNTEER, "v-1", VOL("54.77"), &f), 0);
     cr_assert_eq(put(KB_ENT_VOLUNTEER, "v-2", VOL("54.78"), &f), 0);
     cr_assert_eq(put(KB_ENT_VOLUNTEER, "v-3", VOL("54.79"), &f), 0);
     cr_assert_eq(put(KB_ENT_NEED, "n-1", NEED, &f), 0);
     cr_assert_eq(put(KB_ENT_NEED, "n-2", NEED, &f), 0);
-    cr_assert_eq(propose("n-1", "v-1", &f), 0);   /* m-1 */
+    cr_assert_eq(propose("n-1", "v-1", &f), 0); /* m-1 */
     cr_assert_eq(step("m-1", "accept", &f), 0);
-    cr_assert_eq(propose("n-1", "v-2", &f), 0);   /* m-2 */
+    cr_assert_eq(propose("n-1", "v-2", &f), 0); /* m-2 */
     cr_assert_eq(step("m-2", "decline", &f), 0);
-    cr_assert_eq(propose("n-2", "v-3", &f), 0);   /* m-3 */
+    cr_assert_eq(propose("n-2", "v-3", &f), 0); /* m-3 */
     cr_assert_eq(step("m-3", "accept", &f), 0);
     cr_assert_eq(step("m-3", "end", &f), 0);
-    cr_assert_eq(propose("n-2", "v-2", &f), 0);   /* m-4 */
+    cr_assert_eq(propose("n-2", "v-2", &f), 0); /* m-4 */
     json_t *out = NULL;
     cr_assert_eq(kb_engine_close_need(e, "n-2", &out, &f), 0); /* ends m-4 */
     json_decref(out);
-    cr_assert_eq(put(KB_ENT_VOLUNTEER, "v-2", VOL("54.80"), &f), 0); /* replace */
+    cr_assert_eq(put(KB_ENT_VOLUNTEER, "v-2", VOL("54.80"), &f), 0);   /* replace */
     cr_assert_eq(kb_engine_delete(e, KB_ENT_VOLUNTEER, "v-1", &f), 0); /* ends m-1 */
     /* Rejected writes are not journaled. */
     cr_assert_lt(put(KB_ENT_VOLUNTEER, "v-9", "{\"location\":{\"lat\":99,\"lon\":1}}", &f), 0);

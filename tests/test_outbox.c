@@ -17,8 +17,8 @@ static char *ids(void) {
     const kb_event_t *e;
     for (size_t i = 0; (e = kb_outbox_at(&o, i)); i++) {
         size_t len = strlen(buf);
-        snprintf(buf + len, sizeof buf - len, "%llu-%u:%s ", (unsigned long long)e->id.seq,
-                 e->id.n, e->event);
+        snprintf(buf + len, sizeof buf - len, "%llu-%u:%s ", (unsigned long long)e->id.seq, e->id.n,
+                 e->event);
     }
     return buf;
 }

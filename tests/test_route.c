@@ -67,7 +67,8 @@ static const char *routed(const kb_need_t *n) {
     buf[0] = '\0';
     for (uint32_t i = 0; i < count; i++) {
         size_t len = strlen(buf);
-        snprintf(buf + len, sizeof buf - len, "%s%s", i ? " " : "", kb_store_sub(&store, slots[i])->id);
+        snprintf(buf + len, sizeof buf - len, "%s%s", i ? " " : "",
+                 kb_store_sub(&store, slots[i])->id);
     }
     return buf;
 }
@@ -76,16 +77,20 @@ TestSuite(route, .init = setup, .fini = teardown);
 
 Test(route, each_kind_of_subscription_is_found_and_checked_in_full) {
     add_sub("by-muni", "{\"org_id\":\"o1\",\"municipalities\":[\"0376\",\"0360\"]}");
-    add_sub("muni-visit", "{\"org_id\":\"o1\",\"municipalities\":[\"0376\"],\"kinds\":[\"visit\"]}");
-    add_sub("area-10", "{\"org_id\":\"o2\",\"area\":{\"lat\":54.77,\"lon\":11.87,\"radius_km\":5}}");
-    add_sub("area-400", "{\"org_id\":\"o2\",\"area\":{\"lat\":56.0,\"lon\":10.0,\"radius_km\":300}}");
+    add_sub("muni-visit",
+            "{\"org_id\":\"o1\",\"municipalities\":[\"0376\"],\"kinds\":[\"visit\"]}");
+    add_sub("area-10",
+            "{\"org_id\":\"o2\",\"area\":{\"lat\":54.77,\"lon\":11.87,\"radius_km\":5}}");
+    add_sub("area-400",
+            "{\"org_id\":\"o2\",\"area\":{\"lat\":56.0,\"lon\":10.0,\"radius_km\":300}}");
     add_sub("far", "{\"org_id\":\"o3\",\"area\":{\"lat\":57.0,\"lon\":10.0,\"radius_km\":20}}");
     add_sub("football", "{\"org_id\":\"o4\",\"skills_any\":[\"football\"]}");
     add_sub("all", "{\"org_id\":\"o5\"}");
     add_sub("all-activity", "{\"org_id\":\"o6\",\"kinds\":[\"activity\"]}");
     /* Nykøbing Falster, a mentor need wanting football. */
-    kb_need_t n = need("{\"kind\":\"mentor\",\"municipality\":\"0376\",\"person_age\":16,"
-                       "\"location\":{\"lat\":54.7712,\"lon\":11.8749},\"skills_wanted\":[\"football\"]}");
+    kb_need_t n =
+        need("{\"kind\":\"mentor\",\"municipality\":\"0376\",\"person_age\":16,"
+             "\"location\":{\"lat\":54.7712,\"lon\":11.8749},\"skills_wanted\":[\"football\"]}");
     cr_assert_str_eq(routed(&n), "by-muni area-10 area-400 football all");
     kb_need_clear(&n);
     /* Aarhus, an activity need without skills: the wide area only, and
@@ -105,7 +110,8 @@ Test(route, each_kind_of_subscription_is_found_and_checked_in_full) {
  * the subscriptions a check of every one of them gives. */
 Test(route, routing_equals_checking_every_subscription) {
     srand(7);
-    static const char *const skills[] = {"football", "homework_help", "mentoring", "visiting", "da"};
+    static const char *const skills[] = {"football", "homework_help", "mentoring", "visiting",
+                                         "da"};
     static const char *const kinds[] = {"mentor", "visit", "activity", "any"};
     enum { SUBS = 400, NEEDS = 300 };
     uint32_t slots[SUBS];

@@ -50,13 +50,9 @@ static int check_at(double km) {
     kb_query_init(&q, &need, &weights, TODAY, YEAR, q.paired, q.npaired);
     return kb_score_check(&q, &cand, 3, kb_geo_chord2_of_km(km));
 }
-static int check(void) {
-    return check_at(5.0);
-}
+static int check(void) { return check_at(5.0); }
 
-Test(score, a_fitting_candidate_passes) {
-    cr_assert_eq(check(), KB_X_COUNT);
-}
+Test(score, a_fitting_candidate_passes) { cr_assert_eq(check(), KB_X_COUNT); }
 
 Test(score, distance_beyond_either_radius) {
     cr_assert_eq(check_at(9.9), KB_X_COUNT);

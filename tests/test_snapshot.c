@@ -34,8 +34,8 @@ static void setup(void) {
     for (int i = 0; i < 20; i++) {
         snprintf(id, sizeof id, "v-%d", i);
         snprintf(body, sizeof body,
-                 "{\"location\":{\"lat\":55.%02d,\"lon\":12.5},\"skills\":[\"visiting\",\"s%d\"]}", i,
-                 i % 4);
+                 "{\"location\":{\"lat\":55.%02d,\"lon\":12.5},\"skills\":[\"visiting\",\"s%d\"]}",
+                 i, i % 4);
         put(KB_ENT_VOLUNTEER, id, body);
     }
     put(KB_ENT_NEED, "n-1",

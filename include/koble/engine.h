@@ -40,12 +40,12 @@ typedef struct kb_engine_opts {
     /* Score weights: skills, distance, availability, age, experience, load
      * (DESIGN.md defaults 3, 2, 2, 1, 1, 1). Each >= 0, sum > 0. */
     double weights[6];
-    int max_json_depth;      /* nesting bound for request bodies */
+    int max_json_depth; /* nesting bound for request bodies */
 } kb_engine_opts_t;
 
 typedef struct kb_match_opts {
-    uint32_t limit;          /* 1..100, default 10 */
-    bool explain;            /* add components and exclusion counts */
+    uint32_t limit; /* 1..100, default 10 */
+    bool explain;   /* add components and exclusion counts */
 } kb_match_opts_t;
 
 void kb_engine_opts_default(kb_engine_opts_t *o);
@@ -60,10 +60,9 @@ int kb_engine_parse(const kb_engine_t *e, const char *body, size_t len, json_t *
                     kb_fault_t *f);
 
 /* PUT: create (*created = true) or replace; *out is the stored object. */
-int kb_engine_put(kb_engine_t *e, kb_entity_t t, const char *id, const json_t *body,
-                  json_t **out, bool *created, kb_fault_t *f);
-int kb_engine_get(const kb_engine_t *e, kb_entity_t t, const char *id, json_t **out,
-                  kb_fault_t *f);
+int kb_engine_put(kb_engine_t *e, kb_entity_t t, const char *id, const json_t *body, json_t **out,
+                  bool *created, kb_fault_t *f);
+int kb_engine_get(const kb_engine_t *e, kb_entity_t t, const char *id, json_t **out, kb_fault_t *f);
 /* DELETE: a deleted need or candidate ends its proposed and accepted
  * matches (freeing capacity) first. */
 int kb_engine_delete(kb_engine_t *e, kb_entity_t t, const char *id, kb_fault_t *f);
@@ -71,14 +70,14 @@ int kb_engine_delete(kb_engine_t *e, kb_entity_t t, const char *id, kb_fault_t *
 int kb_engine_close_need(kb_engine_t *e, const char *id, json_t **out, kb_fault_t *f);
 
 /* GET /v1/needs/{id}/matches */
-int kb_engine_matches(kb_engine_t *e, const char *need_id, const kb_match_opts_t *o,
-                      json_t **out, kb_fault_t *f);
+int kb_engine_matches(kb_engine_t *e, const char *need_id, const kb_match_opts_t *o, json_t **out,
+                      kb_fault_t *f);
 /* POST /v1/match: the same for a need body that is not stored. */
 int kb_engine_what_if(kb_engine_t *e, const json_t *need_body, const kb_match_opts_t *o,
                       json_t **out, kb_fault_t *f);
 /* GET /v1/volunteers/{id}/needs: open needs that fit a volunteer. */
-int kb_engine_volunteer_needs(kb_engine_t *e, const char *volunteer_id,
-                              const kb_match_opts_t *o, json_t **out, kb_fault_t *f);
+int kb_engine_volunteer_needs(kb_engine_t *e, const char *volunteer_id, const kb_match_opts_t *o,
+                              json_t **out, kb_fault_t *f);
 
 /* POST /v1/matches: propose a need × candidate pair (409 if a hard
  * constraint fails). */
