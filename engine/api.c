@@ -407,6 +407,11 @@ static void route(call_t *c) {
         finish(c, 200, "application/json", ok, sizeof ok - 1);
         return;
     }
+    /* Until recovery is done there is no engine to ask. */
+    if (!c->api->ready) {
+        reply_error(c, 503, "starting", NULL, "recovery is not finished");
+        return;
+    }
     if (n == 1 && !strcmp(s[0], "metrics")) {
         metrics(c);
         return;

@@ -11,6 +11,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fault.h"
@@ -37,6 +38,8 @@ struct kb_durable {
     kb_outbox_t outbox;
     uint64_t event_seq; /* the journal record whose write is being applied */
     kb_durable_listener_t listener;
+    kb_fsync_t fsync;
+    kb_journal_t journal; /* recovered, until kb_durable_attach hands it to the commit */
 };
 
 /* ---- files ---- */
@@ -352,12 +355,13 @@ static int replay_journals(kb_durable_t *d, const seqs_t *journals, replay_t *r,
     return 0;
 }
 
-int kb_durable_open(uv_loop_t *loop, const kb_durable_opts_t *o, const kb_engine_opts_t *eo,
-                    kb_commit_fail_cb on_fail, kb_durable_t **out, kb_engine_t **engine) {
+int kb_durable_recover(const kb_durable_opts_t *o, const kb_engine_opts_t *eo, kb_durable_t **out,
+                       kb_engine_t **engine) {
     kb_durable_t *d = calloc(1, sizeof *d);
     if (!d) return KB_ENOMEM;
-    d->loop = loop;
     d->snapshot_bytes = o->snapshot_bytes;
+    d->fsync = o->fsync;
+    d->journal.fd = -1;
     kb_outbox_init(&d->outbox);
     if (o->stream_prefix) {
         d->events_on = true;
@@ -366,9 +370,9 @@ int kb_durable_open(uv_loop_t *loop, const kb_durable_opts_t *o, const kb_engine
     snprintf(d->dir, sizeof d->dir, "%s", o->dir);
     seqs_t snaps = {0}, journals = {0};
     kb_engine_t *e = NULL;
-    kb_journal_t j = {.fd = -1};
     replay_t r = {0};
-    uint64_t t0 = uv_hrtime();
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = 0;
     if (mkdir(d->dir, 0700) < 0 && errno != EEXIST) {
         kb_log(KB_LOG_ERROR, "recovery", "dir=\"%s\" error=\"%s\"", d->dir, strerror(errno));
@@ -383,30 +387,43 @@ int kb_durable_open(uv_loop_t *loop, const kb_durable_opts_t *o, const kb_engine
     r.engine = e;
     r.d = d;
     if (d->events_on) kb_engine_set_events(e, on_event, d);
-    if ((rc = replay_journals(d, &journals, &r, &j)) < 0) goto fail;
-    if ((rc = kb_commit_new(loop, &j, o->fsync, on_fail, NULL, &d->commit)) < 0) goto fail;
-    j.fd = -1; /* the commit owns it now */
+    if ((rc = replay_journals(d, &journals, &r, &d->journal)) < 0) goto fail;
     d->engine = e;
-    kb_engine_set_journal(e, journal_op, d);
-    uv_timer_init(loop, &d->kick);
-    uv_signal_init(loop, &d->sigchld);
-    d->kick.data = d->sigchld.data = d;
-    d->open_handles = 2;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
     kb_log(KB_LOG_INFO, "recovered", "records=%" PRIu64 " last_seq=%" PRIu64 " ms=%.1f", r.applied,
-           r.last, (double)(uv_hrtime() - t0) / 1e6);
+           r.last, (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
     free(snaps.v);
     free(journals.v);
     *out = d;
     *engine = e;
     return 0;
 fail:
-    kb_journal_close(&j);
+    kb_journal_close(&d->journal);
     kb_engine_free(e);
     free(snaps.v);
     free(journals.v);
     kb_outbox_free(&d->outbox);
     free(d);
     return rc < 0 ? rc : KB_EIO;
+}
+
+int kb_durable_attach(kb_durable_t *d, uv_loop_t *loop, kb_commit_fail_cb on_fail) {
+    int rc = kb_commit_new(loop, &d->journal, d->fsync, on_fail, NULL, &d->commit);
+    if (rc < 0) return rc;
+    d->journal.fd = -1; /* the commit owns it now */
+    d->loop = loop;
+    kb_engine_set_journal(d->engine, journal_op, d);
+    uv_timer_init(loop, &d->kick);
+    uv_signal_init(loop, &d->sigchld);
+    d->kick.data = d->sigchld.data = d;
+    d->open_handles = 2;
+    return 0;
+}
+
+void kb_durable_discard(kb_durable_t *d) {
+    kb_journal_close(&d->journal);
+    kb_outbox_free(&d->outbox);
+    free(d);
 }
 
 kb_commit_t *kb_durable_commit(const kb_durable_t *d) { return d->commit; }

@@ -53,11 +53,18 @@ typedef struct kb_durable_stats {
     int snapshot_running;
 } kb_durable_stats_t;
 
-/* Recovers the state in o->dir into a new engine (made with eo), opens the
- * journal for appends and hooks it to the engine. On success *engine is
- * owned by the caller and must outlive *out. Errors are logged. */
-int kb_durable_open(uv_loop_t *loop, const kb_durable_opts_t *o, const kb_engine_opts_t *eo,
-                    kb_commit_fail_cb on_fail, kb_durable_t **out, kb_engine_t **engine);
+/* Recovers the state in o->dir into a new engine (made with eo) and
+ * keeps the last journal open for appends. Touches no event loop, so it
+ * may run on a worker thread while the loop answers "starting". On
+ * success *engine is owned by the caller and must outlive *out. Errors
+ * are logged. */
+int kb_durable_recover(const kb_durable_opts_t *o, const kb_engine_opts_t *eo, kb_durable_t **out,
+                       kb_engine_t **engine);
+/* On the loop's thread, after kb_durable_recover: group commit, timers,
+ * and the engine's journal hook. */
+int kb_durable_attach(kb_durable_t *d, uv_loop_t *loop, kb_commit_fail_cb on_fail);
+/* Frees a recovered d that was never attached (start-up gave up). */
+void kb_durable_discard(kb_durable_t *d);
 kb_commit_t *kb_durable_commit(const kb_durable_t *d);
 
 /* ---- events (when opts.stream_prefix is set) ----

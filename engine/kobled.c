@@ -1,9 +1,10 @@
 /* kobled.c — the daemon: configuration, one libuv loop, the HTTP server
  * and the engine, the journal, and an orderly exit.
  *
- * Start-up recovers the state in the data directory (durable.h) before
- * the listener opens. From then on every write is journaled before it is
- * applied, and answered once its record is synced (commit.h).
+ * Start-up opens the listener, then recovers the state in the data
+ * directory (durable.h) on libuv's thread pool while every request is
+ * answered 503 "starting". From then on every write is journaled before it
+ * is applied, and answered once its record is synced (commit.h).
  *
  * SIGTERM or SIGINT closes the listener, lets in-flight requests finish,
  * closes the remaining connections, writes a snapshot and exits 0. A
@@ -34,6 +35,7 @@ typedef struct daemon {
     kb_durable_t *durable;
     kb_publish_t *publish; /* NULL with --redis none */
     bool stopping;
+    bool recovering; /* the journal is replayed on the thread pool */
 } daemon_t;
 
 static void close_handle(uv_handle_t *h, void *arg) {
@@ -68,6 +70,11 @@ static void on_signal(uv_signal_t *h, int signum) {
     }
     d->stopping = true;
     kb_log(KB_LOG_INFO, "stopping", "signal=%s", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    if (d->recovering) {
+        /* Nothing was accepted yet in this run, so nothing can be lost. */
+        kb_log(KB_LOG_INFO, "stopped", "reason=signal_during_recovery");
+        exit(0);
+    }
     kb_http_shutdown(d->http, on_drained);
 }
 
@@ -111,6 +118,49 @@ static int start_publishing(daemon_t *d, const kb_config_t *cfg) {
     return 0;
 }
 
+/* ---- start-up: recovery off the loop, then everything that needs it ---- */
+
+typedef struct recovery {
+    uv_work_t work;
+    daemon_t *d;
+    kb_api_t *api;
+    const kb_config_t *cfg;
+    kb_engine_opts_t eo;
+    kb_durable_opts_t opts;
+    int rc;
+    kb_durable_t *durable;
+    kb_engine_t *engine;
+} recovery_t;
+
+/* On a worker thread: nothing else touches the engine or the data
+ * directory until recover_done, since the API answers 503 meanwhile. */
+static void recover_work(uv_work_t *w) {
+    recovery_t *r = w->data;
+    r->rc = kb_durable_recover(&r->opts, &r->eo, &r->durable, &r->engine);
+}
+
+static void recover_done(uv_work_t *w, int status) {
+    recovery_t *r = w->data;
+    daemon_t *d = r->d;
+    d->recovering = false;
+    if (status < 0 || r->rc < 0) {
+        kb_log(KB_LOG_ERROR, "exit", "reason=recovery_failed");
+        exit(1);
+    }
+    if (kb_durable_attach(r->durable, d->loop, on_sync_failed) < 0) {
+        kb_log(KB_LOG_ERROR, "exit", "reason=out_of_memory");
+        exit(1);
+    }
+    d->durable = r->durable;
+    if (r->cfg->redis_enabled && start_publishing(d, r->cfg) < 0) exit(1);
+    r->api->engine = r->engine;
+    r->api->commit = kb_durable_commit(d->durable);
+    r->api->durable = d->durable;
+    r->api->publish = d->publish;
+    r->api->ready = true;
+    kb_log(KB_LOG_INFO, "ready", "data_dir=\"%s\"", r->opts.dir);
+}
+
 /* Without access control (DESIGN.md "Security") kobled listens on
  * loopback only, whatever it was asked. */
 static bool is_loopback(const char *host) {
@@ -140,19 +190,15 @@ int main(int argc, char **argv) {
     memcpy(eo.weights, cfg.weights, sizeof eo.weights);
     eo.max_json_depth = cfg.max_json_depth;
     daemon_t d = {.loop = uv_default_loop()};
-    kb_engine_t *engine;
-    kb_durable_opts_t dopts = {.dir = cfg.data_dir,
+    kb_api_t api = {.metrics = kb_metrics_new(), .access_log = true};
+    recovery_t rec = {.d = &d,
+                      .api = &api,
+                      .cfg = &cfg,
+                      .eo = eo,
+                      .opts = {.dir = cfg.data_dir,
                                .fsync = cfg.fsync,
                                .snapshot_bytes = cfg.snapshot_bytes,
-                               .stream_prefix = cfg.redis_enabled ? cfg.redis_prefix : NULL};
-    if (kb_durable_open(d.loop, &dopts, &eo, on_sync_failed, &d.durable, &engine) < 0) return 1;
-    if (cfg.redis_enabled && start_publishing(&d, &cfg) < 0) return 1;
-    kb_api_t api = {.engine = engine,
-                    .metrics = kb_metrics_new(),
-                    .access_log = true,
-                    .commit = kb_durable_commit(d.durable),
-                    .durable = d.durable,
-                    .publish = d.publish};
+                               .stream_prefix = cfg.redis_enabled ? cfg.redis_prefix : NULL}};
     kb_http_limits_t limits;
     kb_http_limits_default(&limits);
     limits.max_header_bytes = cfg.max_header_bytes;
@@ -179,9 +225,15 @@ int main(int argc, char **argv) {
                uv_strerror(rc));
         return 1;
     }
-    /* Recovery is done before the listener opens. */
-    api.ready = true;
+    /* Listening at once: until recovery is done every request is answered
+     * 503 "starting", so orchestrators see a live, not yet ready, process. */
     kb_log(KB_LOG_INFO, "listening", "addr=%s:%d", host, kb_http_port(d.http));
+    rec.work.data = &rec;
+    d.recovering = true;
+    if ((rc = uv_queue_work(d.loop, &rec.work, recover_work, recover_done)) < 0) {
+        kb_log(KB_LOG_ERROR, "recovery", "error=\"%s\"", uv_strerror(rc));
+        return 1;
+    }
 
     uv_signal_init(d.loop, &d.sigterm);
     uv_signal_init(d.loop, &d.sigint);
@@ -193,7 +245,7 @@ int main(int argc, char **argv) {
 
     kb_http_server_free(d.http);
     kb_metrics_free(api.metrics);
-    kb_engine_free(engine);
+    kb_engine_free(api.engine);
     uv_loop_close(d.loop);
     return 0;
 }

@@ -33,6 +33,24 @@ static void sleep_ms(int ms) {
     nanosleep(&ts, NULL);
 }
 
+/* kobled listens before it recovers and answers 503 until it is ready:
+ * wait (bounded, 10 s) for /healthz to say 200. */
+static int wait_ready(kt_daemon_t *d) {
+    for (int i = 0; i < 1000; i++) {
+        kt_resp_t r = kt_http(d, "GET", "/healthz", NULL);
+        int status = r.status;
+        kt_resp_free(&r);
+        if (status == 200) return 0;
+        int st;
+        if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
+            d->pid = 0;
+            return -1;
+        }
+        sleep_ms(10);
+    }
+    return -1;
+}
+
 int kt_daemon_start(kt_daemon_t *d, const char *const *extra) {
     memset(d, 0, sizeof *d);
     snprintf(d->dir, sizeof d->dir, "/tmp/koble-it-XXXXXX");
@@ -75,7 +93,7 @@ int kt_daemon_spawn(kt_daemon_t *d, const char *const *extra) {
             if (colon) d->port = atoi(colon + 1);
         }
         if (f) fclose(f);
-        if (d->port > 0) return 0;
+        if (d->port > 0) return wait_ready(d);
         int st;
         if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
             d->pid = 0;
