@@ -93,7 +93,7 @@ int kt_daemon_spawn(kt_daemon_t *d, const char *const *extra) {
             if (colon) d->port = atoi(colon + 1);
         }
         if (f) fclose(f);
-        if (d->port > 0) return wait_ready(d);
+        if (d->port > 0) return d->no_wait ? 0 : wait_ready(d);
         int st;
         if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
             d->pid = 0;

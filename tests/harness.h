@@ -8,6 +8,7 @@
 #ifndef KT_HARNESS_H
 #define KT_HARNESS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -18,6 +19,7 @@ typedef struct kt_daemon {
     int port;
     int runs;         /* processes started in this data dir */
     long fsize_limit; /* RLIMIT_FSIZE for kobled in bytes (a "full disk"); 0: none */
+    bool no_wait;     /* spawn returns once kobled listens, before it is ready */
     char dir[64];     /* temporary data dir, removed by kt_daemon_stop */
     char log[96];     /* this run's stderr */
 } kt_daemon_t;
