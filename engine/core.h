@@ -85,6 +85,8 @@ static inline bool kb_engine_emits(const kb_engine_t *e) { return e->events && !
 void kb_engine_emit(kb_engine_t *e, const char *stream, const char *event, json_t *data);
 /* "volunteer", "activity", "need", "organisation". */
 const char *kb_engine_entity_name(kb_entity_t t);
+/* Adds candidate c (in slot) to its index; on failure the index is as it was. */
+int kb_engine_index_cand(kb_engine_t *e, const kb_cand_t *c, uint32_t slot);
 /* The pool that holds entities of type t. */
 kb_pool_t *kb_engine_pool(const kb_engine_t *e, kb_entity_t t);
 /* Snapshot records of the matches (dump.c has the whole picture). */

@@ -130,7 +130,7 @@ static int no_memory(kb_fault_t *f) {
 
 /* ---- candidates (volunteers and activities) ---- */
 
-static int cand_index(kb_engine_t *e, const kb_cand_t *c, uint32_t slot) {
+int kb_engine_index_cand(kb_engine_t *e, const kb_cand_t *c, uint32_t slot) {
     uint32_t keys[KB_INDEX_MAX_KEYS];
     unsigned n = kb_index_cand_keys(c, keys);
     return kb_index_add(&e->cand_ix[c->type], slot, c->pos.lat, c->pos.lon, keys, n);
@@ -169,7 +169,7 @@ static int put_cand(kb_engine_t *e, int type, const char *id, const json_t *body
         if (kb_pool_alloc(pool, id, &slot) < 0) goto nomem;
         kb_cand_t *c = kb_store_cand(&e->store, type, slot);
         nc.id = c->id;
-        if (cand_index(e, &nc, slot) < 0) {
+        if (kb_engine_index_cand(e, &nc, slot) < 0) {
             kb_pool_release(pool, slot);
             goto nomem;
         }
@@ -177,8 +177,8 @@ static int put_cand(kb_engine_t *e, int type, const char *id, const json_t *body
     } else {
         kb_cand_t *c = kb_store_cand(&e->store, type, slot);
         cand_unindex(e, c, slot);
-        if (cand_index(e, &nc, slot) < 0) {
-            if (cand_index(e, c, slot) < 0) abort(); /* its cells and postings still exist */
+        if (kb_engine_index_cand(e, &nc, slot) < 0) {
+            if (kb_engine_index_cand(e, c, slot) < 0) abort(); /* its cells and postings still exist */
             goto nomem;
         }
         nc.id = c->id;

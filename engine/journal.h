@@ -34,6 +34,7 @@ enum {
     KB_JREC_SNAP_END = 3, /* a snapshot's last record: {"records", "journal_seq"} */
     KB_JREC_ACK = 4,      /* Redis confirmed events up to {"seq", "n"} */
     KB_JREC_SNAP_OWN = 5, /* a snapshot record of the daemon's own (the outbox) */
+    KB_JREC_SNAP_CAND = 6, /* a snapshot's volunteer or activity, binary (dump.c) */
 };
 
 /* File magics: journals and snapshots share the header and the framing. */

@@ -75,6 +75,10 @@ static int dump_one(void *ctx, const json_t *rec) { return put_json(ctx, KB_JREC
 
 static int dump_own(void *ctx, const json_t *rec) { return put_json(ctx, KB_JREC_SNAP_OWN, rec); }
 
+static int dump_bin(void *ctx, const void *rec, size_t len) {
+    return put_record(ctx, KB_JREC_SNAP_CAND, rec, len);
+}
+
 static int sync_dir_of(const char *path) {
     char copy[4096];
     snprintf(copy, sizeof copy, "%s", path);
@@ -96,7 +100,7 @@ int kb_snapshot_write(const kb_engine_t *e, const char *path, uint64_t seq, kb_s
     uint8_t head[KB_JOURNAL_HEADER];
     kb_journal_file_header(head, KB_SNAPSHOT_MAGIC);
     if (rc == 0) rc = put_bytes(&w, head, sizeof head);
-    if (rc == 0) rc = kb_engine_dump(e, dump_one, &w);
+    if (rc == 0) rc = kb_engine_dump_bin(e, dump_one, dump_bin, &w);
     if (rc == 0 && own) rc = own(own_ctx, dump_own, &w);
     if (rc == 0) {
         char end[96];
@@ -140,6 +144,12 @@ static int load_records(kb_engine_t *e, const uint8_t *buf, size_t len, uint64_t
         if (n == 0) return damaged(f, "a record fails its check or is cut short");
         if (rec.seq != records + 1) return damaged(f, "records are out of sequence");
         off += n;
+        if (rec.kind == KB_JREC_SNAP_CAND) {
+            int rc = kb_engine_restore_bin(e, rec.payload, rec.len, f);
+            if (rc < 0) return rc;
+            records++;
+            continue;
+        }
         json_t *v = json_loadb((const char *)rec.payload, rec.len, 0, NULL);
         if (!v) return damaged(f, "a record is not JSON");
         int rc = 0;

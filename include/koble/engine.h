@@ -19,6 +19,7 @@
 #define KOBLE_ENGINE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -141,6 +142,13 @@ void kb_engine_set_events(kb_engine_t *e, kb_engine_event_fn fn, void *ctx);
 typedef int (*kb_engine_dump_fn)(void *ctx, const json_t *rec);
 int kb_engine_dump(const kb_engine_t *e, kb_engine_dump_fn fn, void *ctx);
 int kb_engine_restore(kb_engine_t *e, const json_t *rec, kb_fault_t *f);
+/* The same with volunteers and activities as compact binary records
+ * passed to bin (machine byte order), restored by kb_engine_restore_bin:
+ * what snapshots use, since candidates are nearly all of a large state. */
+typedef int (*kb_engine_bin_fn)(void *ctx, const void *rec, size_t len);
+int kb_engine_dump_bin(const kb_engine_t *e, kb_engine_dump_fn fn, kb_engine_bin_fn bin,
+                       void *ctx);
+int kb_engine_restore_bin(kb_engine_t *e, const void *rec, size_t len, kb_fault_t *f);
 
 /* Counts, index sizes and memory, as GET /v1/stats answers. */
 json_t *kb_engine_stats(const kb_engine_t *e);
