@@ -68,48 +68,54 @@ static char *put(char *p, const void *v, size_t n) {
     return p + n;
 }
 
+/* Candidates go out cell by cell, so that restoring them fills one cell
+ * of the index after the other while it is in the cache (in slot order,
+ * each insert would land in a random cell). Slots are internal: nothing a
+ * client sees depends on them. */
 static int dump_cands_bin(const kb_engine_t *e, int type, kb_engine_bin_fn bin, void *ctx) {
-    const kb_pool_t *p = &e->store.cands[type];
+    const kb_index_t *ix = &e->cand_ix[type];
     char *buf = NULL;
     size_t cap = 0;
     int rc = 0;
-    for (uint32_t slot = 0; rc == 0 && slot < p->used; slot++) {
-        const kb_cand_t *c = kb_store_cand(&e->store, type, slot);
-        if (!c->live) continue;
-        uint16_t lens[3] = {(uint16_t)strlen(c->id), (uint16_t)(c->org_id ? strlen(c->org_id) : 0),
-                            (uint16_t)(c->title ? strlen(c->title) : 0)};
-        const kb_toks_t *lists[3] = {&c->skills, &c->langs, &c->exp};
-        size_t need = BIN_HEAD + lens[0] + lens[1] + lens[2] +
-                      4 * ((size_t)lists[0]->n + lists[1]->n + lists[2]->n);
-        if (need > cap) {
-            char *grown = realloc(buf, need);
-            if (!grown) {
-                rc = KB_ENOMEM;
-                break;
+    for (uint32_t cell = 0; rc == 0 && cell < ix->ncells; cell++) {
+        for (uint32_t m = 0; rc == 0 && m < ix->cells[cell].n; m++) {
+            const kb_cand_t *c = kb_store_cand(&e->store, type, ix->cells[cell].members[m]);
+            uint16_t lens[3] = {(uint16_t)strlen(c->id),
+                                (uint16_t)(c->org_id ? strlen(c->org_id) : 0),
+                                (uint16_t)(c->title ? strlen(c->title) : 0)};
+            const kb_toks_t *lists[3] = {&c->skills, &c->langs, &c->exp};
+            size_t need = BIN_HEAD + lens[0] + lens[1] + lens[2] +
+                          4 * ((size_t)lists[0]->n + lists[1]->n + lists[2]->n);
+            if (need > cap) {
+                char *grown = realloc(buf, need);
+                if (!grown) {
+                    rc = KB_ENOMEM;
+                    break;
+                }
+                buf = grown;
+                cap = need;
             }
-            buf = grown;
-            cap = need;
+            uint8_t t = c->type, active = c->active;
+            char *w = buf;
+            w = put(w, &t, 1);
+            w = put(w, &active, 1);
+            w = put(w, &c->capacity, 2);
+            w = put(w, &c->birth_year, 2);
+            w = put(w, &c->age_min, 1);
+            w = put(w, &c->age_max, 1);
+            w = put(w, &c->cert_until, 4);
+            w = put(w, &c->avail, 4);
+            w = put(w, &c->max_km, 4);
+            w = put(w, &c->pos.lat, 8);
+            w = put(w, &c->pos.lon, 8);
+            w = put(w, lens, sizeof lens);
+            for (int k = 0; k < 3; k++) w = put(w, &lists[k]->n, 2);
+            w = put(w, c->id, lens[0]);
+            w = put(w, c->org_id ? c->org_id : "", lens[1]);
+            w = put(w, c->title ? c->title : "", lens[2]);
+            for (int k = 0; k < 3; k++) w = put(w, lists[k]->ids, 4 * (size_t)lists[k]->n);
+            rc = bin(ctx, buf, (size_t)(w - buf));
         }
-        uint8_t t = c->type, active = c->active;
-        char *w = buf;
-        w = put(w, &t, 1);
-        w = put(w, &active, 1);
-        w = put(w, &c->capacity, 2);
-        w = put(w, &c->birth_year, 2);
-        w = put(w, &c->age_min, 1);
-        w = put(w, &c->age_max, 1);
-        w = put(w, &c->cert_until, 4);
-        w = put(w, &c->avail, 4);
-        w = put(w, &c->max_km, 4);
-        w = put(w, &c->pos.lat, 8);
-        w = put(w, &c->pos.lon, 8);
-        w = put(w, lens, sizeof lens);
-        for (int k = 0; k < 3; k++) w = put(w, &lists[k]->n, 2);
-        w = put(w, c->id, lens[0]);
-        w = put(w, c->org_id ? c->org_id : "", lens[1]);
-        w = put(w, c->title ? c->title : "", lens[2]);
-        for (int k = 0; k < 3; k++) w = put(w, lists[k]->ids, 4 * (size_t)lists[k]->n);
-        rc = bin(ctx, buf, (size_t)(w - buf));
     }
     free(buf);
     return rc;

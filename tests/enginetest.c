@@ -2,6 +2,9 @@
 #include "enginetest.h"
 
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 json_t *kt_parse(const char *text) {
     json_error_t err;
@@ -29,9 +32,29 @@ json_t *kt_dump(const kb_engine_t *e) {
     return recs;
 }
 
+static int cmp_text(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 char *kt_dump_text(const kb_engine_t *e) {
     json_t *recs = kt_dump(e);
-    char *text = json_dumps(recs, JSON_SORT_KEYS | JSON_COMPACT);
+    size_t n = json_array_size(recs), len = 0;
+    char **lines = calloc(n + 1, sizeof *lines);
+    cr_assert_not_null(lines);
+    for (size_t i = 0; i < n; i++) {
+        lines[i] = json_dumps(json_array_get(recs, i), JSON_SORT_KEYS | JSON_COMPACT);
+        len += strlen(lines[i]) + 1;
+    }
     json_decref(recs);
+    /* The header and tokens first, as dumped; the rest in text order. */
+    if (n > 2) qsort(lines + 2, n - 2, sizeof *lines, cmp_text);
+    char *text = malloc(len + 1), *w = text;
+    cr_assert_not_null(text);
+    for (size_t i = 0; i < n; i++) {
+        w += sprintf(w, "%s\n", lines[i]);
+        free(lines[i]);
+    }
+    *w = '\0';
+    free(lines);
     return text;
 }

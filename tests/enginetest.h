@@ -13,8 +13,10 @@ json_t *kt_parse(const char *text);
 int kt_put(kb_engine_t *e, kb_entity_t t, const char *id, const char *body, kb_fault_t *f);
 /* The records kb_engine_dump gives, as a JSON array (new reference). */
 json_t *kt_dump(const kb_engine_t *e);
-/* The whole state as kb_engine_dump gives it, as one JSON text (keys
- * sorted), to compare two engines; free() it. */
+/* The whole state as kb_engine_dump gives it, as text to compare two
+ * engines: one record a line, keys sorted, records after the header and
+ * tokens in text order (slot order is internal and may differ between
+ * engines with the same state); free() it. */
 char *kt_dump_text(const kb_engine_t *e);
 
 #endif
