@@ -63,8 +63,9 @@ static int dump_entities(const kb_engine_t *e, kb_entity_t t, kb_engine_dump_fn 
 
 #define BIN_HEAD 48
 
+/* v may be NULL when n is 0 (an empty token list): memcpy may not see it. */
 static char *put(char *p, const void *v, size_t n) {
-    memcpy(p, v, n);
+    if (n) memcpy(p, v, n);
     return p + n;
 }
 
@@ -74,8 +75,9 @@ static char *put(char *p, const void *v, size_t n) {
  * client sees depends on them. */
 static int dump_cands_bin(const kb_engine_t *e, int type, kb_engine_bin_fn bin, void *ctx) {
     const kb_index_t *ix = &e->cand_ix[type];
-    char *buf = NULL;
-    size_t cap = 0;
+    size_t cap = 512;
+    char *buf = malloc(cap);
+    if (!buf) return KB_ENOMEM;
     int rc = 0;
     for (uint32_t cell = 0; rc == 0 && cell < ix->ncells; cell++) {
         for (uint32_t m = 0; rc == 0 && m < ix->cells[cell].n; m++) {

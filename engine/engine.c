@@ -178,7 +178,8 @@ static int put_cand(kb_engine_t *e, int type, const char *id, const json_t *body
         kb_cand_t *c = kb_store_cand(&e->store, type, slot);
         cand_unindex(e, c, slot);
         if (kb_engine_index_cand(e, &nc, slot) < 0) {
-            if (kb_engine_index_cand(e, c, slot) < 0) abort(); /* its cells and postings still exist */
+            if (kb_engine_index_cand(e, c, slot) < 0)
+                abort(); /* its cells and postings still exist */
             goto nomem;
         }
         nc.id = c->id;

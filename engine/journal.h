@@ -29,11 +29,11 @@
 #define KB_JREC_MAX        (64u << 20)
 
 enum {
-    KB_JREC_OP = 1,       /* a write as JSON: {"op", "ts", ...}, see engine.h */
-    KB_JREC_SNAP = 2,     /* a snapshot record: one kb_engine_dump record */
-    KB_JREC_SNAP_END = 3, /* a snapshot's last record: {"records", "journal_seq"} */
-    KB_JREC_ACK = 4,      /* Redis confirmed events up to {"seq", "n"} */
-    KB_JREC_SNAP_OWN = 5, /* a snapshot record of the daemon's own (the outbox) */
+    KB_JREC_OP = 1,        /* a write as JSON: {"op", "ts", ...}, see engine.h */
+    KB_JREC_SNAP = 2,      /* a snapshot record: one kb_engine_dump record */
+    KB_JREC_SNAP_END = 3,  /* a snapshot's last record: {"records", "journal_seq"} */
+    KB_JREC_ACK = 4,       /* Redis confirmed events up to {"seq", "n"} */
+    KB_JREC_SNAP_OWN = 5,  /* a snapshot record of the daemon's own (the outbox) */
     KB_JREC_SNAP_CAND = 6, /* a snapshot's volunteer or activity, binary (dump.c) */
 };
 

@@ -290,10 +290,11 @@ Test(recovery, requests_during_recovery_get_503_starting, .fini = stop) {
     enum { N = 100000 };
     for (int i = 0; i < N; i++) {
         char op[256];
-        int n = snprintf(op, sizeof op,
-                         "{\"op\":\"put\",\"entity\":\"volunteer\",\"id\":\"v-%d\",\"ts\":1795478400000,"
-                         "\"body\":{\"location\":{\"lat\":55.%04d,\"lon\":12.5}}}",
-                         i, i % 10000);
+        int n = snprintf(
+            op, sizeof op,
+            "{\"op\":\"put\",\"entity\":\"volunteer\",\"id\":\"v-%d\",\"ts\":1795478400000,"
+            "\"body\":{\"location\":{\"lat\":55.%04d,\"lon\":12.5}}}",
+            i, i % 10000);
         uint64_t seq;
         cr_assert_eq(kb_journal_append(&j, KB_JREC_OP, op, (uint32_t)n, &seq), 0);
     }

@@ -146,8 +146,7 @@ int kb_engine_restore(kb_engine_t *e, const json_t *rec, kb_fault_t *f);
  * passed to bin (machine byte order), restored by kb_engine_restore_bin:
  * what snapshots use, since candidates are nearly all of a large state. */
 typedef int (*kb_engine_bin_fn)(void *ctx, const void *rec, size_t len);
-int kb_engine_dump_bin(const kb_engine_t *e, kb_engine_dump_fn fn, kb_engine_bin_fn bin,
-                       void *ctx);
+int kb_engine_dump_bin(const kb_engine_t *e, kb_engine_dump_fn fn, kb_engine_bin_fn bin, void *ctx);
 int kb_engine_restore_bin(kb_engine_t *e, const void *rec, size_t len, kb_fault_t *f);
 
 /* Counts, index sizes and memory, as GET /v1/stats answers. */
