@@ -1,0 +1,36 @@
+/* assign.h — exact maximum-weight b-matching between needs and candidates.
+ *
+ * Each need i may take at most count[i] candidates, each candidate j may
+ * serve at most capacity[j] needs, each edge (i, j, score) is used at most
+ * once; the solver picks the set of edges with the largest total score.
+ * It does not have to fill any need or candidate: an assignment is made
+ * only when it raises the total. See assign.c for the algorithm. */
+#ifndef KB_ASSIGN_H
+#define KB_ASSIGN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Improvements smaller than KB_ASSIGN_EPS times the largest score are
+ * treated as ties, so the total is optimal up to about that tolerance
+ * per assignment. */
+#define KB_ASSIGN_EPS 1e-9
+
+typedef struct kb_assign_edge {
+    uint32_t need, cand;
+    double score; /* edges with score <= 0 are never chosen */
+} kb_assign_edge_t;
+
+/* Solves the instance. count has nneeds entries, capacity ncands entries;
+ * every edge must name a need < nneeds and a candidate < ncands and carry
+ * a finite score (else KB_EINVAL). On success chosen[e] is 1 for the edges
+ * of an optimal assignment and 0 otherwise, *total is their score summed
+ * in edge order, and 0 is returned; KB_ENOMEM if the working memory
+ * (linear in nneeds + ncands + nedges) cannot be allocated. The result
+ * depends only on the input, including its order. Nothing is retained
+ * between calls. */
+int kb_assign_solve(uint32_t nneeds, const uint32_t *count, uint32_t ncands,
+                    const uint32_t *capacity, const kb_assign_edge_t *edges, size_t nedges,
+                    uint8_t *chosen, double *total);
+
+#endif
