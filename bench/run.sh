@@ -41,6 +41,8 @@ upserts() {
         build/bench/durable-bench --volunteers 100000
     fi
     echo
+    build/bench/redis-baseline --volunteers 100000 --queries 200
+    echo
     build/bench/route-bench --subscriptions 100000 --needs 5000
     echo
     build/bench/events-bench --latency 1000 --backlog 50000 --fsync no
