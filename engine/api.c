@@ -436,6 +436,17 @@ static void route(call_t *c) {
         reply_json(c, 200, stats);
         return;
     }
+    if (n == 2 && !strcmp(s[1], "assignments")) {
+        c->route = "POST /v1/assignments";
+        if (!method_is(c, "POST") || !no_query(c)) return;
+        json_t *body, *out = NULL;
+        if (!body_json(c, &body)) return;
+        kb_fault_t f;
+        int rc = kb_engine_assign(c->api->engine, body, &out, &f);
+        json_decref(body);
+        reply_result(c, rc, 200, &out, &f);
+        return;
+    }
     if (n == 2 && !strcmp(s[1], "match")) {
         what_if(c);
         return;

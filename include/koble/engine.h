@@ -134,6 +134,11 @@ typedef void (*kb_engine_event_fn)(void *ctx, const char *stream, const char *ev
                                    const json_t *data);
 void kb_engine_set_events(kb_engine_t *e, kb_engine_event_fn fn, void *ctx);
 
+/* POST /v1/assignments: the optimal assignment of the open needs in scope
+ * ({"municipality"} or {"need_ids"}, else all) to candidates, optionally
+ * proposing its pairs ("propose": true). See batch.c. */
+int kb_engine_assign(kb_engine_t *e, const json_t *body, json_t **out, kb_fault_t *f);
+
 /* Snapshots: kb_engine_dump calls fn with every record of the state, in
  * an order kb_engine_restore can replay into an empty engine to get the
  * same state back (records: see dump.c). A negative return from fn stops
