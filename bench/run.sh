@@ -43,6 +43,12 @@ upserts() {
     echo
     build/bench/redis-baseline --volunteers 100000 --queries 200
     echo
+    if [ "$mode" = full ]; then
+        build/bench/assign-bench --volunteers 20000,200000 --needs 2000,20000
+    else
+        build/bench/assign-bench --volunteers 20000 --needs 2000
+    fi
+    echo
     build/bench/route-bench --subscriptions 100000 --needs 5000
     echo
     build/bench/events-bench --latency 1000 --backlog 50000 --fsync no
