@@ -26,23 +26,12 @@
 
 #include <hiredis/hiredis.h>
 
+#include "servers.h"
 #include "timing.h"
 
 static void die(const char *what) {
     fprintf(stderr, "events-bench: %s\n", what);
     exit(1);
-}
-
-static int free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    socklen_t len = sizeof a;
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) < 0)
-        die("no free port");
-    close(fd);
-    return ntohs(a.sin_port);
 }
 
 static pid_t spawn(char *const argv[]) {
@@ -57,27 +46,10 @@ static pid_t spawn(char *const argv[]) {
     return pid;
 }
 
-static void stop(pid_t pid) {
-    if (pid <= 0) return;
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
-}
-
 static pid_t start_redis(int port) {
-    char p[16];
-    snprintf(p, sizeof p, "%d", port);
-    char *argv[] = {"redis-server", "--port", p,   "--bind", "127.0.0.1", "--save", "",
-                    "--appendonly", "no",     NULL};
-    pid_t pid = spawn(argv);
-    for (int i = 0; i < 500; i++) {
-        redisContext *c = redisConnect("127.0.0.1", port);
-        bool up = c && !c->err;
-        if (c) redisFree(c);
-        if (up) return pid;
-        usleep(10000);
-    }
-    die("redis-server did not start");
-    return -1;
+    pid_t pid = kb_bench_start_redis(port, -1);
+    if (pid < 0) die("redis-server did not start");
+    return pid;
 }
 
 static int connect_to(int port) {
@@ -152,7 +124,8 @@ int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
     char dir[] = "/tmp/koble-events-bench-XXXXXX";
     if (!mkdtemp(dir)) die("mkdtemp");
-    int rport = free_port(), kport = free_port();
+    int rport = kb_bench_free_port(), kport = kb_bench_free_port();
+    if (rport < 0 || kport < 0) die("no free port");
     char redis[32];
     snprintf(redis, sizeof redis, "127.0.0.1:%d", rport);
     printf("koble events benchmark: kobled --fsync %s, redis-server on loopback, both on this "
@@ -187,7 +160,7 @@ int main(int argc, char **argv) {
     redisFree(rc);
 
     /* 2. throughput: a backlog built while Redis is away, then drained */
-    stop(rpid);
+    kb_bench_stop(rpid);
     fd = connect_to(kport);
     double w0 = kb_bench_now();
     for (int i = 0; i < backlog_n; i++)
@@ -218,8 +191,8 @@ int main(int argc, char **argv) {
            backlog_n, backlog_n / write_s, backlog_n - first_n, drain_s,
            (double)(backlog_n - first_n) / drain_s);
     redisFree(rc);
-    stop(kpid);
-    stop(rpid);
+    kb_bench_stop(kpid);
+    kb_bench_stop(rpid);
     char cmd[96];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) fprintf(stderr, "events-bench: could not remove %s\n", dir);

@@ -55,6 +55,7 @@
 #include <hiredis/hiredis.h>
 
 #include "gen.h"
+#include "servers.h"
 #include "timing.h"
 
 #define GEO_KEY    "vols"
@@ -65,9 +66,7 @@
 static pid_t redis_pid = -1;
 
 static void stop_redis(void) {
-    if (redis_pid <= 0) return;
-    kill(redis_pid, SIGTERM);
-    waitpid(redis_pid, NULL, 0);
+    kb_bench_stop(redis_pid);
     redis_pid = -1;
 }
 
@@ -76,18 +75,6 @@ static void stop_redis(void) {
 static void die(const char *what, const char *detail) {
     fprintf(stderr, "redis-baseline: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
     exit(1);
-}
-
-static int free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    socklen_t len = sizeof a;
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) < 0)
-        die("no free port", NULL);
-    close(fd);
-    return ntohs(a.sin_port);
 }
 
 /* The first two CPUs this process may run on, or -1 each when it has
@@ -105,46 +92,14 @@ static void pick_cpus(int *server_cpu, int *client_cpu) {
     *client_cpu = found[1];
 }
 
-static void pin_to(int cpu) {
-    if (cpu < 0) return;
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    sched_setaffinity(0, sizeof set, &set);
-}
-
 static redisContext *start_redis(int server_cpu) {
-    int port = free_port();
-    char p[16];
-    snprintf(p, sizeof p, "%d", port);
-    redis_pid = fork();
-    if (redis_pid < 0) die("fork", NULL);
-    if (redis_pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 1);
-        dup2(null, 2);
-        pin_to(server_cpu);
-        execlp("redis-server", "redis-server", "--port", p, "--bind", "127.0.0.1", "--save", "",
-               "--appendonly", "no", "--dir", "/tmp", (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 500; i++) {
-        redisContext *c = redisConnect("127.0.0.1", port);
-        if (c && !c->err) {
-            redisReply *r = redisCommand(c, "PING");
-            bool up = r && r->type == REDIS_REPLY_STATUS;
-            if (r) freeReplyObject(r);
-            if (up) return c;
-        }
-        if (c) redisFree(c);
-        if (waitpid(redis_pid, NULL, WNOHANG) == redis_pid) {
-            redis_pid = -1;
-            die("redis-server exited at start (is it installed?)", NULL);
-        }
-        usleep(10000);
-    }
-    die("redis-server did not answer PING within 5 s", NULL);
-    return NULL;
+    int port = kb_bench_free_port();
+    if (port < 0) die("no free port", NULL);
+    redis_pid = kb_bench_start_redis(port, server_cpu);
+    if (redis_pid < 0) die("redis-server did not start (is it installed?)", NULL);
+    redisContext *c = redisConnect("127.0.0.1", port);
+    if (!c || c->err) die("cannot connect to redis-server", c ? c->errstr : NULL);
+    return c;
 }
 
 /* Reads one reply of a pipeline and stops on an error reply. */
@@ -391,7 +346,7 @@ int main(int argc, char **argv) {
     pick_cpus(&server_cpu, &client_cpu);
     atexit(stop_redis);
     redisContext *c = start_redis(server_cpu);
-    pin_to(client_cpu);
+    kb_bench_pin(client_cpu);
     redisReply *ver = must_reply(c, redisCommand(c, "INFO server"));
     const char *v = ver->type == REDIS_REPLY_STRING ? strstr(ver->str, "redis_version:") : NULL;
     char version[32] = "?";
