@@ -33,22 +33,42 @@ static void sleep_ms(int ms) {
     nanosleep(&ts, NULL);
 }
 
-/* kobled listens before it recovers and answers 503 until it is ready:
- * wait (bounded, 10 s) for /healthz to say 200. */
-static int wait_ready(kt_daemon_t *d) {
+/* Polls ready(ctx) every 10 ms for at most 10 s (a readiness wait, not a
+ * timing assertion): 0 once it holds, -1 if the child *pid exits first
+ * (then *pid is 0) or the time runs out. */
+static int wait_until(pid_t *pid, bool (*ready)(void *ctx), void *ctx) {
     for (int i = 0; i < 1000; i++) {
-        kt_resp_t r = kt_http(d, "GET", "/healthz", NULL);
-        int status = r.status;
-        kt_resp_free(&r);
-        if (status == 200) return 0;
-        int st;
-        if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
-            d->pid = 0;
+        if (ready(ctx)) return 0;
+        if (waitpid(*pid, NULL, WNOHANG) == *pid) {
+            *pid = 0;
             return -1;
         }
         sleep_ms(10);
     }
     return -1;
+}
+
+/* kobled listens before it recovers and answers 503 until it is ready. */
+static bool healthy(void *ctx) {
+    kt_resp_t r = kt_http(ctx, "GET", "/healthz", NULL);
+    int status = r.status;
+    kt_resp_free(&r);
+    return status == 200;
+}
+
+/* The port of this run's "event=listening" log line, once there. */
+static bool listening(void *ctx) {
+    kt_daemon_t *d = ctx;
+    FILE *f = fopen(d->log, "r");
+    char line[1024];
+    while (f && fgets(line, sizeof line, f)) {
+        char *p = strstr(line, "event=listening");
+        char *a = p ? strstr(p, "addr=") : NULL;
+        char *colon = a ? strrchr(a, ':') : NULL;
+        if (colon) d->port = atoi(colon + 1);
+    }
+    if (f) fclose(f);
+    return d->port > 0;
 }
 
 int kt_daemon_start(kt_daemon_t *d, const char *const *extra) {
@@ -82,26 +102,8 @@ int kt_daemon_spawn(kt_daemon_t *d, const char *const *extra) {
         execv(bin, (char *const *)argv);
         _exit(127);
     }
-    /* Poll the log for the bound port. */
-    for (int i = 0; i < 1000; i++) {
-        FILE *f = fopen(d->log, "r");
-        char line[1024];
-        while (f && fgets(line, sizeof line, f)) {
-            char *p = strstr(line, "event=listening");
-            char *a = p ? strstr(p, "addr=") : NULL;
-            char *colon = a ? strrchr(a, ':') : NULL;
-            if (colon) d->port = atoi(colon + 1);
-        }
-        if (f) fclose(f);
-        if (d->port > 0) return d->no_wait ? 0 : wait_ready(d);
-        int st;
-        if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
-            d->pid = 0;
-            return -1;
-        }
-        sleep_ms(10);
-    }
-    return -1;
+    if (wait_until(&d->pid, listening, d) < 0) return -1;
+    return d->no_wait ? 0 : wait_until(&d->pid, healthy, d);
 }
 
 int kt_daemon_kill(kt_daemon_t *d) {
@@ -280,6 +282,13 @@ void kt_redis_addr(const kt_redis_t *r, char *out, size_t cap) {
     snprintf(out, cap, "127.0.0.1:%d", r->port);
 }
 
+static bool answers_ping(void *ctx) {
+    redisReply *reply = kt_redis_cmd(ctx, "PING");
+    bool up = reply && reply->type == REDIS_REPLY_STATUS;
+    if (reply) freeReplyObject(reply);
+    return up;
+}
+
 int kt_redis_start(kt_redis_t *r, int port) {
     r->port = port ? port : free_port();
     if (r->port <= 0) return -1;
@@ -299,19 +308,7 @@ int kt_redis_start(kt_redis_t *r, int port) {
                "", "--appendonly", "no", "--dir", "/tmp", (char *)NULL);
         _exit(127);
     }
-    for (int i = 0; i < 1000; i++) {
-        redisReply *reply = kt_redis_cmd(r, "PING");
-        bool up = reply && reply->type == REDIS_REPLY_STATUS;
-        if (reply) freeReplyObject(reply);
-        if (up) return 0;
-        int st;
-        if (waitpid(r->pid, &st, WNOHANG) == r->pid) {
-            r->pid = 0;
-            return -1;
-        }
-        sleep_ms(10);
-    }
-    return -1;
+    return wait_until(&r->pid, answers_ping, r);
 }
 
 int kt_redis_stop(kt_redis_t *r) {
