@@ -70,11 +70,13 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	@./deploy/run-demo.sh
 
-bench: deps
+bench:
+	@./deploy/install-deps.sh --bench
 	@$(MAKE) --no-print-directory all
 	@./bench/run.sh quick
 
-bench-full: deps
+bench-full:
+	@./deploy/install-deps.sh --bench
 	@$(MAKE) --no-print-directory all
 	@./bench/run.sh full
 
@@ -83,5 +85,8 @@ format:
 
 clean:
 	rm -rf $(BUILD)
+
+# Keep object files between builds (make would delete them as intermediates).
+.SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -3,6 +3,10 @@
 # run and test. Installs only what is missing, so it is cheap to call from
 # every `make run` and `make test`. Needs root (or sudo) when something is
 # missing; does nothing otherwise.
+#
+#   install-deps.sh          what `make`, `make test` and `make run` need
+#   install-deps.sh --bench  also the baselines and plots of `make bench`
+#   install-deps.sh --fuzz   also clang and its runtime for `make fuzz`
 set -eu
 
 # Build and link: the six libraries DESIGN.md names, plus the toolchain.
@@ -11,10 +15,25 @@ libxxhash-dev libcriterion-dev libhttp-parser-dev"
 # Run and test: a real Redis for the integration tests and `make run`
 # (redis-server depends on redis-tools, which brings redis-cli), curl for
 # the demo, python3-jsonschema to check responses against proto/.
-RUN="redis-server curl python3 python3-jsonschema python3-yaml"
+# python3-scipy is the independent LP solver the assignment tests compare with.
+RUN="redis-server curl python3 python3-jsonschema python3-yaml python3-scipy"
+# Benchmarks: PostgreSQL + PostGIS (with pgbench) as a baseline, gnuplot
+# for the plots, redis-benchmark from redis-tools.
+BENCH="postgresql-15 postgresql-15-postgis-3 gnuplot-nox redis-tools"
+# Fuzzing: libFuzzer lives in clang's runtime.
+FUZZ="clang-14 libclang-rt-14-dev"
+
+want="$BUILD $RUN"
+for arg in "$@"; do
+    case $arg in
+    --bench) want="$want $BENCH" ;;
+    --fuzz) want="$want $FUZZ" ;;
+    *) echo "install-deps: unknown option $arg (use --bench or --fuzz)" >&2; exit 2 ;;
+    esac
+done
 
 missing=""
-for p in $BUILD $RUN; do
+for p in $want; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
         missing="$missing $p"
 done
