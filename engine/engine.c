@@ -113,6 +113,33 @@ uint32_t kb_engine_count(const kb_engine_t *e, kb_entity_t t) {
     return 0;
 }
 
+const char *kb_engine_owner(const kb_engine_t *e, kb_entity_t t, const char *id) {
+    const kb_store_t *s = &e->store;
+    uint32_t slot;
+    switch (t) {
+    case KB_ENT_VOLUNTEER:
+    case KB_ENT_ACTIVITY: {
+        int type = t == KB_ENT_VOLUNTEER ? KB_VOLUNTEER : KB_ACTIVITY;
+        slot = kb_pool_find(&s->cands[type], id);
+        if (slot == KB_NO_SLOT) return NULL;
+        const char *org = kb_store_cand(s, type, slot)->org_id;
+        return org ? org : ""; /* exists, belongs to no organisation */
+    }
+    case KB_ENT_NEED:
+        slot = kb_pool_find(&s->needs, id);
+        return slot == KB_NO_SLOT ? NULL : kb_store_need(s, slot)->municipality;
+    case KB_ENT_ORGANISATION:
+        slot = kb_pool_find(&s->orgs, id);
+        return slot == KB_NO_SLOT ? NULL : kb_store_org(s, slot)->id;
+    case KB_ENT_SUBSCRIPTION:
+        slot = kb_pool_find(&s->subs, id);
+        if (slot == KB_NO_SLOT) return NULL;
+        const char *sub_org = ((const kb_sub_t *)s->subs.recs + slot)->org_id;
+        return sub_org ? sub_org : "";
+    }
+    return NULL;
+}
+
 static int not_found(kb_fault_t *f, kb_entity_t t) {
     return kb_fault(f, KB_ENOTFOUND, 404, "not_found", NULL, "no such %s",
                     kb_engine_entity_name(t));

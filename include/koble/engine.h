@@ -47,6 +47,10 @@ typedef struct kb_engine_opts {
 typedef struct kb_match_opts {
     uint32_t limit; /* 1..100, default 10 */
     bool explain;   /* add components and exclusion counts */
+    /* The reverse query (kb_engine_volunteer_needs) offers only needs in
+     * these municipalities (4-digit codes): a caseworker's scope. NULL: all. */
+    const char (*munis)[5];
+    unsigned nmunis;
 } kb_match_opts_t;
 
 void kb_engine_opts_default(kb_engine_opts_t *o);
@@ -55,6 +59,18 @@ void kb_engine_free(kb_engine_t *e);
 /* Fixes the engine's clock (ms since the epoch) for tests; 0 = real time.
  * "Today" decides child certificates and ages. */
 void kb_engine_set_clock(kb_engine_t *e, int64_t now_ms);
+
+/* Whose an entity is, for access control: the org_id of a volunteer,
+ * activity or subscription, the municipality of a need, the id of an
+ * organisation; "" for one that belongs to no organisation. NULL if there is
+ * no such entity. The string belongs to the engine and is valid until its
+ * next write. */
+const char *kb_engine_owner(const kb_engine_t *e, kb_entity_t t, const char *id);
+/* The municipality of a match's need and the org_id of its candidate ("" if
+ * it has none); each NULL once that entity is deleted. KB_ENOTFOUND if there is no such match.
+ * Valid until the engine's next write. */
+int kb_engine_match_owners(const kb_engine_t *e, const char *match_id, const char **municipality,
+                           const char **org_id);
 
 /* Parses a request body (malformed JSON, duplicate keys, too deep: 400). */
 int kb_engine_parse(const kb_engine_t *e, const char *body, size_t len, json_t **out,
