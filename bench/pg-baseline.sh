@@ -47,15 +47,8 @@ if [ ! -f "$share/extension/postgis.control" ]; then
 fi
 
 # Server on the first CPU this shell may use, pgbench on the second.
-cpus=$(awk '/^Cpus_allowed_list/ { n = split($2, r, ","); for (i = 1; i <= n; i++) {
-    m = split(r[i], ab, "-"); for (c = ab[1]; c <= ab[m]; c++) printf "%d ", c } }' /proc/self/status)
-server_cpu=$(echo "$cpus" | awk '{ print $1 }')
-client_cpu=$(echo "$cpus" | awk '{ print $2 }')
-pin_server="" pin_client=""
-if [ -n "$client_cpu" ]; then
-    pin_server="taskset -c $server_cpu"
-    pin_client="taskset -c $client_cpu"
-fi
+. bench/servers.sh
+cpus
 
 dir=$(mktemp -d /tmp/koble-pg-XXXXXX)
 as_owner=""

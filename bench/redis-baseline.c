@@ -36,14 +36,15 @@
  * points kept: returned by GEOSEARCH (at most 10), with every required
  * skill for the script (those it scores).
  *
- * With --town NAME only that town is asked, with needs 1..--queries at its
+ * With --town NAME[,NAME...] only those towns are asked, with needs 1..--queries at its
  * centre (the needs of bench/compare.sh, which kobled and PostGIS get too),
+ * one town after the other on the same loaded server,
  * and each baseline also prints one line for the comparison table:
  *   result system=redis-geosearch|redis-lua volunteers=N town=NAME rps=R p50_us=X p99_us=Y
  * --duration S stops a set of needs after S seconds even if queries remain
  * (Lua at 1M volunteers in Copenhagen takes about a second a query).
  *
- *   build/bench/redis-baseline [--volunteers N] [--queries N] [--town NAME]
+ *   build/bench/redis-baseline [--volunteers N] [--queries N] [--town NAME,...]
  *                              [--duration S] [--seed S] [--towns FILE]
  */
 #define _GNU_SOURCE /* sched_setaffinity and the CPU_* macros */
@@ -69,7 +70,8 @@
 #define GEO_KEY    "vols"
 #define LOAD_BATCH 1000
 #define TOP        10
-#define MAX_SKILLS 4 /* gen.c: one required, at most two wanted */
+#define MAX_SKILLS 4  /* gen.c: one required, at most two wanted */
+#define MAX_TOWNS  16 /* --town A,B,... */
 
 static pid_t redis_pid = -1;
 
@@ -352,8 +354,9 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--town") && i + 1 < argc) only_town = argv[++i];
         else if (!strcmp(argv[i], "--duration") && i + 1 < argc) max_seconds = atof(argv[++i]);
         else {
-            fprintf(stderr, "usage: redis-baseline [--volunteers N] [--queries N] [--town NAME] "
-                            "[--duration S] [--seed S] [--towns FILE]\n");
+            fprintf(stderr,
+                    "usage: redis-baseline [--volunteers N] [--queries N] [--town NAME,...] "
+                    "[--duration S] [--seed S] [--towns FILE]\n");
             return 2;
         }
     }
@@ -395,24 +398,28 @@ int main(int argc, char **argv) {
 
     struct {
         const char *name, *town;
-    } sets[] = {
+    } sets[MAX_TOWNS] = {
         {"central Copenhagen", "Copenhagen"},
         {"central Odense", "Odense"},
         {"rural Lolland", "Nakskov"},
     };
     /* match-bench numbers its needs from 1: `queries` of all Denmark, then
      * queries/2 per town in this order. */
-    int per_town = queries / 2, nsets = (int)(sizeof sets / sizeof sets[0]);
+    int per_town = queries / 2, nsets = 3;
     uint64_t base = 1 + (uint64_t)queries;
-    if (only_town) { /* the comparison's needs: 1..queries at the centre of that town */
-        sets[0].name = sets[0].town = only_town;
-        nsets = 1;
+    char *list = only_town ? strdup(only_town) : NULL, *save = NULL;
+    if (only_town) { /* the comparison's needs: 1..queries at the centre of each town */
+        if (!list) die("out of memory", NULL);
+        nsets = 0;
+        for (char *t = strtok_r(list, ",", &save); t && nsets < MAX_TOWNS;
+             t = strtok_r(NULL, ",", &save))
+            sets[nsets].name = sets[nsets].town = t, nsets++;
         per_town = queries;
-        base = 1;
     }
     for (int s = 0; s < nsets; s++) {
         int town = kb_gen_town_find(towns, sets[s].town);
         if (town < 0) die("town not in the table", sets[s].town);
+        if (only_town) base = 1;
         need_t *needs = make_needs(&g, per_town, base, town);
         base += (uint64_t)per_town;
         stats_t lua = run_lua(c, sha, needs, per_town);
@@ -425,11 +432,12 @@ int main(int argc, char **argv) {
         print_row("GEOSEARCH ASC COUNT 10", &geo);
         print_row("Lua filter + score", &lua);
         if (only_town) {
-            print_result("redis-geosearch", volunteers, only_town, &geo);
-            print_result("redis-lua", volunteers, only_town, &lua);
+            print_result("redis-geosearch", volunteers, sets[s].town, &geo);
+            print_result("redis-lua", volunteers, sets[s].town, &lua);
         }
         free_needs(needs, per_town);
     }
+    free(list);
 
     redisFree(c);
     stop_redis();
