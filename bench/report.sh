@@ -7,7 +7,8 @@
 # RESULTS holds lines "result system=S volunteers=N town=T rps=R p50_us=X
 # p99_us=Y". Prints one table, for each size and town: every system's
 # requests/s, p50 and p99, and how many times kobled's requests/s that is
-# ("kobled x": 12.0 means kobled answers 12 times as many). The /healthz and
+# ("kobled x": 12.0 means kobled answers 12 times as many); sizes ascending,
+# towns in the order they were measured. The /healthz and
 # PING_INLINE rows compare the other way round (kobled as a share of Redis:
 # the issue's target is 0.8 or more). With gnuplot installed, draws
 # DIR/throughput.png (requests/s against volunteers, one panel per town) and
@@ -36,7 +37,7 @@ function label(s) {
     if (s == "redis-ping") return "Redis PING_INLINE"
     return s
 }
-{ row[NR] = $0; if ($1 == "kobled") kobled[$2 "/" $3] = $4; if ($1 == "redis-ping") ping = $4 }
+{ row[NR] = $0; if (!($3 in town)) town[$3] = ++towns; if ($1 == "kobled") kobled[$2 "/" $3] = $4; if ($1 == "redis-ping") ping = $4 }
 END {
     printf "%-19s %10s  %-11s %12s %10s %10s %9s\n", "system", "volunteers", "town",
         "requests/s", "p50 us", "p99 us", "kobled x"
@@ -46,7 +47,7 @@ END {
         if (f[1] == "kobled-healthz" && ping > 0) ratio = sprintf("%.2f of Redis", f[4] / ping)
         else if (f[1] != "redis-ping" && (f[2] "/" f[3]) in kobled && f[4] > 0)
             ratio = sprintf("%.1f", kobled[f[2] "/" f[3]] / f[4])
-        key = sprintf("%09d %-12s %03d", f[2] > 0 ? f[2] : 999999999, f[3], order(f[1]))
+        key = sprintf("%09d %03d %03d", f[2] > 0 ? f[2] : 999999999, town[f[3]], order(f[1]))
         print key "\t" sprintf("%-19s %10s  %-11s %12.0f %10.0f %10.0f %9s", label(f[1]),
             f[2] > 0 ? size(f[2]) : "-", f[3], f[4], f[5], f[6], ratio) | "sort | cut -f2"
     }
@@ -68,7 +69,7 @@ plot() { # file, title, ylabel, mode (throughput or latency)
         echo "set terminal pngcairo size $((ntowns * 480)),420 font ',10'"
         echo "set output '$1'"
         echo "set multiplot layout 1,$ntowns title '$2'"
-        echo "set logscale xy; set grid; set key top right font ',8'"
+        echo "set logscale xy; set grid; set key bottom left font ',8'"
         echo "set xlabel 'volunteers'; set ylabel '$3'; set format x '%.0s%c'"
         for t in $towns; do
             echo "set title '$t'"
