@@ -64,7 +64,7 @@ for size in $(echo "$sizes" | tr , ' '); do
     echo "== $size volunteers: kobled over HTTP"
     start_kobled no 0 $pin_server
     url=http://127.0.0.1:$kobled_port
-    $pin_client build/bench/koble-load --url "$url" --connections 8 --mix load \
+    $pin_client build/bench/koble-load --url "$url" --connections 8 --pipeline 16 --mix load \
         --volunteers "$size" --strict 2>/dev/null | sed -n '/^load,/,$p'
     for town in $(echo "$towns" | tr , ' '); do
         $pin_client build/bench/koble-load --url "$url" --connections "$connections" \

@@ -27,6 +27,8 @@ awk '/^result / { delete f; for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv
 
 awk -F'\t' '
 function size(n) { if (n >= 1000000) return n / 1000000 "M"; if (n >= 1000) return n / 1000 "k"; return n }
+# Three significant digits at least: under 1 request/s is a real figure here.
+function rate(r) { return sprintf(r < 10 ? "%.2f" : r < 100 ? "%.1f" : "%.0f", r) }
 function order(s) { return index(" kobled redis-geosearch redis-lua postgis kobled-healthz redis-ping ", " " s " ") }
 function label(s) {
     if (s == "kobled") return "kobled (HTTP)"
@@ -48,8 +50,8 @@ END {
         else if (f[1] != "redis-ping" && (f[2] "/" f[3]) in kobled && f[4] > 0)
             ratio = sprintf("%.1f", kobled[f[2] "/" f[3]] / f[4])
         key = sprintf("%09d %03d %03d", f[2] > 0 ? f[2] : 999999999, town[f[3]], order(f[1]))
-        print key "\t" sprintf("%-19s %10s  %-11s %12.0f %10.0f %10.0f %9s", label(f[1]),
-            f[2] > 0 ? size(f[2]) : "-", f[3], f[4], f[5], f[6], ratio) | "sort | cut -f2"
+        print key "\t" sprintf("%-19s %10s  %-11s %12s %10.0f %10.0f %9s", label(f[1]),
+            f[2] > 0 ? size(f[2]) : "-", f[3], rate(f[4]), f[5], f[6], ratio) | "sort | cut -f2"
     }
 }' "$tsv"
 
@@ -64,12 +66,12 @@ for s in $systems; do
             sort -n >"$tsv.$s.$t"
     done
 done
-plot() { # file, title, ylabel, mode (throughput or latency)
+plot() { # file, title, ylabel, mode (throughput or latency), height, key placement
     {
-        echo "set terminal pngcairo size $((ntowns * 480)),420 font ',10'"
+        echo "set terminal pngcairo size $((ntowns * 480)),$5 font ',10'"
         echo "set output '$1'"
         echo "set multiplot layout 1,$ntowns title '$2'"
-        echo "set logscale xy; set grid; set key bottom left font ',8'"
+        echo "set logscale xy; set grid; set format y '%g'; $6"
         echo "set xlabel 'volunteers'; set ylabel '$3'; set format x '%.0s%c'"
         for t in $towns; do
             echo "set title '$t'"
@@ -81,7 +83,7 @@ plot() { # file, title, ylabel, mode (throughput or latency)
                 if [ "$4" = throughput ]; then
                     c="'$f' using 1:2 with linespoints lw 2 lc $color title '$s'"
                 else
-                    c="'$f' using 1:3 with linespoints lw 2 lc $color title '$s p50', '$f' using 1:4 with linespoints dt 2 lc $color title '$s p99'"
+                    c="'$f' using 1:(\$3/1000) with linespoints lw 2 lc $color title '$s p50', '$f' using 1:(\$4/1000) with linespoints dt 2 lc $color title '$s p99'"
                 fi
                 clauses="${clauses:+$clauses, }$c"
             done
@@ -91,8 +93,8 @@ plot() { # file, title, ylabel, mode (throughput or latency)
     } | gnuplot 2>&1 | grep -v "empty x range" >&2 || true
 }
 plot "$out/throughput.png" "match requests/s against volunteers (top 10, same needs)" \
-    "requests/s" throughput
+    "requests/s" throughput 420 "set key bottom left font ',8'"
 plot "$out/latency.png" "match latency against volunteers: p50 solid, p99 dashed" \
-    "latency (µs)" latency
+    "latency (ms)" latency 500 "set key below font ',8' maxrows 2"
 echo
 echo "plots: $out/throughput.png $out/latency.png"
