@@ -206,7 +206,7 @@ static void entity(call_t *c, kb_entity_t t, const char *label) {
     const char *m = c->method, *id = c->seg[2];
     kb_engine_t *e = c->api->engine;
     kb_fault_t f;
-    json_t *out = NULL, *body;
+    json_t *out = NULL;
     static char routes[5][3][48];
     int mi = !strcmp(m, "PUT") ? 0 : !strcmp(m, "GET") ? 1 : !strcmp(m, "DELETE") ? 2 : -1;
     if (mi >= 0) {
@@ -220,10 +220,8 @@ static void entity(call_t *c, kb_entity_t t, const char *label) {
     }
     if (!no_query(c)) return;
     if (mi == 0) {
-        if (!body_json(c, &body)) return;
         bool created = false;
-        int rc = kb_engine_put(e, t, id, body, &out, &created, &f);
-        json_decref(body);
+        int rc = kb_engine_put_text(e, t, id, c->req->body, c->req->body_len, &out, &created, &f);
         reply_result(c, rc, created ? 201 : 200, &out, &f);
         return;
     }

@@ -9,6 +9,7 @@
 #include "core.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -118,14 +119,36 @@ static int not_found(kb_fault_t *f, kb_entity_t t) {
                     kb_engine_entity_name(t));
 }
 
-static int log_put(kb_engine_t *e, kb_entity_t t, const char *id, const json_t *body,
-                   kb_fault_t *f) {
-    return kb_engine_log(e, f, "{s:s, s:s, s:s, s:O}", "op", "put", "entity",
-                         kb_engine_entity_name(t), "id", id, "body", (json_t *)body);
-}
-
 static int no_memory(kb_fault_t *f) {
     return kb_fault(f, KB_ENOMEM, 503, "out_of_memory", NULL, "the server is out of memory");
+}
+
+/* The record of a put made from text splices that text in as the body:
+ * it parsed (kb_codec_parse, duplicate keys refused) to the very value
+ * being stored, so replaying it decides the same, and the write path
+ * spends nothing on encoding the body again. ids are checked before
+ * (put_entity) and need no escaping. */
+static int log_put(kb_engine_t *e, kb_entity_t t, const char *id, const json_t *body,
+                   kb_fault_t *f) {
+    if (!e->put_text)
+        return kb_engine_log(e, f, "{s:s, s:s, s:s, s:O}", "op", "put", "entity",
+                             kb_engine_entity_name(t), "id", id, "body", (json_t *)body);
+    if (!e->journal || e->replaying) return 0;
+    char head[KB_ID_MAX + 96];
+    int n = snprintf(head, sizeof head,
+                     "{\"op\":\"put\",\"entity\":\"%s\",\"id\":\"%s\",\"ts\":%lld,\"body\":",
+                     kb_engine_entity_name(t), id, (long long)kb_engine_now_ms(e));
+    if (n < 0 || (size_t)n >= sizeof head)
+        return kb_fault(f, KB_EINVAL, 422, "invalid_id", "id", "the id is too long");
+    size_t len = (size_t)n + e->put_text_len + 1;
+    char *op = malloc(len);
+    if (!op) return no_memory(f);
+    memcpy(op, head, (size_t)n);
+    memcpy(op + n, e->put_text, e->put_text_len);
+    op[len - 1] = '}';
+    int rc = kb_engine_log_text(e, f, op, len);
+    free(op);
+    return rc;
 }
 
 /* ---- candidates (volunteers and activities) ---- */
@@ -405,6 +428,19 @@ int kb_engine_put(kb_engine_t *e, kb_entity_t t, const char *id, const json_t *b
     int64_t saved = kb_engine_pin_clock(e);
     int rc = put_entity(e, t, id, body, out, created, f);
     e->clock_ms = saved;
+    return rc;
+}
+
+int kb_engine_put_text(kb_engine_t *e, kb_entity_t t, const char *id, const char *text, size_t len,
+                       json_t **out, bool *created, kb_fault_t *f) {
+    json_t *body;
+    int rc = kb_codec_parse(text, len, e->max_json_depth, &body, f);
+    if (rc < 0) return rc;
+    e->put_text = text;
+    e->put_text_len = len;
+    rc = kb_engine_put(e, t, id, body, out, created, f);
+    e->put_text = NULL;
+    json_decref(body);
     return rc;
 }
 

@@ -63,6 +63,10 @@ int kb_engine_parse(const kb_engine_t *e, const char *body, size_t len, json_t *
 /* PUT: create (*created = true) or replace; *out is the stored object. */
 int kb_engine_put(kb_engine_t *e, kb_entity_t t, const char *id, const json_t *body, json_t **out,
                   bool *created, kb_fault_t *f);
+/* kb_engine_parse of the body text, then kb_engine_put; the journal
+ * record carries text as it is (see kb_engine_set_journal). */
+int kb_engine_put_text(kb_engine_t *e, kb_entity_t t, const char *id, const char *text, size_t len,
+                       json_t **out, bool *created, kb_fault_t *f);
 int kb_engine_get(const kb_engine_t *e, kb_entity_t t, const char *id, json_t **out, kb_fault_t *f);
 /* DELETE: a deleted need or candidate ends its proposed and accepted
  * matches (freeing capacity) first. */
@@ -100,12 +104,18 @@ int kb_engine_match_get(const kb_engine_t *e, const char *match_id, json_t **out
  *   {"op":"propose","ts":...,"body":{"need_id":...,"candidate":{...}}}
  *   {"op":"step","id":"m-1","step":"accept","ts":...}
  *
+ * The hook gets the object as compact JSON text (op, len: not
+ * NUL-terminated), borrowed for the call: a put made with
+ * kb_engine_put_text carries its body as the client sent it, so the
+ * write path never encodes a body again (kb_engine_apply parses both
+ * forms alike).
+ *
  * `ts` is the instant the write ran at (one per write). If the hook
  * returns an error the write is refused with 503 "journal_failed" and the
  * engine is unchanged. kb_engine_apply replays such an object with the
  * clock at its ts, so the engine makes the same decisions and assigns the
  * same ids and timestamps as the first time; it does not call the hook. */
-typedef int (*kb_engine_journal_fn)(void *ctx, const json_t *op);
+typedef int (*kb_engine_journal_fn)(void *ctx, const char *op, size_t len);
 void kb_engine_set_journal(kb_engine_t *e, kb_engine_journal_fn fn, void *ctx);
 int kb_engine_apply(kb_engine_t *e, const json_t *op, kb_fault_t *f);
 
