@@ -372,9 +372,14 @@ static int invalid(const walk_t *w, const char *path, const char *fmt, ...) {
     return kb_fault(w->f, KB_EINVAL, 422, "invalid_field", path, "%s", msg);
 }
 
+/* "prefix.key", or "key" at the top; cut to size. Runs for every field of
+ * every body, so it copies bytes rather than calling snprintf. */
 static void join_path(char *out, size_t size, const char *prefix, const char *key) {
-    if (prefix[0]) snprintf(out, size, "%s.%s", prefix, key);
-    else snprintf(out, size, "%s", key);
+    size_t used = 0;
+    for (const char *p = prefix; *p && used + 1 < size; p++) out[used++] = *p;
+    if (prefix[0] && used + 1 < size) out[used++] = '.';
+    for (const char *p = key; *p && used + 1 < size; p++) out[used++] = *p;
+    out[used] = '\0';
 }
 
 /* "skills[2]"; a path that does not fit is cut (fault fields are bounded). */
@@ -436,14 +441,17 @@ static int check_list(const walk_t *w, const field_t *fd, const json_t *v, const
     char at[sizeof w->f->field];
     for (size_t i = 0; i < json_array_size(v); i++) {
         const char *s = json_string_value(json_array_get(v, i));
-        element_path(at, sizeof at, path, i);
-        if (langs ? !kb_iso639_1_valid(s) : !kb_codec_token_valid(s))
+        if (langs ? !kb_iso639_1_valid(s) : !kb_codec_token_valid(s)) {
+            element_path(at, sizeof at, path, i);
             return langs ? invalid(w, at, "must be an ISO 639-1 language code such as \"da\"")
                          : invalid(w, at, "must be a token of 1-%d characters a-z, 0-9 or _",
                                    KB_CODEC_TOKEN_MAX);
+        }
         for (size_t j = 0; j < i; j++)
-            if (strcmp(s, json_string_value(json_array_get(v, j))) == 0)
+            if (strcmp(s, json_string_value(json_array_get(v, j))) == 0) {
+                element_path(at, sizeof at, path, i);
                 return invalid(w, at, "duplicate entry");
+            }
     }
     return 0;
 }
@@ -499,7 +507,7 @@ static int check_slots(const walk_t *w, const json_t *v, char *dst, const char *
     for (size_t i = 0; i < json_array_size(v); i++) {
         const char *s = json_string_value(json_array_get(v, i));
         int bit = s ? kb_slot_parse(s) : -1;
-        element_path(at, sizeof at, path, i);
+        if (bit < 0 || (slots & (1u << bit))) element_path(at, sizeof at, path, i);
         if (bit < 0)
             return invalid(w, at,
                            "must be a time slot: mon..sun, _morning, _afternoon or _evening, "
