@@ -51,7 +51,7 @@ struct kb_engine {
     int64_t clock_ms; /* 0: real time */
     kb_engine_journal_fn journal;
     void *journal_ctx;
-    bool replaying;     /* in kb_engine_apply: do not journal again */
+    bool replaying; /* in kb_engine_apply: do not journal again */
     /* In kb_engine_put_text: the body as the client sent it, which the
      * journal record takes verbatim instead of encoding the parsed body. */
     const char *put_text;
@@ -63,6 +63,11 @@ struct kb_engine {
      * a journal replay must emit (it regenerates unpublished events) while
      * a snapshot holds results whose events went out long ago. */
     bool restoring;
+    /* kb_engine_restore_bin stores candidates without indexing them: slots
+     * [unindexed_from[t], used) of pool t are indexed together, cell by
+     * cell, by kb_engine_restore_index. */
+    bool unindexed[2];
+    uint32_t unindexed_from[2];
 };
 
 /* v rounded to digits decimals, for answers (ordering uses exact values). */

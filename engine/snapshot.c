@@ -161,6 +161,10 @@ static int load_records(kb_engine_t *e, const uint8_t *buf, size_t len, uint64_t
                 rc = damaged(f, "a record of the outbox does not fit");
             records++;
         } else if (rec.kind == KB_JREC_SNAP_END) {
+            if ((rc = kb_engine_restore_index(e, f)) < 0) {
+                json_decref(v);
+                return rc;
+            }
             json_t *count = json_object_get(v, "records"), *js = json_object_get(v, "journal_seq");
             if (off != len || !json_is_integer(count) || !json_is_integer(js) ||
                 (uint64_t)json_integer_value(count) != records)

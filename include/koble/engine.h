@@ -163,6 +163,11 @@ int kb_engine_restore(kb_engine_t *e, const json_t *rec, kb_fault_t *f);
 typedef int (*kb_engine_bin_fn)(void *ctx, const void *rec, size_t len);
 int kb_engine_dump_bin(const kb_engine_t *e, kb_engine_dump_fn fn, kb_engine_bin_fn bin, void *ctx);
 int kb_engine_restore_bin(kb_engine_t *e, const void *rec, size_t len, kb_fault_t *f);
+/* Candidates restored by kb_engine_restore_bin are stored at once but
+ * indexed only here, cell by cell (a snapshot lists them so): call it
+ * after the last one. kb_engine_restore calls it itself first. 0 or
+ * KB_ENOMEM (f says so). */
+int kb_engine_restore_index(kb_engine_t *e, kb_fault_t *f);
 
 /* Counts, index sizes and memory, as GET /v1/stats answers. */
 json_t *kb_engine_stats(const kb_engine_t *e);
