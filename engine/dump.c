@@ -166,7 +166,6 @@ int kb_engine_restore_bin(kb_engine_t *e, const void *rec, size_t len, kb_fault_
     memcpy(id, p, lens[0]);
     id[lens[0]] = '\0';
     kb_pool_t *pool = &e->store.cands[type];
-    if (kb_pool_find(pool, id) != KB_NO_SLOT) return bad_bin(f);
     p += lens[0];
     c.type = type;
     c.active = active != 0;
@@ -197,7 +196,7 @@ int kb_engine_restore_bin(kb_engine_t *e, const void *rec, size_t len, kb_fault_
     /* Indexed later, with its cell (kb_engine_restore_index), as long as
      * slots come in order: a pool being restored has no free ones. */
     bool later = pool->nfree == 0;
-    if (rc == 0 && kb_pool_alloc(pool, id, &slot) < 0) rc = KB_ENOMEM;
+    if (rc == 0) rc = kb_pool_alloc(pool, id, &slot); /* KB_ECONFLICT: listed twice */
     if (rc == 0) {
         c.id = kb_store_cand(&e->store, type, slot)->id;
         if (later) {
@@ -210,8 +209,9 @@ int kb_engine_restore_bin(kb_engine_t *e, const void *rec, size_t len, kb_fault_
     }
     if (rc < 0) {
         kb_cand_clear(&c);
-        return rc == KB_ECORRUPT ? bad_bin(f)
-                                 : kb_fault(f, rc, 503, "out_of_memory", NULL, "out of memory");
+        return rc == KB_ECORRUPT || rc == KB_ECONFLICT
+                   ? bad_bin(f)
+                   : kb_fault(f, rc, 503, "out_of_memory", NULL, "out of memory");
     }
     *kb_store_cand(&e->store, type, slot) = c;
     return 0;
@@ -257,6 +257,13 @@ static int index_range(kb_engine_t *e, int type, uint32_t from, uint32_t to) {
     }
     free(buf);
     return rc;
+}
+
+int kb_engine_restore_reserve(kb_engine_t *e, const uint32_t count[2], kb_fault_t *f) {
+    for (int type = 0; type < 2; type++)
+        if (kb_pool_reserve(&e->store.cands[type], e->store.cands[type].used + count[type]) < 0)
+            return kb_fault(f, KB_ENOMEM, 503, "out_of_memory", NULL, "out of memory");
+    return 0;
 }
 
 int kb_engine_restore_index(kb_engine_t *e, kb_fault_t *f) {

@@ -185,3 +185,41 @@ Test(snapshot, a_failed_write_leaves_nothing) {
     cr_assert_eq(kb_snapshot_write(e, bad, 1, NULL, NULL, NULL), KB_EIO);
     cr_assert_neq(access(bad, F_OK), 0);
 }
+
+/* Collects the JSON records and the first binary record of a dump. */
+typedef struct parts {
+    json_t *recs;
+    char bin[512];
+    size_t bin_len;
+} parts_t;
+
+static int part_json(void *ctx, const json_t *rec) {
+    return json_array_append(((parts_t *)ctx)->recs, (json_t *)rec);
+}
+
+static int part_bin(void *ctx, const void *rec, size_t len) {
+    parts_t *p = ctx;
+    if (!p->bin_len && len <= sizeof p->bin) {
+        memcpy(p->bin, rec, len);
+        p->bin_len = len;
+    }
+    return 0;
+}
+
+Test(snapshot, a_candidate_listed_twice_is_refused) {
+    parts_t p = {.recs = json_array()};
+    cr_assert_eq(kb_engine_dump_bin(e, part_json, part_bin, &p), 0);
+    cr_assert_gt(p.bin_len, 0);
+    kb_engine_t *r;
+    cr_assert_eq(kb_engine_new(NULL, &r), 0);
+    kb_fault_t f;
+    /* The engine and tokens records come first. */
+    for (size_t i = 0; i < 2; i++)
+        cr_assert_eq(kb_engine_restore(r, json_array_get(p.recs, i), &f), 0, "%s", f.message);
+    cr_assert_eq(kb_engine_restore_bin(r, p.bin, p.bin_len, &f), 0, "%s", f.message);
+    cr_assert_eq(kb_engine_restore_bin(r, p.bin, p.bin_len, &f), KB_ECORRUPT);
+    cr_assert_eq(kb_engine_restore_index(r, &f), 0);
+    cr_assert_eq(kb_engine_count(r, KB_ENT_VOLUNTEER), 1);
+    kb_engine_free(r);
+    json_decref(p.recs);
+}

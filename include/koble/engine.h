@@ -168,6 +168,10 @@ int kb_engine_restore_bin(kb_engine_t *e, const void *rec, size_t len, kb_fault_
  * after the last one. kb_engine_restore calls it itself first. 0 or
  * KB_ENOMEM (f says so). */
 int kb_engine_restore_index(kb_engine_t *e, kb_fault_t *f);
+/* Makes room for count[0] volunteers and count[1] activities about to be
+ * restored (a snapshot counts its records first),
+ * so the pools and id tables grow once. 0 or KB_ENOMEM (f says so). */
+int kb_engine_restore_reserve(kb_engine_t *e, const uint32_t count[2], kb_fault_t *f);
 
 /* Counts, index sizes and memory, as GET /v1/stats answers. */
 json_t *kb_engine_stats(const kb_engine_t *e);
