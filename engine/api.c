@@ -221,8 +221,13 @@ static void entity(call_t *c, kb_entity_t t, const char *label) {
     if (!no_query(c)) return;
     if (mi == 0) {
         bool created = false;
-        int rc = kb_engine_put_text(e, t, id, c->req->body, c->req->body_len, &out, &created, &f);
-        reply_result(c, rc, created ? 201 : 200, &out, &f);
+        char *text = NULL;
+        size_t len = 0;
+        if (kb_engine_put_text(e, t, id, c->req->body, c->req->body_len, &text, &len, &created,
+                               &f) < 0)
+            reply_fault(c, &f);
+        else finish(c, created ? 201 : 200, "application/json", text, len);
+        free(text);
         return;
     }
     if (mi == 1) {

@@ -210,7 +210,7 @@ static int put_cand(kb_engine_t *e, int type, const char *id, const json_t *body
         kb_cand_clear(c);
         *c = nc;
     }
-    *out = cand_json(e, kb_store_cand(&e->store, type, slot));
+    if (out) *out = cand_json(e, kb_store_cand(&e->store, type, slot));
     return 0;
 nomem:
     kb_cand_clear(&nc);
@@ -419,7 +419,7 @@ static int put_entity(kb_engine_t *e, kb_entity_t t, const char *id, const json_
     case KB_ENT_SUBSCRIPTION: rc = put_sub(e, id, body, out, created, f); break;
     default: return kb_fault(f, KB_EINVAL, 404, "not_found", NULL, "no such collection");
     }
-    if (rc == 0 && !*out) return no_memory(f);
+    if (rc == 0 && out && !*out) return no_memory(f);
     return rc;
 }
 
@@ -431,17 +431,46 @@ int kb_engine_put(kb_engine_t *e, kb_entity_t t, const char *id, const json_t *b
     return rc;
 }
 
+/* A candidate's answer is written as text straight from the stored
+ * record (kb_codec_cand_text); the other entities are rare writes and go
+ * through their JSON object. */
 int kb_engine_put_text(kb_engine_t *e, kb_entity_t t, const char *id, const char *text, size_t len,
-                       json_t **out, bool *created, kb_fault_t *f) {
-    json_t *body;
+                       char **answer, size_t *answer_len, bool *created, kb_fault_t *f) {
+    *answer = NULL;
+    json_t *body, *out = NULL;
     int rc = kb_codec_parse(text, len, e->max_json_depth, &body, f);
     if (rc < 0) return rc;
+    bool cand = t == KB_ENT_VOLUNTEER || t == KB_ENT_ACTIVITY;
+    int64_t saved = kb_engine_pin_clock(e);
     e->put_text = text;
     e->put_text_len = len;
-    rc = kb_engine_put(e, t, id, body, out, created, f);
+    rc = put_entity(e, t, id, body, cand ? NULL : &out, created, f);
     e->put_text = NULL;
+    e->clock_ms = saved;
     json_decref(body);
-    return rc;
+    if (rc < 0) return rc;
+    size_t n = 0;
+    char *json = NULL;
+    if (cand) {
+        int type = t == KB_ENT_VOLUNTEER ? KB_VOLUNTEER : KB_ACTIVITY;
+        uint32_t slot = kb_pool_find(&e->store.cands[type], id);
+        json = kb_codec_cand_text(&e->store.tokens, kb_store_cand(&e->store, type, slot), &n);
+    } else {
+        json = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(15));
+        n = json ? strlen(json) : 0;
+        json_decref(out);
+    }
+    /* The write is made: out of memory now loses only its answer. */
+    char *grown = json ? realloc(json, n + 2) : NULL;
+    if (!grown) {
+        free(json);
+        return no_memory(f);
+    }
+    grown[n++] = '\n';
+    grown[n] = '\0';
+    *answer = grown;
+    *answer_len = n;
+    return 0;
 }
 
 kb_pool_t *kb_engine_pool(const kb_engine_t *ec, kb_entity_t t) {

@@ -63,10 +63,13 @@ int kb_engine_parse(const kb_engine_t *e, const char *body, size_t len, json_t *
 /* PUT: create (*created = true) or replace; *out is the stored object. */
 int kb_engine_put(kb_engine_t *e, kb_entity_t t, const char *id, const json_t *body, json_t **out,
                   bool *created, kb_fault_t *f);
-/* kb_engine_parse of the body text, then kb_engine_put; the journal
- * record carries text as it is (see kb_engine_set_journal). */
+/* PUT from the body text as received: kb_engine_parse, then
+ * kb_engine_put; the journal record carries text as it is (see
+ * kb_engine_set_journal). On success *answer is the stored object as
+ * compact JSON text (reals with 15 digits) and a newline, *answer_len
+ * its length: malloc'ed, the caller frees it. */
 int kb_engine_put_text(kb_engine_t *e, kb_entity_t t, const char *id, const char *text, size_t len,
-                       json_t **out, bool *created, kb_fault_t *f);
+                       char **answer, size_t *answer_len, bool *created, kb_fault_t *f);
 int kb_engine_get(const kb_engine_t *e, kb_entity_t t, const char *id, json_t **out, kb_fault_t *f);
 /* DELETE: a deleted need or candidate ends its proposed and accepted
  * matches (freeing capacity) first. */
