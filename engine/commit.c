@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "koble/error.h"
+#include "log.h"
 
 typedef struct waiter {
     uint64_t seq;
@@ -63,7 +64,10 @@ static void tell_durable(kb_commit_t *c) {
     if (c->on_durable && c->policy == KB_FSYNC_ALWAYS) c->on_durable(c->durable_ctx, c->synced);
 }
 
+/* The answers an fsync releases go out together; so do the access log
+ * lines they write (one write(2) for the batch rather than one each). */
 static void release(kb_commit_t *c, int status) {
+    kb_log_hold();
     while (c->n > 0) {
         waiter_t *w = &c->q[c->head];
         if (status == 0 && w->seq > c->synced) break;
@@ -72,6 +76,7 @@ static void release(kb_commit_t *c, int status) {
         c->n--;
         done.cb(done.arg, status);
     }
+    kb_log_release();
 }
 
 static void start(kb_commit_t *c);
