@@ -1061,8 +1061,54 @@ static void text_str(text_t *t, const char *s) {
     text_add(t, "\"", 1);
 }
 
+/* v as "%.15g" would print it, without printf, when v is the double
+ * nearest to a decimal of at most 15 significant digits written without
+ * an exponent (1e-4 <= |v| < 1e15): the coordinates and distances people
+ * send. That decimal is then exactly what "%.15g" prints (a double is
+ * within 1.2e-16 of it, the 15-digit grid is 1e-14 apart), so trying
+ * fraction lengths from 0 up finds it. Returns the length, or 0 when v is
+ * not such a number. */
+static int short_decimal(double v, char out[40]) {
+    static const double p10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    double a = fabs(v);
+    if (!(a >= 1e-4 && a < 1e15)) return 0;
+    int whole = 1; /* digits before the point */
+    while (whole < 15 && a >= p10[whole]) whole++;
+    for (int d = 0; d + (a >= 1 ? whole : 0) <= 15 && d < 16; d++) {
+        double scaled = a * p10[d];
+        if (scaled >= 1e15) return 0;
+        long long m = llround(scaled);
+        if ((double)m / p10[d] != a) continue;
+        char digits[24];
+        int n = 0;
+        do digits[n++] = (char)('0' + m % 10), m /= 10;
+        while (m);
+        while (n <= d) digits[n++] = '0'; /* 0.05: a zero before the point */
+        int w = 0;
+        if (v < 0) out[w++] = '-';
+        for (int i = n - 1; i >= d; i--) out[w++] = digits[i];
+        if (d) {
+            out[w++] = '.';
+            for (int i = d - 1; i >= 0; i--) out[w++] = digits[i];
+        }
+        out[w] = '\0';
+        return w;
+    }
+    return 0;
+}
+
 static void text_real(text_t *t, double v) {
     char buf[40];
+    int fast = short_decimal(v, buf);
+    if (fast) {
+        if (!memchr(buf, '.', (size_t)fast)) {
+            memcpy(buf + fast, ".0", 3);
+            fast += 2;
+        }
+        text_add(t, buf, (size_t)fast);
+        return;
+    }
     int n = snprintf(buf, sizeof buf, "%.15g", v);
     if (n < 0 || (size_t)n >= sizeof buf - 3) {
         t->oom = true; /* cannot happen for a finite double */
@@ -1087,8 +1133,12 @@ static void text_real(text_t *t, double v) {
 
 static void text_int(text_t *t, long long v) {
     char buf[24];
-    int n = snprintf(buf, sizeof buf, "%lld", v);
-    text_add(t, buf, (size_t)n);
+    int n = sizeof buf;
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do buf[--n] = (char)('0' + u % 10), u /= 10;
+    while (u);
+    if (v < 0) buf[--n] = '-';
+    text_add(t, buf + n, sizeof buf - (size_t)n);
 }
 
 static void text_tokens(text_t *t, const kb_intern_t *tokens, const kb_toks_t *list) {

@@ -895,3 +895,47 @@ Test(codec, candidate_text_is_the_dump_of_its_json) {
         kb_cand_clear(&c);
     }
 }
+
+/* Reals as answers write them (without printf where it can) against
+ * Jansson's dump: coordinates with 0 to 12 decimals, negative ones, tiny
+ * and whole ones, and arbitrary doubles. */
+Test(codec, candidate_text_writes_every_real_as_the_dump_does) {
+    uint64_t x = 88172645463325252ull;
+    for (int k = 0; k < 4000; k++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+        double lat = (double)(x % 180000000000ull) / 1e9 - 90;
+        int decimals = (int)(x >> 40) % 13;
+        char body[256], latbuf[40], lonbuf[40];
+        snprintf(latbuf, sizeof latbuf, "%.*f", decimals, lat);
+        switch (k % 4) {
+        case 0:
+            snprintf(lonbuf, sizeof lonbuf, "%.17g",
+                     (double)(x >> 11) / 9007199254740992.0 * 360 - 180);
+            break;
+        case 1:
+            snprintf(lonbuf, sizeof lonbuf, "%.*f", (int)(x >> 50) % 9, (double)(x % 1000) / 1e4);
+            break;
+        case 2: snprintf(lonbuf, sizeof lonbuf, "%d", (int)(x % 361) - 180); break;
+        default: snprintf(lonbuf, sizeof lonbuf, "%.3e", (double)(x % 1000) * 1e-7); break;
+        }
+        snprintf(body, sizeof body,
+                 "{\"location\":{\"lat\":%s,\"lon\":%s},\"max_distance_km\":%.*f}", latbuf, lonbuf,
+                 (int)(x >> 30) % 5, 0.001 + (double)(x % 499000) / 1000);
+        json_t *j = parse(body);
+        kb_cand_t c;
+        kb_fault_t f;
+        cr_assert_eq(kb_codec_volunteer(&cx, j, "v-1", &c, &f), 0, "%s: %s", body, f.message);
+        c.id = "v-1";
+        json_t *out = kb_codec_volunteer_json(&tokens, &c);
+        char *want = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(15));
+        size_t len;
+        char *got = kb_codec_cand_text(&tokens, &c, &len);
+        cr_assert_str_eq(got, want, "from %s", body);
+        free(got);
+        free(want);
+        json_decref(out);
+        json_decref(j);
+        c.id = NULL;
+        kb_cand_clear(&c);
+    }
+}
