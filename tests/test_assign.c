@@ -5,9 +5,14 @@
  *    greedy best pair takes the only candidate of another need;
  *  - small random instances against an exhaustive search over edge
  *    subsets (backtracking with the count/capacity limits);
- *  - medium random instances (200 needs x 300 candidates) against an LP
- *    dual certificate. scipy is not installed here, so instead of an
- *    external LP solver the test builds a feasible solution of the dual
+ *  - medium random instances (200 needs x 300 candidates) against the LP
+ *    optimum from HiGHS (tests/assign_oracle.py, scipy's linprog): the
+ *    b-matching LP is totally unimodular, so its optimum is the integral
+ *    optimum. python3-scipy is a declared dependency, so a missing scipy
+ *    fails the test rather than skipping it;
+ *  - the same kind of instances against an LP dual certificate, which
+ *    needs nothing outside this file: the test builds a feasible solution
+ *    of the dual
  *      min sum count_i u_i + sum cap_j v_j + sum_e w_e
  *      s.t. u_i + v_j + w_e >= score_e, u, v, w >= 0
  *    from Bellman-Ford potentials on the residual graph of the returned
@@ -19,10 +24,13 @@
  *    for feasibility and for a total that matches the chosen edges. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "assign.h"
+#include "checker.h"
 #include "koble/error.h"
 
 static uint64_t rng = 0x9E3779B97F4A7C15ULL;
@@ -92,12 +100,32 @@ static void check_feasible(const instance_t *in, const uint8_t *chosen, double t
     free(used_cand);
 }
 
+static int cmp_pair(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* No (need, candidate) pair is chosen twice, even if the instance lists
+ * it twice. */
+static void check_pairs_distinct(const instance_t *in, const uint8_t *chosen) {
+    uint64_t *pairs = malloc((in->nedges + 1) * sizeof *pairs);
+    size_t n = 0;
+    for (size_t e = 0; e < in->nedges; e++)
+        if (chosen[e]) pairs[n++] = (uint64_t)in->edges[e].need << 32 | in->edges[e].cand;
+    qsort(pairs, n, sizeof *pairs, cmp_pair);
+    for (size_t k = 1; k < n; k++)
+        cr_assert_neq(pairs[k], pairs[k - 1], "need %u and candidate %u paired twice",
+                      (unsigned)(pairs[k] >> 32), (unsigned)pairs[k]);
+    free(pairs);
+}
+
 static double solve(const instance_t *in, uint8_t *chosen) {
     double total = -1.0;
     cr_assert_eq(kb_assign_solve(in->nneeds, in->count, in->ncands, in->capacity, in->edges,
                                  in->nedges, chosen, &total),
                  0);
     check_feasible(in, chosen, total);
+    check_pairs_distinct(in, chosen);
     return total;
 }
 
@@ -127,6 +155,49 @@ static double exhaustive_optimum(const instance_t *in) {
     double best = 0.0;
     exhaustive(in, 0, left_need, left_cand, 0.0, &best);
     return best;
+}
+
+/* ---- LP oracle ---------------------------------------------------------- */
+
+/* The optimum of in according to tests/assign_oracle.py (HiGHS via scipy),
+ * which reads the instance from a temporary file. Fails the test, saying
+ * why, if python3 or scipy is missing: the oracle is a declared dependency
+ * (deploy/install-deps.sh), and a skipped comparison would look like a
+ * passed one. */
+static double lp_optimum(const instance_t *in) {
+    char path[] = "/tmp/koble-assign-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0, "mkstemp");
+    FILE *f = fdopen(fd, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "%u %u %zu\n", in->nneeds, in->ncands, in->nedges);
+    for (uint32_t i = 0; i < in->nneeds; i++) fprintf(f, "%u ", in->count[i]);
+    fputc('\n', f);
+    for (uint32_t j = 0; j < in->ncands; j++) fprintf(f, "%u ", in->capacity[j]);
+    fputc('\n', f);
+    for (size_t e = 0; e < in->nedges; e++)
+        fprintf(f, "%u %u %.17g\n", in->edges[e].need, in->edges[e].cand, in->edges[e].score);
+    cr_assert_eq(fclose(f), 0);
+
+    char cmd[512], out[512] = "";
+    snprintf(cmd, sizeof cmd, "%s tests/assign_oracle.py %s 2>&1", kt_python(), path);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p, "cannot run %s", cmd);
+    size_t len = fread(out, 1, sizeof out - 1, p);
+    out[len] = '\0';
+    int status = pclose(p);
+    unlink(path);
+    cr_assert_eq(status, 0,
+                 "the LP oracle failed (python3-scipy is required, see "
+                 "deploy/install-deps.sh): %s",
+                 out);
+    double optimum = -1.0;
+    int fractional = -1;
+    cr_assert_eq(sscanf(out, "optimum %lf fractional %d", &optimum, &fractional), 2,
+                 "unexpected oracle output: %s", out);
+    /* Total unimodularity: HiGHS ends on a vertex, which is integral. */
+    cr_assert_eq(fractional, 0, "the LP optimum has %d fractional pairs", fractional);
+    return optimum;
 }
 
 /* ---- dual certificate --------------------------------------------------- */
@@ -326,6 +397,23 @@ Test(assign, contested_candidates_have_dual_certificate) {
         instance_t in = random_instance(300, 60, 8, 2, 1, round % 2 == 1);
         uint8_t *chosen = malloc(in.nedges);
         check_dual_certificate(&in, chosen, solve(&in, chosen));
+        free(chosen);
+        instance_free(&in);
+    }
+}
+
+Test(assign, medium_random_matches_lp_oracle, .timeout = 120) {
+    /* Capacities 1-3, counts 1-2, up to 12 candidates per need; fine and
+     * coarse scores (coarse ones make many ties). A fixed seed per round
+     * so a failure can be replayed. */
+    for (int round = 0; round < 6; round++) {
+        rng = 0x51ED5EEDULL * (uint64_t)(round + 1);
+        instance_t in = random_instance(200, 300, 12, 2, 3, round % 3 == 2);
+        uint8_t *chosen = malloc(in.nedges);
+        double total = solve(&in, chosen);
+        double lp = lp_optimum(&in);
+        cr_assert_gt(lp, 0.0);
+        cr_assert_float_eq(total, lp, 1e-6, "round %d: solver %.9f, LP %.9f", round, total, lp);
         free(chosen);
         instance_free(&in);
     }
