@@ -148,6 +148,48 @@ static void exhaustive(const instance_t *in, size_t e, uint32_t *left_need, uint
     exhaustive(in, e + 1, left_need, left_cand, sum, best);
 }
 
+/* The most needs served (at least one unit each) by any assignment whose
+ * total is at least floor. */
+static void exhaustive_served(const instance_t *in, size_t e, uint32_t *left_need,
+                              uint32_t *left_cand, double sum, double floor, uint32_t *best) {
+    if (e == in->nedges) {
+        if (sum < floor) return;
+        uint32_t served = 0;
+        for (uint32_t i = 0; i < in->nneeds; i++) served += left_need[i] < in->count[i];
+        if (served > *best) *best = served;
+        return;
+    }
+    const kb_assign_edge_t *ed = &in->edges[e];
+    if (left_need[ed->need] > 0 && left_cand[ed->cand] > 0) {
+        left_need[ed->need]--;
+        left_cand[ed->cand]--;
+        exhaustive_served(in, e + 1, left_need, left_cand, sum + ed->score, floor, best);
+        left_need[ed->need]++;
+        left_cand[ed->cand]++;
+    }
+    exhaustive_served(in, e + 1, left_need, left_cand, sum, floor, best);
+}
+
+static uint32_t exhaustive_most_served(const instance_t *in, double floor) {
+    uint32_t left_need[16], left_cand[16], best = 0;
+    memcpy(left_need, in->count, in->nneeds * sizeof(uint32_t));
+    memcpy(left_cand, in->capacity, in->ncands * sizeof(uint32_t));
+    exhaustive_served(in, 0, left_need, left_cand, 0.0, floor, &best);
+    return best;
+}
+
+static uint32_t needs_served(const instance_t *in, const uint8_t *chosen) {
+    uint8_t served[16] = {0};
+    uint32_t n = 0;
+    for (size_t e = 0; e < in->nedges; e++) {
+        if (chosen[e] && !served[in->edges[e].need]) {
+            served[in->edges[e].need] = 1;
+            n++;
+        }
+    }
+    return n;
+}
+
 static double exhaustive_optimum(const instance_t *in) {
     uint32_t left_need[16], left_cand[16];
     memcpy(left_need, in->count, in->nneeds * sizeof(uint32_t));
@@ -338,6 +380,33 @@ Test(assign, capacities_and_counts_bind) {
     cr_assert_float_eq(exhaustive_optimum(&in), 2.25, 1e-12);
 }
 
+Test(assign, ties_prefer_serving_more_needs) {
+    /* Two optimal solutions of total 1.0: need 0 takes both X and Y, or
+     * need 0 takes Y and need 1 takes X. Need 0 comes first and, without
+     * the preference, would keep both; the second serves both needs. */
+    uint32_t count[] = {2, 1}, cap[] = {1, 1};
+    kb_assign_edge_t edges[] = {{0, 0, 0.5}, {0, 1, 0.5}, {1, 0, 0.5}};
+    uint8_t chosen[3];
+    double total;
+    cr_assert_eq(kb_assign_solve(2, count, 2, cap, edges, 3, chosen, &total), 0);
+    cr_assert_float_eq(total, 1.0, 1e-12);
+    cr_assert_eq(chosen[0], 0);
+    cr_assert_eq(chosen[1], 1);
+    cr_assert_eq(chosen[2], 1);
+}
+
+Test(assign, preference_never_costs_score) {
+    /* Serving both needs would cost 0.001 of score: the total wins. */
+    uint32_t count[] = {2, 1}, cap[] = {1, 1};
+    kb_assign_edge_t edges[] = {{0, 0, 0.5}, {0, 1, 0.5}, {1, 0, 0.499}};
+    uint8_t chosen[3];
+    double total;
+    cr_assert_eq(kb_assign_solve(2, count, 2, cap, edges, 3, chosen, &total), 0);
+    cr_assert_float_eq(total, 1.0, 1e-12);
+    cr_assert_eq(chosen[0] + chosen[1], 2);
+    cr_assert_eq(chosen[2], 0);
+}
+
 Test(assign, empty_zero_and_invalid) {
     uint8_t chosen[2] = {7, 7};
     double total = -1.0;
@@ -368,8 +437,11 @@ Test(assign, small_random_matches_exhaustive_search) {
     for (int round = 0; round < 1500; round++) {
         instance_t in = random_instance(1 + rnd(6), 1 + rnd(6), 4, 2, 3, round % 3 == 0);
         if (in.nedges > 18) in.nedges = 18; /* keep the search small */
-        double total = solve(&in, chosen);
-        cr_assert_float_eq(total, exhaustive_optimum(&in), 1e-9, "round %d", round);
+        double total = solve(&in, chosen), best = exhaustive_optimum(&in);
+        cr_assert_float_eq(total, best, 1e-9, "round %d", round);
+        /* Among the optimal solutions, one serving the most needs. */
+        cr_assert_eq(needs_served(&in, chosen), exhaustive_most_served(&in, best - 1e-9),
+                     "round %d", round);
         check_dual_certificate(&in, chosen, total);
         instance_free(&in);
     }
