@@ -20,6 +20,7 @@
 
 #include <uv.h>
 
+#include "batch.h"
 #include "fault.h"
 #include "log.h"
 
@@ -393,6 +394,13 @@ static void metrics(call_t *c) {
     free(text);
 }
 
+/* The answer of POST /v1/assignments once its batch is done (batch.c). */
+static void assigned(void *ctx, int rc, json_t *out, const kb_fault_t *f) {
+    call_t *c = ctx;
+    reply_result(c, rc, 200, &out, f);
+    free(c);
+}
+
 static void route(call_t *c) {
     int n = c->nseg;
     char **s = c->seg;
@@ -439,12 +447,23 @@ static void route(call_t *c) {
     if (n == 2 && !strcmp(s[1], "assignments")) {
         c->route = "POST /v1/assignments";
         if (!method_is(c, "POST") || !no_query(c)) return;
-        json_t *body, *out = NULL;
+        json_t *body;
         if (!body_json(c, &body)) return;
+        /* Candidate lists in slices on the loop, the solver on the thread
+         * pool: the answer comes later, from assigned(). kobled runs on the
+         * default loop. */
         kb_fault_t f;
-        int rc = kb_engine_assign(c->api->engine, body, &out, &f);
+        call_t *later = malloc(sizeof *later);
+        int rc = KB_ENOMEM;
+        if (!later) kb_fault_set(&f, 503, "out_of_memory", NULL, "the server is out of memory");
+        else *later = *c;
+        if (later)
+            rc = kb_batch_start(uv_default_loop(), c->api->engine, body, assigned, later, &f);
         json_decref(body);
-        reply_result(c, rc, 200, &out, &f);
+        if (rc < 0) {
+            free(later);
+            reply_fault(c, &f);
+        }
         return;
     }
     if (n == 2 && !strcmp(s[1], "match")) {

@@ -21,7 +21,9 @@
  *    proves optimality whatever produced the potentials; if the solution
  *    is not optimal, either Bellman-Ford finds a negative cycle or the
  *    objectives differ, and the test fails. Every solution is also checked
- *    for feasibility and for a total that matches the chosen edges. */
+ *    for feasibility and for a total that matches the chosen edges.
+ * At the end, batch.c's steps on an in-process engine that changes between
+ * them, as it may between the daemon's slices. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -30,7 +32,9 @@
 #include <unistd.h>
 
 #include "assign.h"
+#include "batch.h"
 #include "checker.h"
+#include "enginetest.h"
 #include "koble/error.h"
 
 static uint64_t rng = 0x9E3779B97F4A7C15ULL;
@@ -489,4 +493,122 @@ Test(assign, medium_random_matches_lp_oracle, .timeout = 120) {
         free(chosen);
         instance_free(&in);
     }
+}
+
+/* ---- batch steps on a changing engine ----------------------------------- */
+
+static const char v_near[] = "{\"location\":{\"lat\":54.77,\"lon\":11.87},\"max_distance_km\":50,"
+                             "\"skills\":[\"mentoring\"]}",
+                  v_north[] = "{\"location\":{\"lat\":54.90,\"lon\":11.87},\"max_distance_km\":50,"
+                              "\"skills\":[\"mentoring\"]}",
+                  v_far[] = "{\"location\":{\"lat\":56.0,\"lon\":9.87},\"max_distance_km\":50,"
+                            "\"skills\":[\"mentoring\"]}";
+
+/* Guldborgsund as in it_assign.c: n-1 reaches v-a and v-b, n-2 only v-a. */
+static kb_engine_t *guldborgsund(void) {
+    kb_engine_t *e;
+    kb_fault_t f;
+    cr_assert_eq(kb_engine_new(NULL, &e), 0);
+    cr_assert_eq(kt_put(e, KB_ENT_VOLUNTEER, "v-a", v_near, &f), 0);
+    cr_assert_eq(kt_put(e, KB_ENT_VOLUNTEER, "v-b", v_north, &f), 0);
+    cr_assert_eq(kt_put(e, KB_ENT_NEED, "n-1",
+                        "{\"kind\":\"mentor\",\"municipality\":\"0376\",\"person_age\":18,"
+                        "\"location\":{\"lat\":54.77,\"lon\":11.87},\"max_distance_km\":30,"
+                        "\"skills_required\":[\"mentoring\"]}",
+                        &f),
+                 0);
+    cr_assert_eq(kt_put(e, KB_ENT_NEED, "n-2",
+                        "{\"kind\":\"mentor\",\"municipality\":\"0376\",\"person_age\":17,"
+                        "\"location\":{\"lat\":54.76,\"lon\":11.87},\"max_distance_km\":5,"
+                        "\"skills_required\":[\"mentoring\"]}",
+                        &f),
+                 0);
+    return e;
+}
+
+static const char *str_at(json_t *root, const char *path) {
+    json_t *v = root;
+    char buf[128], *save = NULL;
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *tok = strtok_r(buf, ".", &save); v && tok; tok = strtok_r(NULL, ".", &save))
+        v = json_is_array(v) ? json_array_get(v, strtoul(tok, NULL, 10)) : json_object_get(v, tok);
+    return json_string_value(v) ? json_string_value(v) : "(missing)";
+}
+
+Test(batch, proposals_recheck_constraints_and_skip_pairs_that_no_longer_fit) {
+    kb_engine_t *e = guldborgsund();
+    kb_batch_t *b;
+    kb_fault_t f;
+    json_t *body = kt_parse("{\"propose\":true}"), *out = NULL;
+    cr_assert_eq(kb_batch_new(e, body, &b, &f), 0);
+    json_decref(body);
+    cr_assert_eq(kb_batch_step(e, b, UINT64_MAX, &f), 0);
+    cr_assert_eq(kb_batch_solve(b), 0);
+    /* Between the lists and the proposals, v-a moves out of n-2's reach. */
+    cr_assert_eq(kt_put(e, KB_ENT_VOLUNTEER, "v-a", v_far, &f), 0);
+    cr_assert_eq(kb_batch_finish(e, b, &out, &f), 0);
+    kb_batch_free(b);
+    cr_assert_str_eq(str_at(out, "pairs.0.need_id"), "n-1");
+    cr_assert_str_eq(str_at(out, "pairs.0.candidate.id"), "v-b");
+    cr_assert_str_eq(str_at(out, "pairs.0.match_id"), "m-1");
+    cr_assert_str_eq(str_at(out, "pairs.1.need_id"), "n-2");
+    cr_assert_str_eq(str_at(out, "pairs.1.candidate.id"), "v-a");
+    cr_assert_str_eq(str_at(out, "pairs.1.error"), "constraint_failed");
+    cr_assert_str_eq(str_at(out, "pairs.1.match_id"), "(missing)");
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(out, "proposals"), "made")), 1);
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(out, "proposals"), "skipped")),
+                 1);
+    json_decref(out);
+    kb_engine_free(e);
+}
+
+Test(batch, slices_hold_ids_not_slots) {
+    kb_engine_t *e = guldborgsund();
+    kb_batch_t *b;
+    kb_fault_t f;
+    json_t *body = kt_parse("{}"), *out = NULL;
+    cr_assert_eq(kb_batch_new(e, body, &b, &f), 0);
+    json_decref(body);
+    /* A zero budget still makes progress: one need per step. */
+    cr_assert_eq(kb_batch_step(e, b, 0, &f), 1); /* n-1: v-a, v-b */
+    /* v-a and v-b leave, and v-c, next to n-2, takes the slot freed last
+     * (v-b's, unless the pool changes how it reuses slots: either way a
+     * slot n-1's list named). */
+    cr_assert_eq(kb_engine_delete(e, KB_ENT_VOLUNTEER, "v-a", &f), 0);
+    cr_assert_eq(kb_engine_delete(e, KB_ENT_VOLUNTEER, "v-b", &f), 0);
+    cr_assert_eq(kt_put(e, KB_ENT_VOLUNTEER, "v-c", v_near, &f), 0);
+    cr_assert_eq(kb_batch_step(e, b, 0, &f), 0); /* n-2: v-c */
+    cr_assert_eq(kb_batch_solve(b), 0);
+    cr_assert_eq(kb_batch_finish(e, b, &out, &f), 0);
+    kb_batch_free(b);
+    /* Three candidates (v-c is not mistaken for v-b), both needs served. */
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(out, "counts"), "candidates")),
+                 3);
+    cr_assert_eq(json_array_size(json_object_get(out, "pairs")), 2);
+    cr_assert_str_eq(str_at(out, "pairs.0.need_id"), "n-1");
+    cr_assert_str_eq(str_at(out, "pairs.1.need_id"), "n-2");
+    cr_assert_str_eq(str_at(out, "pairs.1.candidate.id"), "v-c");
+    json_decref(out);
+    kb_engine_free(e);
+}
+
+Test(batch, a_need_closed_before_its_slice_is_not_open) {
+    kb_engine_t *e = guldborgsund();
+    kb_batch_t *b;
+    kb_fault_t f;
+    json_t *body = kt_parse("{\"municipality\":\"0376\"}"), *out = NULL;
+    cr_assert_eq(kb_batch_new(e, body, &b, &f), 0);
+    json_decref(body);
+    cr_assert_eq(kb_batch_step(e, b, 0, &f), 1);
+    cr_assert_eq(kb_engine_delete(e, KB_ENT_NEED, "n-2", &f), 0);
+    cr_assert_eq(kb_batch_step(e, b, 0, &f), 0);
+    cr_assert_eq(kb_batch_solve(b), 0);
+    cr_assert_eq(kb_batch_finish(e, b, &out, &f), 0);
+    kb_batch_free(b);
+    /* n-1 gets its favourite now that n-2 is gone. */
+    cr_assert_str_eq(str_at(out, "pairs.0.candidate.id"), "v-a");
+    cr_assert_str_eq(str_at(out, "unassigned.0.need_id"), "n-2");
+    cr_assert_str_eq(str_at(out, "unassigned.0.reason"), "not_open");
+    json_decref(out);
+    kb_engine_free(e);
 }
