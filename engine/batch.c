@@ -50,6 +50,7 @@ struct kb_batch {
     uint32_t limit;
     char **need_ids; /* owned, in batch order */
     uint32_t nneeds, next;
+    uint32_t *order; /* needs in the order their lists are built (nearby needs together) */
     uint32_t *count;
     uint32_t *feasible; /* per need: edges found */
     uint8_t *open;      /* per need: open when its slice came */
@@ -78,6 +79,7 @@ void kb_batch_free(kb_batch_t *b) {
     for (uint32_t i = 0; b->need_ids && i < b->nneeds; i++) free(b->need_ids[i]);
     for (uint32_t j = 0; j < b->ncands; j++) free(b->cands[j].id);
     free(b->need_ids);
+    free(b->order);
     free(b->count);
     free(b->feasible);
     free(b->open);
@@ -196,6 +198,52 @@ static int pick_needs(kb_engine_t *e, const scope_t *s, kb_batch_t *b, kb_fault_
     return 0;
 }
 
+/* x's bits spread to the even bits of the result. */
+static uint64_t spread_bits(uint32_t x) {
+    uint64_t v = x;
+    v = (v | v << 16) & 0x0000FFFF0000FFFFull;
+    v = (v | v << 8) & 0x00FF00FF00FF00FFull;
+    v = (v | v << 4) & 0x0F0F0F0F0F0F0F0Full;
+    v = (v | v << 2) & 0x3333333333333333ull;
+    v = (v | v << 1) & 0x5555555555555555ull;
+    return v;
+}
+
+typedef struct near_key {
+    uint64_t key;
+    uint32_t need;
+} near_key_t;
+
+static int cmp_near(const void *a, const void *b) {
+    const near_key_t *x = a, *y = b;
+    if (x->key != y->key) return x->key < y->key ? -1 : 1;
+    return (x->need > y->need) - (x->need < y->need);
+}
+
+/* The order in which the lists are built: by a Z-order key of squares of
+ * about 4 km, so that consecutive searches read the same index cells and
+ * candidate records while they are still in the cache. It changes no
+ * result: the edges go to the solver in batch order (solve_edges). */
+static int order_needs(kb_engine_t *e, kb_batch_t *b) {
+    near_key_t *k = malloc((b->nneeds ? b->nneeds : 1) * sizeof *k);
+    b->order = malloc((b->nneeds ? b->nneeds : 1) * sizeof *b->order);
+    if (!k || !b->order) {
+        free(k);
+        return KB_ENOMEM;
+    }
+    for (uint32_t i = 0; i < b->nneeds; i++) {
+        const kb_need_t *n =
+            kb_store_need(&e->store, kb_pool_find(&e->store.needs, b->need_ids[i]));
+        uint32_t y = (uint32_t)((n->pos.lat + 90.0) / 0.04),
+                 x = (uint32_t)((n->pos.lon + 180.0) / 0.08);
+        k[i] = (near_key_t){spread_bits(y) << 1 | spread_bits(x), i};
+    }
+    qsort(k, b->nneeds, sizeof *k, cmp_near);
+    for (uint32_t i = 0; i < b->nneeds; i++) b->order[i] = k[i].need;
+    free(k);
+    return 0;
+}
+
 int kb_batch_new(kb_engine_t *e, const json_t *body, kb_batch_t **out, kb_fault_t *f) {
     uint64_t start_ns = uv_hrtime();
     scope_t s;
@@ -215,7 +263,7 @@ int kb_batch_new(kb_engine_t *e, const json_t *body, kb_batch_t **out, kb_fault_
     b->count = calloc(n, sizeof *b->count);
     b->feasible = calloc(n, sizeof *b->feasible);
     b->open = calloc(n, sizeof *b->open);
-    if (!b->count || !b->feasible || !b->open) {
+    if (!b->count || !b->feasible || !b->open || order_needs(e, b) < 0) {
         kb_batch_free(b);
         return no_memory(f);
     }
@@ -274,18 +322,45 @@ int kb_batch_step(kb_engine_t *e, kb_batch_t *b, uint64_t budget_ns, kb_fault_t 
     uint64_t t0 = uv_hrtime();
     do {
         if (b->next == b->nneeds) return 0;
-        if (need_edges(e, b, b->next++) < 0) return no_memory(f);
+        if (need_edges(e, b, b->order[b->next++]) < 0) return no_memory(f);
     } while (uv_hrtime() - t0 < budget_ns);
     return b->next < b->nneeds;
+}
+
+/* The edges in batch order of their needs (each need's best first), as if
+ * the lists had been built in that order: a counting sort by need. */
+static int solve_edges(kb_batch_t *b) {
+    uint32_t *start = calloc((size_t)b->nneeds + 1, sizeof *start);
+    kb_assign_edge_t *sorted = malloc((b->nedges ? b->nedges : 1) * sizeof *sorted);
+    if (!start || !sorted) {
+        free(start);
+        free(sorted);
+        return KB_ENOMEM;
+    }
+    for (uint32_t k = 0; k < b->nneeds; k++) start[k + 1] = start[k] + b->feasible[k];
+    for (size_t k = 0; k < b->nedges; k++) sorted[start[b->edges[k].need]++] = b->edges[k];
+    free(start);
+    free(b->edges);
+    b->edges = sorted;
+    b->capedges = b->nedges ? b->nedges : 1;
+    return 0;
 }
 
 int kb_batch_solve(kb_batch_t *b) {
     b->capacity = malloc((b->ncands ? b->ncands : 1) * sizeof *b->capacity);
     b->chosen = calloc(b->nedges ? b->nedges : 1, 1);
-    if (!b->capacity || !b->chosen) return KB_ENOMEM;
+    if (!b->capacity || !b->chosen || solve_edges(b) < 0) return KB_ENOMEM;
     for (uint32_t j = 0; j < b->ncands; j++) b->capacity[j] = b->cands[j].capacity;
     return kb_assign_solve(b->nneeds, b->count, b->ncands, b->capacity, b->edges, b->nedges,
                            b->chosen, &b->total);
+}
+
+void kb_batch_instance(const kb_batch_t *b, uint32_t *nneeds, uint32_t *ncands,
+                       const kb_assign_edge_t **edges, size_t *nedges) {
+    *nneeds = b->nneeds;
+    *ncands = b->ncands;
+    *edges = b->edges;
+    *nedges = b->nedges;
 }
 
 /* Proposes one chosen pair as POST /v1/matches would; its id goes into

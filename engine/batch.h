@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "assign.h"
 #include "fault.h"
 #include "koble/engine.h"
 
@@ -31,6 +32,10 @@ int kb_batch_solve(kb_batch_t *b);
 /* The answer (new reference in *out), making the proposals if asked. */
 int kb_batch_finish(kb_engine_t *e, kb_batch_t *b, json_t **out, kb_fault_t *f);
 void kb_batch_free(kb_batch_t *b);
+/* The instance kb_batch_solve solved (for the benchmark): valid after it,
+ * until kb_batch_free. */
+void kb_batch_instance(const kb_batch_t *b, uint32_t *nneeds, uint32_t *ncands,
+                       const kb_assign_edge_t **edges, size_t *nedges);
 
 /* Called once on the loop with the batch's result: rc, and the answer
  * (stolen) or the fault. */

@@ -166,8 +166,9 @@ static char *read_all(int fd) {
 
 /* The batch builds its candidate lists in slices, so other requests are
  * served while it runs. Shown by order, not time: connection A pipelines
- * the batch (all of Guldborgsund: 1,500 needs, n-0 first and n-1499 last
- * in slot order) and then closes n-marker, a need outside the batch. The
+ * the batch (all of Guldborgsund: 1,500 needs at one spot, so their lists
+ * are built in batch order, n-1499 last) and then closes n-marker, a need
+ * outside the batch. The
  * daemon parses A's second request as soon as the batch has started, but
  * answers it after the batch. Once another connection sees n-marker
  * closed, the batch has started; that connection then gets /healthz and
