@@ -323,13 +323,19 @@ static void check_dual_certificate(const instance_t *in, const uint8_t *chosen, 
 
 /* ---- hand cases --------------------------------------------------------- */
 
+/* Solves a hand-made instance (checking feasibility on the way). */
+static double hand(uint32_t nneeds, uint32_t *count, uint32_t ncands, uint32_t *cap,
+                   kb_assign_edge_t *edges, size_t nedges, uint8_t *chosen) {
+    instance_t in = {nneeds, ncands, count, cap, edges, nedges};
+    return solve(&in, chosen);
+}
+
 Test(assign, greedy_trap) {
     /* Need 0 prefers X (0.9) but can use Y (0.8); need 1 can only use X. */
     uint32_t count[] = {1, 1}, cap[] = {1, 1};
     kb_assign_edge_t edges[] = {{0, 0, 0.9}, {0, 1, 0.8}, {1, 0, 0.85}};
     uint8_t chosen[3];
-    double total;
-    cr_assert_eq(kb_assign_solve(2, count, 2, cap, edges, 3, chosen, &total), 0);
+    double total = hand(2, count, 2, cap, edges, 3, chosen);
     cr_assert_float_eq(total, 1.65, 1e-12);
     cr_assert_eq(chosen[0], 0);
     cr_assert_eq(chosen[1], 1);
@@ -341,8 +347,7 @@ Test(assign, max_weight_not_max_cardinality) {
     uint32_t count[] = {1, 1}, cap[] = {1, 1};
     kb_assign_edge_t edges[] = {{0, 0, 1.0}, {0, 1, 0.1}, {1, 0, 0.5}};
     uint8_t chosen[3];
-    double total;
-    cr_assert_eq(kb_assign_solve(2, count, 2, cap, edges, 3, chosen, &total), 0);
+    double total = hand(2, count, 2, cap, edges, 3, chosen);
     cr_assert_float_eq(total, 1.0, 1e-12);
     cr_assert_eq(chosen[0], 1);
     cr_assert_eq(chosen[1] + chosen[2], 0);
@@ -352,8 +357,7 @@ Test(assign, later_need_displaces_earlier) {
     uint32_t count[] = {1, 1}, cap[] = {1};
     kb_assign_edge_t edges[] = {{0, 0, 0.5}, {1, 0, 0.9}};
     uint8_t chosen[2];
-    double total;
-    cr_assert_eq(kb_assign_solve(2, count, 1, cap, edges, 2, chosen, &total), 0);
+    double total = hand(2, count, 1, cap, edges, 2, chosen);
     cr_assert_float_eq(total, 0.9, 1e-12);
     cr_assert_eq(chosen[0], 0);
     cr_assert_eq(chosen[1], 1);
@@ -363,8 +367,7 @@ Test(assign, pair_used_once_despite_spare_count_and_capacity) {
     uint32_t count[] = {3}, cap[] = {3};
     kb_assign_edge_t edges[] = {{0, 0, 0.7}};
     uint8_t chosen[1];
-    double total;
-    cr_assert_eq(kb_assign_solve(1, count, 1, cap, edges, 1, chosen, &total), 0);
+    double total = hand(1, count, 1, cap, edges, 1, chosen);
     cr_assert_float_eq(total, 0.7, 1e-12);
     cr_assert_eq(chosen[0], 1);
 }
@@ -375,8 +378,7 @@ Test(assign, capacities_and_counts_bind) {
     kb_assign_edge_t edges[] = {{0, 0, 0.9}, {1, 0, 0.8}, {2, 0, 0.95},
                                 {2, 1, 0.3}, {0, 2, 0.2}, {1, 1, 0.1}};
     uint8_t chosen[6];
-    double total;
-    cr_assert_eq(kb_assign_solve(3, count, 3, cap, edges, 6, chosen, &total), 0);
+    double total = hand(3, count, 3, cap, edges, 6, chosen);
     /* 0-0 0.9, 2-0 0.95, 2-1 0.3, 1-1 would clash with 2-1: best is
      * {0-0, 2-0, 2-1} = 2.15 vs {0-2, 1-0, 2-0, 2-1} = 2.25. */
     cr_assert_float_eq(total, 2.25, 1e-12);
@@ -391,8 +393,7 @@ Test(assign, ties_prefer_serving_more_needs) {
     uint32_t count[] = {2, 1}, cap[] = {1, 1};
     kb_assign_edge_t edges[] = {{0, 0, 0.5}, {0, 1, 0.5}, {1, 0, 0.5}};
     uint8_t chosen[3];
-    double total;
-    cr_assert_eq(kb_assign_solve(2, count, 2, cap, edges, 3, chosen, &total), 0);
+    double total = hand(2, count, 2, cap, edges, 3, chosen);
     cr_assert_float_eq(total, 1.0, 1e-12);
     cr_assert_eq(chosen[0], 0);
     cr_assert_eq(chosen[1], 1);
@@ -404,8 +405,7 @@ Test(assign, preference_never_costs_score) {
     uint32_t count[] = {2, 1}, cap[] = {1, 1};
     kb_assign_edge_t edges[] = {{0, 0, 0.5}, {0, 1, 0.5}, {1, 0, 0.499}};
     uint8_t chosen[3];
-    double total;
-    cr_assert_eq(kb_assign_solve(2, count, 2, cap, edges, 3, chosen, &total), 0);
+    double total = hand(2, count, 2, cap, edges, 3, chosen);
     cr_assert_float_eq(total, 1.0, 1e-12);
     cr_assert_eq(chosen[0] + chosen[1], 2);
     cr_assert_eq(chosen[2], 0);
