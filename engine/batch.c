@@ -57,8 +57,9 @@ struct kb_batch {
     batch_cand_t *cands;
     uint32_t ncands;
     size_t capcands;
-    uint32_t *capacity;   /* per candidate, for the solver */
-    kb_imap_t cand_index; /* (type << 32 | slot) -> candidate, checked by id */
+    uint32_t *capacity;    /* per candidate, for the solver */
+    kb_imap_t cand_index;  /* (type << 32 | slot) -> candidate, checked by id */
+    kb_dict_t cand_ids[2]; /* id -> candidate, per type */
     kb_assign_edge_t *edges;
     size_t nedges, capedges;
     uint8_t *chosen;
@@ -88,6 +89,8 @@ void kb_batch_free(kb_batch_t *b) {
     free(b->edges);
     free(b->chosen);
     kb_imap_free(&b->cand_index);
+    kb_dict_free(&b->cand_ids[0]);
+    kb_dict_free(&b->cand_ids[1]);
     free(b);
 }
 
@@ -244,6 +247,8 @@ static int order_needs(kb_engine_t *e, kb_batch_t *b) {
     return 0;
 }
 
+static const char *cand_id(void *ctx, uint32_t idx) { return ((kb_batch_t *)ctx)->cands[idx].id; }
+
 int kb_batch_new(kb_engine_t *e, const json_t *body, kb_batch_t **out, kb_fault_t *f) {
     uint64_t start_ns = uv_hrtime();
     scope_t s;
@@ -252,6 +257,8 @@ int kb_batch_new(kb_engine_t *e, const json_t *body, kb_batch_t **out, kb_fault_
     kb_batch_t *b = calloc(1, sizeof *b);
     if (!b) return no_memory(f);
     kb_imap_init(&b->cand_index);
+    kb_dict_init(&b->cand_ids[0], cand_id, b);
+    kb_dict_init(&b->cand_ids[1], cand_id, b);
     b->propose = s.propose;
     b->limit = s.limit;
     b->start_ns = start_ns;
@@ -272,18 +279,24 @@ int kb_batch_new(kb_engine_t *e, const json_t *body, kb_batch_t **out, kb_fault_
 }
 
 /* The index of candidate c (in slot), added with its remaining capacity
- * when first met. The map is keyed by slot; a slot freed and reused by
- * another candidate between slices is told apart by its id. */
+ * when first met. The map by slot is the fast way; between slices a slot
+ * may be freed and reused by another candidate (told apart by id), or a
+ * candidate deleted and created again in another slot (found by id, so it
+ * is still one candidate with one capacity). */
 static int cand_of(kb_batch_t *b, const kb_cand_t *c, int type, uint32_t slot, uint32_t *idx) {
     uint64_t key = (uint64_t)type << 32 | slot;
     if (kb_imap_get(&b->cand_index, key, idx) == 0 && !strcmp(b->cands[*idx].id, c->id)) return 0;
+    size_t len = strlen(c->id);
+    if (kb_dict_get(&b->cand_ids[type], c->id, len, idx) == 0)
+        return kb_imap_put(&b->cand_index, key, *idx) < 0 ? KB_ENOMEM : 0;
     if (grow((void **)&b->cands, &b->capcands, b->ncands + 1, sizeof *b->cands) < 0)
         return KB_ENOMEM;
     char *id = strdup(c->id);
     if (!id) return KB_ENOMEM;
     b->cands[b->ncands] =
         (batch_cand_t){id, c->capacity > c->load ? c->capacity - c->load : 0, (uint8_t)type};
-    if (kb_imap_put(&b->cand_index, key, b->ncands) < 0) {
+    if (kb_imap_put(&b->cand_index, key, b->ncands) < 0 ||
+        kb_dict_add(&b->cand_ids[type], id, len, b->ncands) < 0) {
         free(id);
         return KB_ENOMEM;
     }

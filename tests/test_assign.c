@@ -614,3 +614,29 @@ Test(batch, a_need_closed_before_its_slice_is_not_open) {
     json_decref(out);
     kb_engine_free(e);
 }
+
+Test(batch, a_candidate_created_again_in_another_slot_is_one_candidate) {
+    kb_engine_t *e = guldborgsund();
+    kb_batch_t *b;
+    kb_fault_t f;
+    json_t *body = kt_parse("{}"), *out = NULL;
+    cr_assert_eq(kb_batch_new(e, body, &b, &f), 0);
+    json_decref(body);
+    cr_assert_eq(kb_batch_step(e, b, 0, &f), 1); /* n-1: v-a, v-b */
+    /* v-a is deleted, v-x takes its slot, and v-a comes back in another. */
+    cr_assert_eq(kb_engine_delete(e, KB_ENT_VOLUNTEER, "v-a", &f), 0);
+    cr_assert_eq(kt_put(e, KB_ENT_VOLUNTEER, "v-x", v_far, &f), 0);
+    cr_assert_eq(kt_put(e, KB_ENT_VOLUNTEER, "v-a", v_near, &f), 0);
+    cr_assert_eq(kb_batch_step(e, b, 0, &f), 0); /* n-2: v-a */
+    cr_assert_eq(kb_batch_solve(b), 0);
+    cr_assert_eq(kb_batch_finish(e, b, &out, &f), 0);
+    kb_batch_free(b);
+    /* v-a once, with capacity 1: the greedy trap's optimum as ever. */
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(out, "counts"), "candidates")),
+                 2);
+    cr_assert_eq(json_array_size(json_object_get(out, "pairs")), 2);
+    cr_assert_str_eq(str_at(out, "pairs.0.candidate.id"), "v-b");
+    cr_assert_str_eq(str_at(out, "pairs.1.candidate.id"), "v-a");
+    json_decref(out);
+    kb_engine_free(e);
+}
