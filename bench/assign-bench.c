@@ -110,14 +110,16 @@ static void run(const kb_gen_towns_t *towns, uint64_t seed, uint32_t vols, uint3
     }
     json_t *counts = json_object_get(out, "counts");
     printf("  %6u needs x %7u volunteers: %7.3f s (lists %.3f, solve %.3f, answer %.3f), "
-           "total score %.4f, %lld pairs, %zu needs unassigned, %lld edges, truncated %s, "
-           "pairs digest %016llx\n",
+           "total score %.4f, %lld pairs, %zu needs unassigned, %lld edges, %lld lists cut "
+           "(%lld not proven harmless: optimal %s), pairs digest %016llx\n",
            needs, vols, t3 - t0, t1 - t0, t2 - t1, t3 - t2,
            json_real_value(json_object_get(out, "total_score")),
            (long long)json_integer_value(json_object_get(counts, "pairs")),
            json_array_size(json_object_get(out, "unassigned")),
            (long long)json_integer_value(json_object_get(counts, "edges")),
-           json_is_true(json_object_get(out, "truncated")) ? "yes" : "no",
+           (long long)json_integer_value(json_object_get(counts, "truncated")),
+           (long long)json_integer_value(json_object_get(counts, "unproven")),
+           json_is_true(json_object_get(out, "optimal")) ? "yes" : "no",
            pairs_digest(json_object_get(out, "pairs")));
     fflush(stdout);
     if (scipy_file) versus_scipy(b, scipy_file);

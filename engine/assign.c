@@ -241,6 +241,23 @@ static void solver_free(solver_t *sv) {
 int kb_assign_solve(uint32_t nneeds, const uint32_t *count, uint32_t ncands,
                     const uint32_t *capacity, const kb_assign_edge_t *edges, size_t nedges,
                     uint8_t *chosen, double *total) {
+    return kb_assign_solve_priced(nneeds, count, ncands, capacity, edges, nedges, chosen, total,
+                                  NULL);
+}
+
+/* The prices. At the end every residual arc has a non-negative reduced
+ * cost under pot, so u_i = max(0, pot_i - pot_s) for needs, v_j =
+ * max(0, pot_s - pot_j) for candidates and w_e = score_e - u_i - v_j for
+ * chosen edges (0 for the others) satisfy u_i + v_j + w_e >= score_e on
+ * every edge and complementary slackness (u_i > 0 only if s -> i is
+ * saturated, v_j > 0 only if j -> s is, w_e > 0 only if e is chosen):
+ * an optimal dual. A missing edge (i, j) with x = 0, w = 0 keeps it
+ * feasible when score <= u_i, since v_j >= 0; the primal stays optimal.
+ * (With the first-unit bonus the same holds for the problem with the
+ * bonus, whose optimum is the one returned.) */
+int kb_assign_solve_priced(uint32_t nneeds, const uint32_t *count, uint32_t ncands,
+                           const uint32_t *capacity, const kb_assign_edge_t *edges, size_t nedges,
+                           uint8_t *chosen, double *total, double *price) {
     double max_score = 0.0;
     for (size_t e = 0; e < nedges; e++) {
         if (edges[e].need >= nneeds || edges[e].cand >= ncands || !isfinite(edges[e].score))
@@ -324,6 +341,10 @@ int kb_assign_solve(uint32_t nneeds, const uint32_t *count, uint32_t ncands,
         if (chosen[e]) sum += edges[e].score;
     }
     *total = sum;
+    for (uint32_t i = 0; price && i < nneeds; i++) {
+        double u = sv.pot[1 + i] - sv.pot[HUB];
+        price[i] = u > 0.0 ? u : 0.0;
+    }
     rc = 0;
 fail:
     solver_free(&sv);

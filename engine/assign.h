@@ -34,4 +34,15 @@ int kb_assign_solve(uint32_t nneeds, const uint32_t *count, uint32_t ncands,
                     const uint32_t *capacity, const kb_assign_edge_t *edges, size_t nedges,
                     uint8_t *chosen, double *total);
 
+/* kb_assign_solve, and also each need's price (nneeds entries): what one
+ * more unit of its count would be worth at the optimum, an optimal dual
+ * value of its row in the LP. It bounds what a candidate missing from the
+ * need's edges could add: if every such candidate scores at most price[i]
+ * (up to KB_ASSIGN_EPS times the largest score), adding them all leaves
+ * the assignment optimal. This is how a batch whose candidate lists were
+ * cut at a limit knows that the cut did not matter. */
+int kb_assign_solve_priced(uint32_t nneeds, const uint32_t *count, uint32_t ncands,
+                           const uint32_t *capacity, const kb_assign_edge_t *edges, size_t nedges,
+                           uint8_t *chosen, double *total, double *price);
+
 #endif

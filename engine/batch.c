@@ -4,8 +4,14 @@
  * Each need's feasible candidates come from the ordinary ranked search
  * (same hard constraints, same scores), up to limit_per_need of them; the
  * b-matching over those edges is solved exactly by assign.c. When a list
- * was cut at the limit the answer says so ("truncated"): the optimum is
- * then over the candidates considered.
+ * was cut at the limit the answer says so ("truncated", and how many in
+ * counts.truncated). A cut list can still be shown not to matter: the
+ * search asks for one candidate more than the limit, and if the best one
+ * left out scores no more than the need's price at the optimum
+ * (kb_assign_solve_priced), no left-out candidate could improve the
+ * total. "optimal" is true when that holds for every cut list, i.e. the
+ * pairs are the optimum over all feasible candidates, not only over the
+ * lists; counts.unproven counts the cut lists for which it does not.
  *
  * Not freezing the API: bounded slices on the loop, then the solver on
  * the thread pool. The candidate lists need the store and the indexes,
@@ -65,6 +71,8 @@ struct kb_batch {
     uint8_t *chosen;
     double total;
     bool truncated;
+    double *lost;  /* per need: the best score left out of a cut list, else 0 */
+    double *price; /* per need: its price at the optimum (kb_batch_solve) */
     uint64_t start_ns;
     /* kb_batch_start's driver */
     kb_engine_t *engine;
@@ -88,6 +96,8 @@ void kb_batch_free(kb_batch_t *b) {
     free(b->capacity);
     free(b->edges);
     free(b->chosen);
+    free(b->lost);
+    free(b->price);
     kb_imap_free(&b->cand_index);
     kb_dict_free(&b->cand_ids[0]);
     kb_dict_free(&b->cand_ids[1]);
@@ -270,7 +280,9 @@ int kb_batch_new(kb_engine_t *e, const json_t *body, kb_batch_t **out, kb_fault_
     b->count = calloc(n, sizeof *b->count);
     b->feasible = calloc(n, sizeof *b->feasible);
     b->open = calloc(n, sizeof *b->open);
-    if (!b->count || !b->feasible || !b->open || order_needs(e, b) < 0) {
+    b->lost = calloc(n, sizeof *b->lost);
+    b->price = calloc(n, sizeof *b->price);
+    if (!b->count || !b->feasible || !b->open || !b->lost || !b->price || order_needs(e, b) < 0) {
         kb_batch_free(b);
         return no_memory(f);
     }
@@ -316,9 +328,13 @@ static int need_edges(kb_engine_t *e, kb_batch_t *b, uint32_t k) {
     kb_query_t q;
     kb_match_result_t r;
     if (kb_engine_query(e, n, &q) < 0 ||
-        kb_match_need(&e->matcher, &e->store, ix, &q, b->limit, false, &r) < 0)
+        kb_match_need(&e->matcher, &e->store, ix, &q, b->limit + 1, false, &r) < 0)
         return KB_ENOMEM;
-    if (r.n == b->limit) b->truncated = true;
+    if (r.n > b->limit) {
+        b->truncated = true;
+        b->lost[k] = r.hits[b->limit].score;
+        r.n = b->limit;
+    }
     if (grow((void **)&b->edges, &b->capedges, b->nedges + r.n, sizeof *b->edges) < 0)
         return KB_ENOMEM;
     for (uint32_t h = 0; h < r.n; h++) {
@@ -364,8 +380,8 @@ int kb_batch_solve(kb_batch_t *b) {
     b->chosen = calloc(b->nedges ? b->nedges : 1, 1);
     if (!b->capacity || !b->chosen || solve_edges(b) < 0) return KB_ENOMEM;
     for (uint32_t j = 0; j < b->ncands; j++) b->capacity[j] = b->cands[j].capacity;
-    return kb_assign_solve(b->nneeds, b->count, b->ncands, b->capacity, b->edges, b->nedges,
-                           b->chosen, &b->total);
+    return kb_assign_solve_priced(b->nneeds, b->count, b->ncands, b->capacity, b->edges, b->nedges,
+                                  b->chosen, &b->total, b->price);
 }
 
 void kb_batch_instance(const kb_batch_t *b, uint32_t *nneeds, uint32_t *ncands,
@@ -427,8 +443,11 @@ int kb_batch_finish(kb_engine_t *e, kb_batch_t *b, json_t **out, kb_fault_t *f) 
     int rc = no_memory(f);
     if (!pairs || !unassigned || !served || answer_pairs(e, b, served, pairs, proposals) < 0)
         goto done;
-    uint32_t hard = 0, hard_served = 0;
+    uint32_t hard = 0, hard_served = 0, cut = 0, unproven = 0;
     for (uint32_t k = 0; k < b->nneeds; k++) {
+        cut += b->lost[k] > 0.0;
+        /* Scores are at most 1: KB_ASSIGN_EPS is the solver's tolerance. */
+        unproven += b->lost[k] > b->price[k] + KB_ASSIGN_EPS;
         if (b->feasible[k] >= 1 && b->feasible[k] <= 2) {
             hard++;
             hard_served += served[k] > 0;
@@ -441,13 +460,15 @@ int kb_batch_finish(kb_engine_t *e, kb_batch_t *b, json_t **out, kb_fault_t *f) 
                 unassigned, json_pack("{s:s, s:s}", "need_id", b->need_ids[k], "reason", why)) < 0)
             goto done;
     }
-    *out = json_pack("{s:O, s:f, s:O, s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I}, s:b, s:I, s:f}",
-                     "pairs", pairs, "total_score", kb_round(b->total, 4), "unassigned", unassigned,
-                     "counts", "needs", (json_int_t)b->nneeds, "candidates", (json_int_t)b->ncands,
-                     "edges", (json_int_t)b->nedges, "pairs", (json_int_t)json_array_size(pairs),
-                     "hard_to_reach", "needs", (json_int_t)hard, "served", (json_int_t)hard_served,
-                     "truncated", b->truncated, "limit_per_need", (json_int_t)b->limit, "took_ms",
-                     (double)(uv_hrtime() - b->start_ns) / 1e6);
+    *out = json_pack(
+        "{s:O, s:f, s:O, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I}, s:b, s:b, s:I, s:f}",
+        "pairs", pairs, "total_score", kb_round(b->total, 4), "unassigned", unassigned, "counts",
+        "needs", (json_int_t)b->nneeds, "candidates", (json_int_t)b->ncands, "edges",
+        (json_int_t)b->nedges, "pairs", (json_int_t)json_array_size(pairs), "truncated",
+        (json_int_t)cut, "unproven", (json_int_t)unproven, "hard_to_reach", "needs",
+        (json_int_t)hard, "served", (json_int_t)hard_served, "truncated", b->truncated, "optimal",
+        unproven == 0, "limit_per_need", (json_int_t)b->limit, "took_ms",
+        (double)(uv_hrtime() - b->start_ns) / 1e6);
     if (*out && b->propose &&
         json_object_set_new(*out, "proposals",
                             json_pack("{s:I, s:I}", "made", (json_int_t)proposals[0], "skipped",

@@ -78,6 +78,7 @@ Test(assign, the_optimum_serves_the_need_greedy_would_strand, .fini = stop) {
     cr_assert_float_eq(total, s0 + s1, 1e-3);
     cr_assert_eq(json_integer_value(kt_json_path(a.json, "hard_to_reach.served")), 2);
     cr_assert(json_is_false(kt_json_path(a.json, "truncated")));
+    cr_assert(json_is_true(kt_json_path(a.json, "optimal")));
     kt_resp_free(&a);
     /* Without propose nothing changed. */
     a = kt_http(&d, "GET", "/v1/stats", NULL);

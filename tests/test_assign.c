@@ -495,6 +495,65 @@ Test(assign, medium_random_matches_lp_oracle, .timeout = 120) {
     }
 }
 
+/* ---- prices: when cut candidate lists did not matter -------------------- */
+
+static int cmp_edge_desc(const void *a, const void *b) {
+    const kb_assign_edge_t *x = a, *y = b;
+    if (x->need != y->need) return x->need < y->need ? -1 : 1;
+    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    return (x->cand > y->cand) - (x->cand < y->cand);
+}
+
+Test(assign, prices_prove_when_cut_lists_do_not_matter) {
+    /* Each need keeps its best `keep` edges, as a batch's limit does. When
+     * every cut need's price reaches the best score it lost, the cut
+     * instance's optimum must be the whole instance's; count how often
+     * that is claimed, so the test cannot pass by never claiming it. */
+    int proven = 0, unproven = 0;
+    for (int round = 0; round < 400; round++) {
+        instance_t in = random_instance(2 + rnd(40), 2 + rnd(40), 8, 2, 3, round % 3 == 0);
+        qsort(in.edges, in.nedges, sizeof *in.edges, cmp_edge_desc);
+        uint32_t keep = 1 + rnd(3);
+        instance_t cut = in;
+        cut.edges = malloc((in.nedges + 1) * sizeof *cut.edges);
+        double *cutoff = calloc(in.nneeds, sizeof *cutoff);
+        cut.nedges = 0;
+        for (size_t e = 0, k = 0; e < in.nedges; e++) {
+            k = e > 0 && in.edges[e].need == in.edges[e - 1].need ? k + 1 : 0;
+            if (k < keep) cut.edges[cut.nedges++] = in.edges[e];
+            else if (k == keep) cutoff[in.edges[e].need] = in.edges[e].score; /* best lost */
+        }
+        uint8_t *chosen = malloc(in.nedges + 1), *chosen_cut = malloc(cut.nedges + 1);
+        double *price = malloc(in.nneeds * sizeof *price), total_cut = -1.0;
+        cr_assert_eq(kb_assign_solve_priced(cut.nneeds, cut.count, cut.ncands, cut.capacity,
+                                            cut.edges, cut.nedges, chosen_cut, &total_cut, price),
+                     0);
+        check_feasible(&cut, chosen_cut, total_cut);
+        bool ok = true;
+        for (uint32_t i = 0; i < in.nneeds; i++) {
+            cr_assert_geq(price[i], 0.0);
+            if (cutoff[i] > price[i] + KB_ASSIGN_EPS) ok = false;
+        }
+        double total = solve(&in, chosen);
+        if (ok) {
+            proven++;
+            cr_assert_float_eq(total_cut, total, 1e-6, "round %d: cut %.9f, whole %.9f", round,
+                               total_cut, total);
+        } else {
+            unproven++;
+            cr_assert_leq(total_cut, total + 1e-9);
+        }
+        free(chosen);
+        free(chosen_cut);
+        free(price);
+        free(cutoff);
+        free(cut.edges);
+        instance_free(&in);
+    }
+    cr_assert_gt(proven, 40, "proven %d, unproven %d", proven, unproven);
+    cr_assert_gt(unproven, 40, "proven %d, unproven %d", proven, unproven);
+}
+
 /* ---- batch steps on a changing engine ----------------------------------- */
 
 static const char v_near[] = "{\"location\":{\"lat\":54.77,\"lon\":11.87},\"max_distance_km\":50,"
@@ -637,6 +696,54 @@ Test(batch, a_candidate_created_again_in_another_slot_is_one_candidate) {
     cr_assert_eq(json_array_size(json_object_get(out, "pairs")), 2);
     cr_assert_str_eq(str_at(out, "pairs.0.candidate.id"), "v-b");
     cr_assert_str_eq(str_at(out, "pairs.1.candidate.id"), "v-a");
+    json_decref(out);
+    kb_engine_free(e);
+}
+
+static json_t *assign(kb_engine_t *e, const char *body_text) {
+    json_t *body = kt_parse(body_text), *out = NULL;
+    kb_fault_t f;
+    cr_assert_eq(kb_engine_assign(e, body, &out, &f), 0, "%s", f.message);
+    json_decref(body);
+    return out;
+}
+
+static json_int_t int_at(json_t *o, const char *a, const char *b) {
+    json_t *v = json_object_get(o, a);
+    return json_integer_value(b ? json_object_get(v, b) : v);
+}
+
+Test(batch, a_cut_list_that_matters_is_not_called_optimal) {
+    kb_engine_t *e = guldborgsund();
+    /* Limit 1: n-1 keeps only v-a and loses v-b, which the optimum needs. */
+    json_t *out = assign(e, "{\"limit_per_need\":1}");
+    cr_assert(json_is_true(json_object_get(out, "truncated")));
+    cr_assert(json_is_false(json_object_get(out, "optimal")));
+    cr_assert_eq(int_at(out, "counts", "truncated"), 1);
+    cr_assert_eq(int_at(out, "counts", "unproven"), 1);
+    cr_assert_eq(json_array_size(json_object_get(out, "pairs")), 1);
+    json_decref(out);
+    /* Limit 2 cuts nothing (the search asks for one more to know). */
+    out = assign(e, "{\"limit_per_need\":2}");
+    cr_assert(json_is_false(json_object_get(out, "truncated")));
+    cr_assert(json_is_true(json_object_get(out, "optimal")));
+    cr_assert_eq(int_at(out, "counts", "truncated"), 0);
+    cr_assert_eq(json_array_size(json_object_get(out, "pairs")), 2);
+    json_decref(out);
+    kb_engine_free(e);
+}
+
+Test(batch, a_cut_list_that_cannot_matter_is_proven_optimal) {
+    kb_engine_t *e = guldborgsund();
+    kb_fault_t f;
+    /* n-2 leaves; n-1 alone keeps its best, v-a, and loses v-b: v-b
+     * scores less than v-a, which n-1 gets, so nothing lost could help. */
+    cr_assert_eq(kb_engine_delete(e, KB_ENT_NEED, "n-2", &f), 0);
+    json_t *out = assign(e, "{\"limit_per_need\":1}");
+    cr_assert(json_is_true(json_object_get(out, "truncated")));
+    cr_assert_eq(int_at(out, "counts", "truncated"), 1);
+    cr_assert_eq(int_at(out, "counts", "unproven"), 0);
+    cr_assert(json_is_true(json_object_get(out, "optimal")));
     json_decref(out);
     kb_engine_free(e);
 }
