@@ -13,6 +13,16 @@
  * pairs are the optimum over all feasible candidates, not only over the
  * lists; counts.unproven counts the cut lists for which it does not.
  *
+ * Rounds. Most lists need far fewer than limit_per_need candidates to be
+ * proven harmless, and a search costs more the more it must return. So
+ * the lists start at FIRST_LIMIT; after each solve, the needs whose cut
+ * list is not proven harmless and is below limit_per_need are searched
+ * again with GROWTH times their limit (at most limit_per_need), and the
+ * whole is solved again, until no list can grow. The optimum is the same
+ * as with every list at limit_per_need: a list that stayed shorter was
+ * proven, at the final solution, to leave out nothing that could help, so
+ * a longer one would change nothing (ties aside).
+ *
  * Not freezing the API: bounded slices on the loop, then the solver on
  * the thread pool. The candidate lists need the store and the indexes,
  * which only the loop thread may read (no locks), and copying them for a
@@ -43,6 +53,8 @@
 
 #define DEFAULT_LIMIT 100
 #define MAX_LIMIT     1000
+#define FIRST_LIMIT   20
+#define GROWTH        5
 #define SLICE_NS      (5 * 1000 * 1000) /* candidate lists per loop turn: about 5 ms */
 
 typedef struct batch_cand {
@@ -55,24 +67,29 @@ struct kb_batch {
     bool propose;
     uint32_t limit;
     char **need_ids; /* owned, in batch order */
-    uint32_t nneeds, next;
+    uint32_t nneeds;
     uint32_t *order; /* needs in the order their lists are built (nearby needs together) */
+    uint32_t *todo, ntodo, next; /* this round's needs to search, in that order */
+    uint32_t *lim;               /* per need: its list's limit this round */
+    size_t *efirst;              /* per need: its list's first edge in raw */
+    kb_assign_edge_t *raw;       /* every list searched, appended (later ones replace) */
+    size_t nraw, capraw;
     uint32_t *count;
     uint32_t *feasible; /* per need: edges found */
     uint8_t *open;      /* per need: open when its slice came */
     batch_cand_t *cands;
     uint32_t ncands;
     size_t capcands;
-    uint32_t *capacity;    /* per candidate, for the solver */
-    kb_imap_t cand_index;  /* (type << 32 | slot) -> candidate, checked by id */
-    kb_dict_t cand_ids[2]; /* id -> candidate, per type */
-    kb_assign_edge_t *edges;
-    size_t nedges, capedges;
+    uint32_t *capacity;      /* per candidate, for the solver */
+    kb_imap_t cand_index;    /* (type << 32 | slot) -> candidate, checked by id */
+    kb_dict_t cand_ids[2];   /* id -> candidate, per type */
+    kb_assign_edge_t *edges; /* the current lists in batch order, for the solver */
+    size_t nedges;
     uint8_t *chosen;
     double total;
-    bool truncated;
-    double *lost;  /* per need: the best score left out of a cut list, else 0 */
-    double *price; /* per need: its price at the optimum (kb_batch_solve) */
+    uint32_t rounds; /* solves so far */
+    double *lost;    /* per need: the best score left out of a cut list, else 0 */
+    double *price;   /* per need: its price at the optimum (kb_batch_solve) */
     uint64_t start_ns;
     /* kb_batch_start's driver */
     kb_engine_t *engine;
@@ -89,6 +106,10 @@ void kb_batch_free(kb_batch_t *b) {
     for (uint32_t j = 0; j < b->ncands; j++) free(b->cands[j].id);
     free(b->need_ids);
     free(b->order);
+    free(b->todo);
+    free(b->lim);
+    free(b->efirst);
+    free(b->raw);
     free(b->count);
     free(b->feasible);
     free(b->open);
@@ -282,10 +303,19 @@ int kb_batch_new(kb_engine_t *e, const json_t *body, kb_batch_t **out, kb_fault_
     b->open = calloc(n, sizeof *b->open);
     b->lost = calloc(n, sizeof *b->lost);
     b->price = calloc(n, sizeof *b->price);
-    if (!b->count || !b->feasible || !b->open || !b->lost || !b->price || order_needs(e, b) < 0) {
+    b->todo = malloc(n * sizeof *b->todo);
+    b->lim = malloc(n * sizeof *b->lim);
+    b->efirst = calloc(n, sizeof *b->efirst);
+    if (!b->count || !b->feasible || !b->open || !b->lost || !b->price || !b->todo || !b->lim ||
+        !b->efirst || order_needs(e, b) < 0) {
         kb_batch_free(b);
         return no_memory(f);
     }
+    for (uint32_t k = 0; k < b->nneeds; k++) {
+        b->todo[k] = b->order[k];
+        b->lim[k] = b->limit < FIRST_LIMIT ? b->limit : FIRST_LIMIT;
+    }
+    b->ntodo = b->nneeds;
     *out = b;
     return 0;
 }
@@ -316,9 +346,14 @@ static int cand_of(kb_batch_t *b, const kb_cand_t *c, int type, uint32_t slot, u
     return 0;
 }
 
-/* Need k's feasible candidates with their scores, from the state now. */
+/* Need k's feasible candidates with their scores, from the state now, up
+ * to its limit this round; they replace its list of an earlier round. */
 static int need_edges(kb_engine_t *e, kb_batch_t *b, uint32_t k) {
-    uint32_t slot = kb_pool_find(&e->store.needs, b->need_ids[k]);
+    b->open[k] = 0;
+    b->count[k] = b->feasible[k] = 0;
+    b->lost[k] = 0.0;
+    b->efirst[k] = b->nraw;
+    uint32_t limit = b->lim[k], slot = kb_pool_find(&e->store.needs, b->need_ids[k]);
     if (slot == KB_NO_SLOT) return 0; /* deleted since: not_open */
     const kb_need_t *n = kb_store_need(&e->store, slot);
     if (n->state != KB_NEED_OPEN) return 0;
@@ -328,20 +363,18 @@ static int need_edges(kb_engine_t *e, kb_batch_t *b, uint32_t k) {
     kb_query_t q;
     kb_match_result_t r;
     if (kb_engine_query(e, n, &q) < 0 ||
-        kb_match_need(&e->matcher, &e->store, ix, &q, b->limit + 1, false, &r) < 0)
+        kb_match_need(&e->matcher, &e->store, ix, &q, limit + 1, false, &r) < 0)
         return KB_ENOMEM;
-    if (r.n > b->limit) {
-        b->truncated = true;
-        b->lost[k] = r.hits[b->limit].score;
-        r.n = b->limit;
+    if (r.n > limit) {
+        b->lost[k] = r.hits[limit].score;
+        r.n = limit;
     }
-    if (grow((void **)&b->edges, &b->capedges, b->nedges + r.n, sizeof *b->edges) < 0)
-        return KB_ENOMEM;
+    if (grow((void **)&b->raw, &b->capraw, b->nraw + r.n, sizeof *b->raw) < 0) return KB_ENOMEM;
     for (uint32_t h = 0; h < r.n; h++) {
         uint32_t idx;
         const kb_cand_t *c = kb_store_cand(&e->store, r.hits[h].type, r.hits[h].slot);
         if (cand_of(b, c, r.hits[h].type, r.hits[h].slot, &idx) < 0) return KB_ENOMEM;
-        b->edges[b->nedges++] = (kb_assign_edge_t){k, idx, r.hits[h].score};
+        b->raw[b->nraw++] = (kb_assign_edge_t){k, idx, r.hits[h].score};
         b->feasible[k]++;
     }
     return 0;
@@ -350,38 +383,59 @@ static int need_edges(kb_engine_t *e, kb_batch_t *b, uint32_t k) {
 int kb_batch_step(kb_engine_t *e, kb_batch_t *b, uint64_t budget_ns, kb_fault_t *f) {
     uint64_t t0 = uv_hrtime();
     do {
-        if (b->next == b->nneeds) return 0;
-        if (need_edges(e, b, b->order[b->next++]) < 0) return no_memory(f);
+        if (b->next == b->ntodo) return 0;
+        if (need_edges(e, b, b->todo[b->next++]) < 0) return no_memory(f);
     } while (uv_hrtime() - t0 < budget_ns);
-    return b->next < b->nneeds;
+    return b->next < b->ntodo;
 }
 
-/* The edges in batch order of their needs (each need's best first), as if
- * the lists had been built in that order: a counting sort by need. */
+/* The current lists in batch order of their needs (each need's best
+ * first), whatever order or round they were searched in. */
 static int solve_edges(kb_batch_t *b) {
-    uint32_t *start = calloc((size_t)b->nneeds + 1, sizeof *start);
-    kb_assign_edge_t *sorted = malloc((b->nedges ? b->nedges : 1) * sizeof *sorted);
-    if (!start || !sorted) {
-        free(start);
-        free(sorted);
-        return KB_ENOMEM;
+    size_t n = 0;
+    for (uint32_t k = 0; k < b->nneeds; k++) n += b->feasible[k];
+    kb_assign_edge_t *edges = malloc((n ? n : 1) * sizeof *edges);
+    if (!edges) return KB_ENOMEM;
+    n = 0;
+    for (uint32_t k = 0; k < b->nneeds; k++) {
+        memcpy(edges + n, b->raw + b->efirst[k], b->feasible[k] * sizeof *edges);
+        n += b->feasible[k];
     }
-    for (uint32_t k = 0; k < b->nneeds; k++) start[k + 1] = start[k] + b->feasible[k];
-    for (size_t k = 0; k < b->nedges; k++) sorted[start[b->edges[k].need]++] = b->edges[k];
-    free(start);
     free(b->edges);
-    b->edges = sorted;
-    b->capedges = b->nedges ? b->nedges : 1;
+    b->edges = edges;
+    b->nedges = n;
     return 0;
 }
 
 int kb_batch_solve(kb_batch_t *b) {
+    free(b->capacity);
+    free(b->chosen);
+    b->chosen = NULL;
     b->capacity = malloc((b->ncands ? b->ncands : 1) * sizeof *b->capacity);
+    if (!b->capacity || solve_edges(b) < 0) return KB_ENOMEM;
     b->chosen = calloc(b->nedges ? b->nedges : 1, 1);
-    if (!b->capacity || !b->chosen || solve_edges(b) < 0) return KB_ENOMEM;
+    if (!b->chosen) return KB_ENOMEM;
     for (uint32_t j = 0; j < b->ncands; j++) b->capacity[j] = b->cands[j].capacity;
     return kb_assign_solve_priced(b->nneeds, b->count, b->ncands, b->capacity, b->edges, b->nedges,
                                   b->chosen, &b->total, b->price);
+}
+
+/* A cut list not shown harmless: what it left out might help. Scores are
+ * at most 1, so KB_ASSIGN_EPS is the solver's tolerance. */
+static bool unproven(const kb_batch_t *b, uint32_t k) {
+    return b->lost[k] > b->price[k] + KB_ASSIGN_EPS;
+}
+
+int kb_batch_more(kb_batch_t *b) {
+    b->ntodo = b->next = 0;
+    for (uint32_t i = 0; i < b->nneeds; i++) {
+        uint32_t k = b->order[i];
+        if (!unproven(b, k) || b->lim[k] >= b->limit) continue;
+        b->lim[k] = b->lim[k] > b->limit / GROWTH ? b->limit : b->lim[k] * GROWTH;
+        b->todo[b->ntodo++] = k;
+    }
+    b->rounds++;
+    return b->ntodo > 0;
 }
 
 void kb_batch_instance(const kb_batch_t *b, uint32_t *nneeds, uint32_t *ncands,
@@ -443,11 +497,10 @@ int kb_batch_finish(kb_engine_t *e, kb_batch_t *b, json_t **out, kb_fault_t *f) 
     int rc = no_memory(f);
     if (!pairs || !unassigned || !served || answer_pairs(e, b, served, pairs, proposals) < 0)
         goto done;
-    uint32_t hard = 0, hard_served = 0, cut = 0, unproven = 0;
+    uint32_t hard = 0, hard_served = 0, cut = 0, not_proven = 0;
     for (uint32_t k = 0; k < b->nneeds; k++) {
         cut += b->lost[k] > 0.0;
-        /* Scores are at most 1: KB_ASSIGN_EPS is the solver's tolerance. */
-        unproven += b->lost[k] > b->price[k] + KB_ASSIGN_EPS;
+        not_proven += unproven(b, k);
         if (b->feasible[k] >= 1 && b->feasible[k] <= 2) {
             hard++;
             hard_served += served[k] > 0;
@@ -461,13 +514,13 @@ int kb_batch_finish(kb_engine_t *e, kb_batch_t *b, json_t **out, kb_fault_t *f) 
             goto done;
     }
     *out = json_pack(
-        "{s:O, s:f, s:O, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I}, s:b, s:b, s:I, s:f}",
+        "{s:O, s:f, s:O, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I}, s:b, s:b, s:I, s:f}",
         "pairs", pairs, "total_score", kb_round(b->total, 4), "unassigned", unassigned, "counts",
         "needs", (json_int_t)b->nneeds, "candidates", (json_int_t)b->ncands, "edges",
         (json_int_t)b->nedges, "pairs", (json_int_t)json_array_size(pairs), "truncated",
-        (json_int_t)cut, "unproven", (json_int_t)unproven, "hard_to_reach", "needs",
-        (json_int_t)hard, "served", (json_int_t)hard_served, "truncated", b->truncated, "optimal",
-        unproven == 0, "limit_per_need", (json_int_t)b->limit, "took_ms",
+        (json_int_t)cut, "unproven", (json_int_t)not_proven, "rounds", (json_int_t)b->rounds,
+        "hard_to_reach", "needs", (json_int_t)hard, "served", (json_int_t)hard_served, "truncated",
+        cut > 0, "optimal", not_proven == 0, "limit_per_need", (json_int_t)b->limit, "took_ms",
         (double)(uv_hrtime() - b->start_ns) / 1e6);
     if (*out && b->propose &&
         json_object_set_new(*out, "proposals",
@@ -488,8 +541,10 @@ int kb_engine_assign(kb_engine_t *e, const json_t *body, json_t **out, kb_fault_
     kb_batch_t *b;
     int rc = kb_batch_new(e, body, &b, f);
     if (rc < 0) return rc;
-    while ((rc = kb_batch_step(e, b, UINT64_MAX, f)) > 0) continue;
-    if (rc == 0 && kb_batch_solve(b) < 0) rc = no_memory(f);
+    do {
+        while ((rc = kb_batch_step(e, b, UINT64_MAX, f)) > 0) continue;
+        if (rc == 0 && kb_batch_solve(b) < 0) rc = no_memory(f);
+    } while (rc == 0 && kb_batch_more(b));
     if (rc == 0) rc = kb_batch_finish(e, b, out, f);
     kb_batch_free(b);
     return rc;
@@ -511,10 +566,17 @@ static void solve_work(uv_work_t *w) {
     b->solve_rc = kb_batch_solve(b);
 }
 
+static void on_slice(uv_idle_t *h);
+
 static void solve_done(uv_work_t *w, int status) {
     kb_batch_t *b = w->data;
     kb_fault_t f;
     json_t *out = NULL;
+    if (status == 0 && b->solve_rc == 0 && kb_batch_more(b)) {
+        /* Another round of searches, in slices again. */
+        if (uv_idle_start(b->idle, on_slice) == 0) return;
+        b->solve_rc = KB_ENOMEM;
+    }
     int rc =
         status < 0 || b->solve_rc < 0 ? no_memory(&f) : kb_batch_finish(b->engine, b, &out, &f);
     batch_done(b, rc, out, &f);

@@ -29,6 +29,10 @@ int kb_batch_step(kb_engine_t *e, kb_batch_t *b, uint64_t budget_ns, kb_fault_t 
 /* Solves the lists: touches nothing but b, so it may run on any thread.
  * 0 or KB_ENOMEM. */
 int kb_batch_solve(kb_batch_t *b);
+/* After a solve: whether another round is due (some cut lists to search
+ * again, longer; batch.c "Rounds"). If so, kb_batch_step then
+ * kb_batch_solve again; if not, kb_batch_finish. */
+int kb_batch_more(kb_batch_t *b);
 /* The answer (new reference in *out), making the proposals if asked. */
 int kb_batch_finish(kb_engine_t *e, kb_batch_t *b, json_t **out, kb_fault_t *f);
 void kb_batch_free(kb_batch_t *b);

@@ -747,3 +747,38 @@ Test(batch, a_cut_list_that_cannot_matter_is_proven_optimal) {
     json_decref(out);
     kb_engine_free(e);
 }
+
+Test(batch, lists_that_matter_grow_in_later_rounds) {
+    /* 25 needs and 30 alike volunteers at one spot: the first round's
+     * lists (20 each) all name the same 20 volunteers, so 5 needs go
+     * without; their lists are cut and not harmless, so they are searched
+     * again, longer, and everybody is served. */
+    kb_engine_t *e;
+    kb_fault_t f;
+    cr_assert_eq(kb_engine_new(NULL, &e), 0);
+    char id[16];
+    for (int i = 0; i < 30; i++) {
+        snprintf(id, sizeof id, "v-%02d", i);
+        cr_assert_eq(kt_put(e, KB_ENT_VOLUNTEER, id, v_near, &f), 0);
+    }
+    for (int i = 0; i < 25; i++) {
+        snprintf(id, sizeof id, "n-%02d", i);
+        cr_assert_eq(kt_put(e, KB_ENT_NEED, id,
+                            "{\"kind\":\"mentor\",\"municipality\":\"0376\",\"person_age\":18,"
+                            "\"location\":{\"lat\":54.77,\"lon\":11.87},\"max_distance_km\":30}",
+                            &f),
+                     0);
+    }
+    json_t *out = assign(e, "{}");
+    cr_assert_eq(json_array_size(json_object_get(out, "pairs")), 25);
+    cr_assert(json_is_true(json_object_get(out, "optimal")));
+    cr_assert_geq(int_at(out, "counts", "rounds"), 2);
+    json_decref(out);
+    /* With limit_per_need 20 nothing may grow: 20 served, not optimal. */
+    out = assign(e, "{\"limit_per_need\":20}");
+    cr_assert_eq(json_array_size(json_object_get(out, "pairs")), 20);
+    cr_assert(json_is_false(json_object_get(out, "optimal")));
+    cr_assert_eq(int_at(out, "counts", "rounds"), 1);
+    json_decref(out);
+    kb_engine_free(e);
+}
