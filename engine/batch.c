@@ -501,7 +501,7 @@ int kb_batch_finish(kb_engine_t *e, kb_batch_t *b, json_t **out, kb_fault_t *f) 
     for (uint32_t k = 0; k < b->nneeds; k++) {
         cut += b->lost[k] > 0.0;
         not_proven += unproven(b, k);
-        if (b->feasible[k] >= 1 && b->feasible[k] <= 2) {
+        if (b->feasible[k] >= 1 && b->feasible[k] <= 2 && b->lost[k] == 0.0) { /* not cut */
             hard++;
             hard_served += served[k] > 0;
         }

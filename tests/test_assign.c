@@ -722,6 +722,8 @@ Test(batch, a_cut_list_that_matters_is_not_called_optimal) {
     cr_assert_eq(int_at(out, "counts", "truncated"), 1);
     cr_assert_eq(int_at(out, "counts", "unproven"), 1);
     cr_assert_eq(json_array_size(json_object_get(out, "pairs")), 1);
+    /* n-2 has one feasible candidate; n-1's one is a cut list, not that. */
+    cr_assert_eq(int_at(out, "hard_to_reach", "needs"), 1);
     json_decref(out);
     /* Limit 2 cuts nothing (the search asks for one more to know). */
     out = assign(e, "{\"limit_per_need\":2}");
