@@ -323,53 +323,48 @@ static void check_dual_certificate(const instance_t *in, const uint8_t *chosen, 
 
 /* ---- hand cases --------------------------------------------------------- */
 
-/* Solves a hand-made instance (checking feasibility on the way). */
-static double hand(uint32_t nneeds, uint32_t *count, uint32_t ncands, uint32_t *cap,
-                   kb_assign_edge_t *edges, size_t nedges, uint8_t *chosen) {
-    instance_t in = {nneeds, ncands, count, cap, edges, nedges};
-    return solve(&in, chosen);
-}
-
-Test(assign, greedy_trap) {
-    /* Need 0 prefers X (0.9) but can use Y (0.8); need 1 can only use X. */
-    uint32_t count[] = {1, 1}, cap[] = {1, 1};
-    kb_assign_edge_t edges[] = {{0, 0, 0.9}, {0, 1, 0.8}, {1, 0, 0.85}};
-    uint8_t chosen[3];
-    double total = hand(2, count, 2, cap, edges, 3, chosen);
-    cr_assert_float_eq(total, 1.65, 1e-12);
-    cr_assert_eq(chosen[0], 0);
-    cr_assert_eq(chosen[1], 1);
-    cr_assert_eq(chosen[2], 1);
-}
-
-Test(assign, max_weight_not_max_cardinality) {
-    /* Serving both needs (0.1 + 0.5) is worth less than serving one (1.0). */
-    uint32_t count[] = {1, 1}, cap[] = {1, 1};
-    kb_assign_edge_t edges[] = {{0, 0, 1.0}, {0, 1, 0.1}, {1, 0, 0.5}};
-    uint8_t chosen[3];
-    double total = hand(2, count, 2, cap, edges, 3, chosen);
-    cr_assert_float_eq(total, 1.0, 1e-12);
-    cr_assert_eq(chosen[0], 1);
-    cr_assert_eq(chosen[1] + chosen[2], 0);
-}
-
-Test(assign, later_need_displaces_earlier) {
-    uint32_t count[] = {1, 1}, cap[] = {1};
-    kb_assign_edge_t edges[] = {{0, 0, 0.5}, {1, 0, 0.9}};
-    uint8_t chosen[2];
-    double total = hand(2, count, 1, cap, edges, 2, chosen);
-    cr_assert_float_eq(total, 0.9, 1e-12);
-    cr_assert_eq(chosen[0], 0);
-    cr_assert_eq(chosen[1], 1);
-}
-
-Test(assign, pair_used_once_despite_spare_count_and_capacity) {
-    uint32_t count[] = {3}, cap[] = {3};
-    kb_assign_edge_t edges[] = {{0, 0, 0.7}};
-    uint8_t chosen[1];
-    double total = hand(1, count, 1, cap, edges, 1, chosen);
-    cr_assert_float_eq(total, 0.7, 1e-12);
-    cr_assert_eq(chosen[0], 1);
+/* Small instances with one right answer each, solved and checked for
+ * feasibility on the way. */
+Test(assign, hand_cases) {
+    static const struct {
+        const char *what;
+        uint32_t nneeds, ncands, count[3], cap[3];
+        size_t nedges;
+        kb_assign_edge_t edges[4];
+        double total;
+        uint8_t chosen[4];
+    } cases[] = {
+        /* what, needs, candidates, counts, capacities, edges, total, chosen */
+        /* clang-format off */
+        {"greedy trap: need 0 prefers X (0.9) but can use Y (0.8); need 1 can only use X",
+         2, 2, {1, 1}, {1, 1}, 3, {{0, 0, 0.9}, {0, 1, 0.8}, {1, 0, 0.85}}, 1.65, {0, 1, 1}},
+        {"max weight, not max cardinality: 0.1 + 0.5 is worth less than 1.0",
+         2, 2, {1, 1}, {1, 1}, 3, {{0, 0, 1.0}, {0, 1, 0.1}, {1, 0, 0.5}}, 1.0, {1, 0, 0}},
+        {"a later need displaces an earlier one",
+         2, 1, {1, 1}, {1}, 2, {{0, 0, 0.5}, {1, 0, 0.9}}, 0.9, {0, 1}},
+        {"a pair once, despite spare count and capacity",
+         1, 1, {3}, {3}, 1, {{0, 0, 0.7}}, 0.7, {1}},
+        /* Two optimal solutions of total 1.0: need 0 takes both X and Y, or
+         * need 0 takes Y and need 1 takes X. Need 0 comes first and, without
+         * the preference, would keep both; the second serves both needs. */
+        {"ties prefer serving more needs",
+         2, 2, {2, 1}, {1, 1}, 3, {{0, 0, 0.5}, {0, 1, 0.5}, {1, 0, 0.5}}, 1.0, {0, 1, 1}},
+        {"the preference never costs score: serving both would cost 0.001",
+         2, 2, {2, 1}, {1, 1}, 3, {{0, 0, 0.5}, {0, 1, 0.5}, {1, 0, 0.499}}, 1.0, {1, 1, 0}},
+        /* clang-format on */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        uint32_t count[3], cap[3];
+        kb_assign_edge_t edges[4];
+        memcpy(count, cases[c].count, sizeof count);
+        memcpy(cap, cases[c].cap, sizeof cap);
+        memcpy(edges, cases[c].edges, sizeof edges);
+        instance_t in = {cases[c].nneeds, cases[c].ncands, count, cap, edges, cases[c].nedges};
+        uint8_t chosen[4];
+        cr_assert_float_eq(solve(&in, chosen), cases[c].total, 1e-12, "%s", cases[c].what);
+        for (size_t e = 0; e < cases[c].nedges; e++)
+            cr_assert_eq(chosen[e], cases[c].chosen[e], "%s: edge %zu", cases[c].what, e);
+    }
 }
 
 Test(assign, capacities_and_counts_bind) {
@@ -377,38 +372,13 @@ Test(assign, capacities_and_counts_bind) {
     uint32_t count[] = {1, 1, 2}, cap[] = {2, 1, 1};
     kb_assign_edge_t edges[] = {{0, 0, 0.9}, {1, 0, 0.8}, {2, 0, 0.95},
                                 {2, 1, 0.3}, {0, 2, 0.2}, {1, 1, 0.1}};
+    instance_t in = {3, 3, count, cap, edges, 6};
     uint8_t chosen[6];
-    double total = hand(3, count, 3, cap, edges, 6, chosen);
+    double total = solve(&in, chosen);
     /* 0-0 0.9, 2-0 0.95, 2-1 0.3, 1-1 would clash with 2-1: best is
      * {0-0, 2-0, 2-1} = 2.15 vs {0-2, 1-0, 2-0, 2-1} = 2.25. */
     cr_assert_float_eq(total, 2.25, 1e-12);
-    instance_t in = {3, 3, count, cap, edges, 6};
     cr_assert_float_eq(exhaustive_optimum(&in), 2.25, 1e-12);
-}
-
-Test(assign, ties_prefer_serving_more_needs) {
-    /* Two optimal solutions of total 1.0: need 0 takes both X and Y, or
-     * need 0 takes Y and need 1 takes X. Need 0 comes first and, without
-     * the preference, would keep both; the second serves both needs. */
-    uint32_t count[] = {2, 1}, cap[] = {1, 1};
-    kb_assign_edge_t edges[] = {{0, 0, 0.5}, {0, 1, 0.5}, {1, 0, 0.5}};
-    uint8_t chosen[3];
-    double total = hand(2, count, 2, cap, edges, 3, chosen);
-    cr_assert_float_eq(total, 1.0, 1e-12);
-    cr_assert_eq(chosen[0], 0);
-    cr_assert_eq(chosen[1], 1);
-    cr_assert_eq(chosen[2], 1);
-}
-
-Test(assign, preference_never_costs_score) {
-    /* Serving both needs would cost 0.001 of score: the total wins. */
-    uint32_t count[] = {2, 1}, cap[] = {1, 1};
-    kb_assign_edge_t edges[] = {{0, 0, 0.5}, {0, 1, 0.5}, {1, 0, 0.499}};
-    uint8_t chosen[3];
-    double total = hand(2, count, 2, cap, edges, 3, chosen);
-    cr_assert_float_eq(total, 1.0, 1e-12);
-    cr_assert_eq(chosen[0] + chosen[1], 2);
-    cr_assert_eq(chosen[2], 0);
 }
 
 Test(assign, empty_zero_and_invalid) {
@@ -596,19 +566,43 @@ static const char *str_at(json_t *root, const char *path) {
     return json_string_value(v) ? json_string_value(v) : "(missing)";
 }
 
-Test(batch, proposals_recheck_constraints_and_skip_pairs_that_no_longer_fit) {
-    kb_engine_t *e = guldborgsund();
+/* A batch of body_text on e with its first need's list built (a zero
+ * budget still makes progress: one need a step). */
+static kb_batch_t *batch_after_first_need(kb_engine_t *e, const char *body_text) {
     kb_batch_t *b;
     kb_fault_t f;
-    json_t *body = kt_parse("{\"propose\":true}"), *out = NULL;
+    json_t *body = kt_parse(body_text);
     cr_assert_eq(kb_batch_new(e, body, &b, &f), 0);
     json_decref(body);
-    cr_assert_eq(kb_batch_step(e, b, UINT64_MAX, &f), 0);
+    cr_assert_eq(kb_batch_step(e, b, 0, &f), 1);
+    return b;
+}
+
+/* The other need's list, then the solve (lists this short take one round). */
+static void batch_solved(kb_engine_t *e, kb_batch_t *b) {
+    kb_fault_t f;
+    cr_assert_eq(kb_batch_step(e, b, 0, &f), 0);
     cr_assert_eq(kb_batch_solve(b), 0);
-    /* Between the lists and the proposals, v-a moves out of n-2's reach. */
-    cr_assert_eq(kt_put(e, KB_ENT_VOLUNTEER, "v-a", v_far, &f), 0);
+    cr_assert_eq(kb_batch_more(b), 0);
+}
+
+/* The answer (new reference); frees b. */
+static json_t *batch_answer(kb_engine_t *e, kb_batch_t *b) {
+    kb_fault_t f;
+    json_t *out = NULL;
     cr_assert_eq(kb_batch_finish(e, b, &out, &f), 0);
     kb_batch_free(b);
+    return out;
+}
+
+Test(batch, proposals_recheck_constraints_and_skip_pairs_that_no_longer_fit) {
+    kb_engine_t *e = guldborgsund();
+    kb_fault_t f;
+    kb_batch_t *b = batch_after_first_need(e, "{\"propose\":true}");
+    batch_solved(e, b);
+    /* Between the lists and the proposals, v-a moves out of n-2's reach. */
+    cr_assert_eq(kt_put(e, KB_ENT_VOLUNTEER, "v-a", v_far, &f), 0);
+    json_t *out = batch_answer(e, b);
     cr_assert_str_eq(str_at(out, "pairs.0.need_id"), "n-1");
     cr_assert_str_eq(str_at(out, "pairs.0.candidate.id"), "v-b");
     cr_assert_str_eq(str_at(out, "pairs.0.match_id"), "m-1");
@@ -625,23 +619,16 @@ Test(batch, proposals_recheck_constraints_and_skip_pairs_that_no_longer_fit) {
 
 Test(batch, slices_hold_ids_not_slots) {
     kb_engine_t *e = guldborgsund();
-    kb_batch_t *b;
     kb_fault_t f;
-    json_t *body = kt_parse("{}"), *out = NULL;
-    cr_assert_eq(kb_batch_new(e, body, &b, &f), 0);
-    json_decref(body);
-    /* A zero budget still makes progress: one need per step. */
-    cr_assert_eq(kb_batch_step(e, b, 0, &f), 1); /* n-1: v-a, v-b */
+    kb_batch_t *b = batch_after_first_need(e, "{}"); /* n-1: v-a, v-b */
     /* v-a and v-b leave, and v-c, next to n-2, takes the slot freed last
      * (v-b's, unless the pool changes how it reuses slots: either way a
      * slot n-1's list named). */
     cr_assert_eq(kb_engine_delete(e, KB_ENT_VOLUNTEER, "v-a", &f), 0);
     cr_assert_eq(kb_engine_delete(e, KB_ENT_VOLUNTEER, "v-b", &f), 0);
     cr_assert_eq(kt_put(e, KB_ENT_VOLUNTEER, "v-c", v_near, &f), 0);
-    cr_assert_eq(kb_batch_step(e, b, 0, &f), 0); /* n-2: v-c */
-    cr_assert_eq(kb_batch_solve(b), 0);
-    cr_assert_eq(kb_batch_finish(e, b, &out, &f), 0);
-    kb_batch_free(b);
+    batch_solved(e, b); /* n-2: v-c */
+    json_t *out = batch_answer(e, b);
     /* Three candidates (v-c is not mistaken for v-b), both needs served. */
     cr_assert_eq(json_integer_value(json_object_get(json_object_get(out, "counts"), "candidates")),
                  3);
@@ -655,17 +642,11 @@ Test(batch, slices_hold_ids_not_slots) {
 
 Test(batch, a_need_closed_before_its_slice_is_not_open) {
     kb_engine_t *e = guldborgsund();
-    kb_batch_t *b;
     kb_fault_t f;
-    json_t *body = kt_parse("{\"municipality\":\"0376\"}"), *out = NULL;
-    cr_assert_eq(kb_batch_new(e, body, &b, &f), 0);
-    json_decref(body);
-    cr_assert_eq(kb_batch_step(e, b, 0, &f), 1);
+    kb_batch_t *b = batch_after_first_need(e, "{\"municipality\":\"0376\"}");
     cr_assert_eq(kb_engine_delete(e, KB_ENT_NEED, "n-2", &f), 0);
-    cr_assert_eq(kb_batch_step(e, b, 0, &f), 0);
-    cr_assert_eq(kb_batch_solve(b), 0);
-    cr_assert_eq(kb_batch_finish(e, b, &out, &f), 0);
-    kb_batch_free(b);
+    batch_solved(e, b);
+    json_t *out = batch_answer(e, b);
     /* n-1 gets its favourite now that n-2 is gone. */
     cr_assert_str_eq(str_at(out, "pairs.0.candidate.id"), "v-a");
     cr_assert_str_eq(str_at(out, "unassigned.0.need_id"), "n-2");
@@ -676,20 +657,14 @@ Test(batch, a_need_closed_before_its_slice_is_not_open) {
 
 Test(batch, a_candidate_created_again_in_another_slot_is_one_candidate) {
     kb_engine_t *e = guldborgsund();
-    kb_batch_t *b;
     kb_fault_t f;
-    json_t *body = kt_parse("{}"), *out = NULL;
-    cr_assert_eq(kb_batch_new(e, body, &b, &f), 0);
-    json_decref(body);
-    cr_assert_eq(kb_batch_step(e, b, 0, &f), 1); /* n-1: v-a, v-b */
+    kb_batch_t *b = batch_after_first_need(e, "{}"); /* n-1: v-a, v-b */
     /* v-a is deleted, v-x takes its slot, and v-a comes back in another. */
     cr_assert_eq(kb_engine_delete(e, KB_ENT_VOLUNTEER, "v-a", &f), 0);
     cr_assert_eq(kt_put(e, KB_ENT_VOLUNTEER, "v-x", v_far, &f), 0);
     cr_assert_eq(kt_put(e, KB_ENT_VOLUNTEER, "v-a", v_near, &f), 0);
-    cr_assert_eq(kb_batch_step(e, b, 0, &f), 0); /* n-2: v-a */
-    cr_assert_eq(kb_batch_solve(b), 0);
-    cr_assert_eq(kb_batch_finish(e, b, &out, &f), 0);
-    kb_batch_free(b);
+    batch_solved(e, b); /* n-2: v-a */
+    json_t *out = batch_answer(e, b);
     /* v-a once, with capacity 1: the greedy trap's optimum as ever. */
     cr_assert_eq(json_integer_value(json_object_get(json_object_get(out, "counts"), "candidates")),
                  2);
