@@ -534,8 +534,7 @@ static void route(call_t *c) {
             return;
         }
         /* Candidate lists in slices on the loop, the solver on the thread
-         * pool: the answer comes later, from assigned(). kobled runs on the
-         * default loop. */
+         * pool: the answer comes later, from assigned(). */
         kb_fault_t f;
         call_t *later = malloc(sizeof *later);
         int rc = KB_ENOMEM;
@@ -545,8 +544,7 @@ static void route(call_t *c) {
             later->who = NULL; /* a SIGHUP may free it meanwhile; the name stays */
             later->nseg = 0;   /* seg points into c->path */
         }
-        if (later)
-            rc = kb_batch_start(uv_default_loop(), c->api->engine, body, assigned, later, &f);
+        if (later) rc = kb_batch_start(c->api->loop, c->api->engine, body, assigned, later, &f);
         json_decref(body);
         if (rc < 0) {
             free(later);

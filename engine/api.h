@@ -24,6 +24,7 @@
 #include "metrics.h"
 
 typedef struct kb_api {
+    uv_loop_t *loop; /* the HTTP server's: batch assignments run in slices on it */
     kb_engine_t *engine;
     kb_metrics_t *metrics;
     kb_http_server_t *http; /* for connection figures in /metrics; may be NULL */

@@ -261,7 +261,8 @@ int main(int argc, char **argv) {
     }
     d.auth.rate = cfg.rate_per_token;
     d.auth.burst = cfg.rate_burst;
-    kb_api_t api = {.metrics = kb_metrics_new(), .access_log = true, .auth = &d.auth};
+    kb_api_t api = {
+        .loop = d.loop, .metrics = kb_metrics_new(), .access_log = true, .auth = &d.auth};
     recovery_t rec = {.d = &d,
                       .api = &api,
                       .cfg = &cfg,
