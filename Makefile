@@ -5,6 +5,7 @@
 #                   all of them again under ASan+UBSan+LSan (make test-asan)
 #   make run        install missing packages, build, start a private Redis and kobled with demo data
 #   make bench      benchmarks, quick (a few minutes); make bench-full: 1M everywhere
+#   make fuzz       libFuzzer targets (clang), FUZZ_TIME seconds each (60)
 #   make format     clang-format every C file
 #
 # Sources are found by wildcard so adding a module needs no edit here:
@@ -26,6 +27,12 @@ ifeq ($(SANITIZE),1)
 CFLAGS  += -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
            -Wno-format-truncation
 endif
+# SANITIZE=fuzz (what `make fuzz` passes, with CC=clang-14 BUILD=build/fuzz):
+# libFuzzer's coverage in every object, ASan and UBSan as above.
+ifeq ($(SANITIZE),fuzz)
+CFLAGS  += -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+           -fno-omit-frame-pointer
+endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LDLIBS  := $(PKG_LIBS) -lhttp_parser -lxxhash -lm
@@ -44,8 +51,11 @@ KOBLED  := $(BUILD)/kobled
 UNITS   := $(UNIT_SRC:tests/%.c=$(BUILD)/tests/%)
 ITS     := $(IT_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCHES := $(BENCH_MAIN:bench/%.c=$(BUILD)/bench/%)
+FUZZ_SRC:= $(wildcard tests/fuzz/fuzz_*.c)
+FUZZERS := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/%)
+FUZZ_TIME ?= 60
 
-.PHONY: all deps test unit it test-asan check run bench bench-full format clean
+.PHONY: all deps test unit it test-asan check fuzz fuzzers run bench bench-full format clean
 all: $(LIB) $(KOBLED) $(UNITS) $(ITS) $(BENCHES)
 
 deps:
@@ -83,6 +93,19 @@ test-asan:
 
 check: $(LIB) $(KOBLED) $(UNITS) $(ITS)
 	@KOBLED=$(KOBLED) ./tests/run.sh $(UNITS) $(ITS)
+
+# libFuzzer targets (tests/fuzz/), built with clang apart in build/fuzz, each
+# run for FUZZ_TIME seconds on its corpus (tests/fuzz/corpus/<target>, new
+# inputs go to build/fuzz/corpus/<target>). Crashes land in build/fuzz/.
+fuzz:
+	@./deploy/install-deps.sh --fuzz
+	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang-14 SANITIZE=fuzz fuzzers
+	@./tests/fuzz/run.sh $(FUZZ_TIME) $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+
+fuzzers: $(FUZZERS)
+
+$(BUILD)/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/fuzz.o $(LIB)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 run: deps
 	@$(MAKE) --no-print-directory all
