@@ -82,6 +82,9 @@ int kb_codec_parse_timestamp(const char *text, int64_t *ms);
 
 /* 1-64 bytes of [A-Za-z0-9._:-]. */
 bool kb_codec_id_valid(const char *id);
+/* len bytes of UTF-8 as a text field takes them: 1..KB_CODEC_TEXT_MAX
+ * bytes, no control characters. */
+bool kb_codec_text_valid(const char *s, size_t len);
 /* [a-z0-9_]{1,48}. */
 bool kb_codec_token_valid(const char *tok);
 /* "mentor", "visit", "activity", "any"; "unknown" out of range. */

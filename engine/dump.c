@@ -137,6 +137,26 @@ static char *copy_text(const char *p, uint16_t len) {
     return s;
 }
 
+/* The dates the codec takes, 1900-01-01..2200-12-31, in days since 1970. */
+#define BIN_DAY_MIN (-25567)
+#define BIN_DAY_MAX 84370
+
+/* Whether the id, org_id and title at p (lengths lens) are what the codec
+ * takes for a candidate of type: ids of id characters, the title text. */
+static bool bin_text_ok(const char *p, const uint16_t lens[3], uint8_t type) {
+    char id[KB_ID_MAX + 1];
+    for (int k = 0; k < 2; k++) {
+        if (k == 1 && lens[1] == 0 && type == KB_VOLUNTEER) break; /* org_id is optional */
+        if (lens[k] == 0 || lens[k] > KB_ID_MAX) return false;
+        memcpy(id, p, lens[k]);
+        id[lens[k]] = '\0';
+        if (strlen(id) != lens[k] || !kb_codec_id_valid(id)) return false;
+        p += lens[k];
+    }
+    if (type == KB_VOLUNTEER) return lens[2] == 0;
+    return kb_codec_text_valid(p, lens[2]);
+}
+
 int kb_engine_restore_bin(kb_engine_t *e, const void *rec, size_t len, kb_fault_t *f) {
     if (!e->restore_ms || len < BIN_HEAD) return bad_bin(f);
     const char *r = rec;
@@ -160,11 +180,21 @@ int kb_engine_restore_bin(kb_engine_t *e, const void *rec, size_t len, kb_fault_
     size_t want = BIN_HEAD + (size_t)lens[0] + lens[1] + lens[2] +
                   4 * ((size_t)counts[0] + counts[1] + counts[2]);
     if (type > KB_ACTIVITY || want != len || lens[0] == 0) return bad_bin(f);
+    /* The file passed its checksum but is not trusted further: what the
+     * codec would refuse must not reach the index (a NaN or infinite
+     * position breaks the grid arithmetic). */
+    if (!(lat >= -90 && lat <= 90) || !(lon >= -180 && lon <= 180) ||
+        !(c.max_km >= 0 && c.max_km <= 500) || c.capacity < 1 || c.capacity > 1000 ||
+        c.age_min > 120 || c.age_max > 120 || c.age_min > c.age_max ||
+        (c.avail >> KB_SLOT_COUNT) != 0 || (c.birth_year != 0 && c.birth_year < 1900) ||
+        (c.cert_until != KB_NO_DATE && (c.cert_until < BIN_DAY_MIN || c.cert_until > BIN_DAY_MAX)))
+        return bad_bin(f);
     const char *p = r + BIN_HEAD;
     char id[KB_ID_MAX + 1];
     if (lens[0] > KB_ID_MAX) return bad_bin(f);
     memcpy(id, p, lens[0]);
     id[lens[0]] = '\0';
+    if (!bin_text_ok(p, lens, type)) return bad_bin(f);
     kb_pool_t *pool = &e->store.cands[type];
     if (kb_pool_find(pool, id) != KB_NO_SLOT) return bad_bin(f);
     p += lens[0];
@@ -189,8 +219,11 @@ int kb_engine_restore_bin(kb_engine_t *e, const void *rec, size_t len, kb_fault_
         }
         memcpy(lists[k]->ids, p, 4 * (size_t)counts[k]);
         p += 4 * (size_t)counts[k];
+        /* Ids known, ascending and unique: the set operations merge. */
         for (unsigned i = 0; i < counts[k]; i++)
-            if (lists[k]->ids[i] >= e->store.tokens.count) rc = KB_ECORRUPT;
+            if (lists[k]->ids[i] >= e->store.tokens.count ||
+                (i > 0 && lists[k]->ids[i] <= lists[k]->ids[i - 1]))
+                rc = KB_ECORRUPT;
     }
     kb_cand_derive(&c);
     uint32_t slot;
