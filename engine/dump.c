@@ -16,6 +16,7 @@
  * then a need's server-side fields; matches last, since they point at
  * both sides and carry the capacity taken. Restoring emits no events. */
 #include "core.h"
+#include "iso639.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -187,6 +188,8 @@ int kb_engine_restore_bin(kb_engine_t *e, const void *rec, size_t len, kb_fault_
         !(c.max_km >= 0 && c.max_km <= 500) || c.capacity < 1 || c.capacity > 1000 ||
         c.age_min > 120 || c.age_max > 120 || c.age_min > c.age_max ||
         (c.avail >> KB_SLOT_COUNT) != 0 || (c.birth_year != 0 && c.birth_year < 1900) ||
+        counts[0] > KB_CODEC_TOKENS_MAX || counts[1] > KB_CODEC_LANGS_MAX ||
+        counts[2] > KB_CODEC_TOKENS_MAX ||
         (c.cert_until != KB_NO_DATE && (c.cert_until < BIN_DAY_MIN || c.cert_until > BIN_DAY_MAX)))
         return bad_bin(f);
     const char *p = r + BIN_HEAD;
@@ -219,10 +222,12 @@ int kb_engine_restore_bin(kb_engine_t *e, const void *rec, size_t len, kb_fault_
         }
         memcpy(lists[k]->ids, p, 4 * (size_t)counts[k]);
         p += 4 * (size_t)counts[k];
-        /* Ids known, ascending and unique: the set operations merge. */
+        /* Ids known, ascending and unique (the set operations merge), and
+         * languages ISO 639-1 codes. */
         for (unsigned i = 0; i < counts[k]; i++)
             if (lists[k]->ids[i] >= e->store.tokens.count ||
-                (i > 0 && lists[k]->ids[i] <= lists[k]->ids[i - 1]))
+                (i > 0 && lists[k]->ids[i] <= lists[k]->ids[i - 1]) ||
+                (k == 1 && !kb_iso639_1_valid(kb_intern_name(&e->store.tokens, lists[k]->ids[i]))))
                 rc = KB_ECORRUPT;
     }
     kb_cand_derive(&c);
@@ -290,7 +295,7 @@ static int restore_tokens(kb_engine_t *e, const json_t *names, kb_fault_t *f) {
     json_array_foreach(names, i, v) {
         uint32_t id;
         const char *name = json_string_value(v);
-        if (!name) return bad(f, "a token is not a string");
+        if (!kb_codec_token_valid(name)) return bad(f, "a token is not a token");
         int rc = kb_intern_add(&e->store.tokens, name, &id);
         if (rc < 0) return kb_fault(f, rc, 503, "out_of_memory", NULL, "out of memory");
         if (id != i) return bad(f, "a token appears twice");
