@@ -138,10 +138,6 @@ static char *copy_text(const char *p, uint16_t len) {
     return s;
 }
 
-/* The dates the codec takes, 1900-01-01..2200-12-31, in days since 1970. */
-#define BIN_DAY_MIN (-25567)
-#define BIN_DAY_MAX 84370
-
 /* Whether the id, org_id and title at p (lengths lens) are what the codec
  * takes for a candidate of type: ids of id characters, the title text. */
 static bool bin_text_ok(const char *p, const uint16_t lens[3], uint8_t type) {
@@ -185,12 +181,12 @@ int kb_engine_restore_bin(kb_engine_t *e, const void *rec, size_t len, kb_fault_
      * codec would refuse must not reach the index (a NaN or infinite
      * position breaks the grid arithmetic). */
     if (!(lat >= -90 && lat <= 90) || !(lon >= -180 && lon <= 180) ||
-        !(c.max_km >= 0 && c.max_km <= 500) || c.capacity < 1 || c.capacity > 1000 ||
-        c.age_min > 120 || c.age_max > 120 || c.age_min > c.age_max ||
-        (c.avail >> KB_SLOT_COUNT) != 0 || (c.birth_year != 0 && c.birth_year < 1900) ||
-        counts[0] > KB_CODEC_TOKENS_MAX || counts[1] > KB_CODEC_LANGS_MAX ||
-        counts[2] > KB_CODEC_TOKENS_MAX ||
-        (c.cert_until != KB_NO_DATE && (c.cert_until < BIN_DAY_MIN || c.cert_until > BIN_DAY_MAX)))
+        (type == KB_VOLUNTEER ? !(c.max_km >= 0.001 && c.max_km <= 500) : c.max_km != 0) ||
+        c.capacity < 1 || c.capacity > 1000 || c.age_min > 120 || c.age_max > 120 ||
+        c.age_min > c.age_max || (c.avail >> KB_SLOT_COUNT) != 0 ||
+        (c.birth_year != 0 && c.birth_year < 1900) || counts[0] > KB_CODEC_TOKENS_MAX ||
+        counts[1] > KB_CODEC_LANGS_MAX || counts[2] > KB_CODEC_TOKENS_MAX ||
+        (c.cert_until != KB_NO_DATE && (c.cert_until < KB_DATE_MIN || c.cert_until > KB_DATE_MAX)))
         return bad_bin(f);
     const char *p = r + BIN_HEAD;
     char id[KB_ID_MAX + 1];
@@ -326,7 +322,8 @@ static int restore_record(kb_engine_t *e, const json_t *rec, kb_fault_t *f) {
         if (json_integer_value(json_object_get(rec, "version")) != DUMP_VERSION)
             return kb_fault(f, KB_EVERSION, 500, "bad_snapshot_record", NULL,
                             "the snapshot's engine records are of an unknown version");
-        if (!json_is_integer(ts) || json_integer_value(ts) <= 0 || !json_is_integer(next) ||
+        if (!json_is_integer(ts) || json_integer_value(ts) <= 0 ||
+            json_integer_value(ts) > KB_CODEC_MS_MAX || !json_is_integer(next) ||
             json_integer_value(next) < 1)
             return bad(f, "the engine record lacks ts or next_pairing");
         e->restore_ms = json_integer_value(ts);

@@ -178,7 +178,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         kb_durable_t *d = NULL;
         kb_engine_t *e = NULL;
         if (kb_durable_recover(&o, NULL, &d, &e) == 0) {
-            kb_engine_set_clock(e, FZ_CLOCK_MS);
             fz_check_roundtrip(e);
             kb_durable_discard(d);
             kb_engine_free(e);
