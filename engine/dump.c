@@ -179,13 +179,16 @@ int kb_engine_restore_bin(kb_engine_t *e, const void *rec, size_t len, kb_fault_
     if (type > KB_ACTIVITY || want != len || lens[0] == 0) return bad_bin(f);
     /* The file passed its checksum but is not trusted further: what the
      * codec would refuse must not reach the index (a NaN or infinite
-     * position breaks the grid arithmetic). */
+     * position breaks the grid arithmetic). A birth year is checked
+     * against the last year the codec knows, not today: a clock set back
+     * must not make a snapshot unreadable. */
     if (!(lat >= -90 && lat <= 90) || !(lon >= -180 && lon <= 180) ||
         (type == KB_VOLUNTEER ? !(c.max_km >= 0.001 && c.max_km <= 500) : c.max_km != 0) ||
         c.capacity < 1 || c.capacity > 1000 || c.age_min > 120 || c.age_max > 120 ||
         c.age_min > c.age_max || (c.avail >> KB_SLOT_COUNT) != 0 ||
-        (c.birth_year != 0 && c.birth_year < 1900) || counts[0] > KB_CODEC_TOKENS_MAX ||
-        counts[1] > KB_CODEC_LANGS_MAX || counts[2] > KB_CODEC_TOKENS_MAX ||
+        (c.birth_year != 0 && (c.birth_year < 1900 || c.birth_year > 2200 - 13)) ||
+        counts[0] > KB_CODEC_TOKENS_MAX || counts[1] > KB_CODEC_LANGS_MAX ||
+        counts[2] > KB_CODEC_TOKENS_MAX ||
         (c.cert_until != KB_NO_DATE && (c.cert_until < KB_DATE_MIN || c.cert_until > KB_DATE_MAX)))
         return bad_bin(f);
     const char *p = r + BIN_HEAD;
