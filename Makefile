@@ -96,7 +96,7 @@ check: $(LIB) $(KOBLED) $(UNITS) $(ITS)
 
 # libFuzzer targets (tests/fuzz/), built with clang apart in build/fuzz, each
 # run for FUZZ_TIME seconds on its corpus (tests/fuzz/corpus/<target>, new
-# inputs go to build/fuzz/corpus/<target>). Crashes land in build/fuzz/.
+# inputs go to build/fuzz/corpus/<target>), crashes to build/fuzz/crashes/<target>.
 fuzz:
 	@./deploy/install-deps.sh --fuzz
 	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang-14 SANITIZE=fuzz fuzzers
