@@ -15,7 +15,7 @@
 
 CC      ?= cc
 BUILD   ?= build
-PKGS    := libuv jansson hiredis libxxhash
+PKGS    := libuv jansson hiredis libxxhash libsodium
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
            -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \

@@ -26,13 +26,9 @@ static void die(const char *what, int rc) {
 }
 
 /* The journal hook of the loading engine: every write appended. */
-static int append(void *ctx, const json_t *op) {
-    char *text = json_dumps(op, JSON_COMPACT);
-    if (!text) return KB_ENOMEM;
+static int append(void *ctx, const char *op, size_t len) {
     uint64_t seq;
-    int rc = kb_journal_append(ctx, KB_JREC_OP, text, (uint32_t)strlen(text), &seq);
-    free(text);
-    return rc;
+    return kb_journal_append(ctx, KB_JREC_OP, op, (uint32_t)len, &seq);
 }
 
 static int replay(void *ctx, const kb_jrec_t *rec) {

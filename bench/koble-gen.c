@@ -1,13 +1,16 @@
 /* koble-gen.c — write a reproducible data set as JSON lines.
  *
  *   koble-gen [--seed N] [--volunteers N] [--activities N] [--organisations N]
- *             [--needs N] [--towns FILE]
+ *             [--needs N] [--needs-at TOWN] [--towns FILE]
  *   koble-gen --demo
  *
  * Each line is {"type":"volunteer","id":"v-1","body":{...}}, body being what
  * PUT /v1/{type}s/{id} takes; organisations come first, then activities,
  * volunteers and needs, so a loader replaying the lines in order never sees
- * an org_id before its organisation. The same arguments always give the same
+ * an org_id before its organisation. With --needs-at TOWN the needs are
+ * those the HTTP and baseline comparison asks for (bench/compare.sh): need n
+ * is kb_gen_need_at(n, TOWN, any kind, at the centre), as koble-load --town
+ * and redis-baseline --town make them. The same arguments always give the same
  * bytes (see bench/gen.h). The line is assembled around json_dumpb's output
  * in a reused buffer: a million volunteers take a few seconds. */
 #include <errno.h>
@@ -55,11 +58,12 @@ fail:
 
 static void usage(FILE *f) {
     fputs("usage: koble-gen [--seed N] [--volunteers N] [--activities N] [--organisations N]\n"
-          "                 [--needs N] [--towns FILE]\n"
+          "                 [--needs N] [--needs-at TOWN] [--towns FILE]\n"
           "       koble-gen --demo\n"
           "Writes JSON lines {\"type\",\"id\",\"body\"} to stdout: organisations, activities,\n"
           "volunteers, needs. Defaults: seed 42, 10000 volunteers, 500 activities,\n"
           "200 organisations, 2000 needs, towns bench/data/dk_towns.tsv.\n"
+          "--needs-at TOWN: the needs sit at the centre of TOWN (e.g. Copenhagen).\n"
           "--demo writes the small hand-written Danish demo set instead.\n",
           f);
 }
@@ -85,6 +89,17 @@ static int run_demo(out_buf_t *b) {
 
 typedef json_t *(*gen_fn)(const kb_gen_t *g, uint64_t n);
 
+/* Needs 1..count at the centre of town, as bench/compare.sh asks them. */
+static int run_town_needs(out_buf_t *b, const kb_gen_t *g, int town, uint64_t count) {
+    char id[32];
+    for (uint64_t n = 1; n <= count; n++) {
+        kb_gen_id(id, sizeof id, "n", n);
+        json_t *body = kb_gen_need_at(g, n, town, KB_GEN_NEED_ANY, KB_GEN_AT_CENTRE);
+        if (emit(b, "need", id, body) < 0) return -1;
+    }
+    return 0;
+}
+
 static int run_type(out_buf_t *b, const kb_gen_t *g, const char *type, const char *prefix,
                     uint64_t count, gen_fn fn) {
     char id[32];
@@ -97,7 +112,7 @@ static int run_type(out_buf_t *b, const kb_gen_t *g, const char *type, const cha
 
 int main(int argc, char **argv) {
     uint64_t seed = 42, volunteers = 10000, activities = 500, organisations = 200, needs = 2000;
-    const char *towns_path = "bench/data/dk_towns.tsv";
+    const char *towns_path = "bench/data/dk_towns.tsv", *needs_at = NULL;
     int demo = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -110,6 +125,10 @@ int main(int argc, char **argv) {
             continue;
         } else if (strcmp(a, "--towns") == 0 && v) {
             towns_path = v;
+            i++;
+            continue;
+        } else if (strcmp(a, "--needs-at") == 0 && v) {
+            needs_at = v;
             i++;
             continue;
         } else if (strcmp(a, "--seed") == 0) {
@@ -146,12 +165,20 @@ int main(int argc, char **argv) {
             free(b.data);
             return 1;
         }
+        int town = needs_at ? kb_gen_town_find(towns, needs_at) : 0;
+        if (town < 0) {
+            fprintf(stderr, "koble-gen: %s: not in %s\n", needs_at, towns_path);
+            kb_gen_towns_free(towns);
+            free(b.data);
+            return 2;
+        }
         kb_gen_t g;
         kb_gen_init(&g, towns, seed);
         rc = run_type(&b, &g, "organisation", "o", organisations, kb_gen_organisation);
         if (rc == 0) rc = run_type(&b, &g, "activity", "a", activities, kb_gen_activity);
         if (rc == 0) rc = run_type(&b, &g, "volunteer", "v", volunteers, kb_gen_volunteer);
-        if (rc == 0) rc = run_type(&b, &g, "need", "n", needs, kb_gen_need);
+        if (rc == 0 && needs_at) rc = run_town_needs(&b, &g, town, needs);
+        else if (rc == 0) rc = run_type(&b, &g, "need", "n", needs, kb_gen_need);
         kb_gen_towns_free(towns);
     }
     free(b.data);

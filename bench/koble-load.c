@@ -2,7 +2,8 @@
  *
  *   koble-load --url http://127.0.0.1:PORT --connections N [--pipeline P]
  *              --duration SECONDS --mix put|match|healthz|load [--volunteers N]
- *              [--needs N] [--seed S] [--warmup SECONDS] [--strict] [--towns FILE]
+ *              [--needs N] [--town NAME] [--seed S] [--warmup SECONDS] [--strict]
+ *              [--towns FILE]
  *
  * One thread, one libuv loop, N keep-alive connections. Each connection
  * keeps up to P requests in flight: when answers come back it writes as many
@@ -18,7 +19,9 @@
  * before any clock starts (about 300 bytes a volunteer), so the timed phase
  * spends no client CPU on JSON: client and server often share a machine.
  * Needs of kind "activity" or "any" are stored as "mentor", as match-bench
- * does, so they rank volunteers. `match` expects volunteers loaded before
+ * does, so they rank volunteers. With --town the needs sit at the centre of
+ * that town (kb_gen_need_at, any kind), the needs of the baselines'
+ * comparison (bench/compare.sh). `match` expects volunteers loaded before
  * (`--mix load`); bytes/answer in the report shows whether answers carry
  * matches.
  *
@@ -116,8 +119,8 @@ typedef struct batch {
 struct lg {
     uv_loop_t *loop;
     struct sockaddr_storage addr;
-    char host[300]; /* Host header value */
-    const char *url, *towns_path;
+    char host[300];                      /* Host header value */
+    const char *url, *towns_path, *town; /* town: --town, or NULL */
     mix_t mix;
     bool strict;
     double connections, pipeline, duration_s, warmup_s, volunteers, needs, seed; /* options */
@@ -427,14 +430,17 @@ static void on_sigint(uv_signal_t *s, int signum) {
 /* ---- setup and report ---- */
 
 /* Renders volunteers (or needs) 1..count into lg->text and lg->off. */
-static int render_bodies(lg_t *lg, const kb_gen_t *g, bool needs, uint64_t count) {
+static int render_bodies(lg_t *lg, const kb_gen_t *g, bool needs, int town, uint64_t count) {
     size_t cap = (size_t)count * 400 + 4096, len = 0;
     lg->text = malloc(cap);
     lg->off = malloc(((size_t)count + 1) * sizeof *lg->off);
     lg->count = count;
     if (!lg->text || !lg->off) return KB_ENOMEM;
     for (uint64_t i = 0; i < count; i++) {
-        json_t *body = needs ? kb_gen_need(g, i + 1) : kb_gen_volunteer(g, i + 1);
+        json_t *body = !needs ? kb_gen_volunteer(g, i + 1)
+                       : town < 0
+                           ? kb_gen_need(g, i + 1)
+                           : kb_gen_need_at(g, i + 1, town, KB_GEN_NEED_ANY, KB_GEN_AT_CENTRE);
         if (!body) return KB_ENOMEM;
         const char *kind = json_string_value(json_object_get(body, "kind"));
         if (needs && kind && (!strcmp(kind, "activity") || !strcmp(kind, "any")))
@@ -515,9 +521,11 @@ static void report(const lg_t *lg) {
 static void usage(FILE *f) {
     fputs("usage: koble-load --url http://HOST:PORT --connections N [--pipeline P]\n"
           "                  --duration SECONDS --mix put|match|healthz|load [--volunteers N]\n"
-          "                  [--needs N] [--seed S] [--warmup SECONDS] [--strict] [--towns FILE]\n"
+          "                  [--needs N] [--town NAME] [--seed S] [--warmup SECONDS] [--strict]\n"
+          "                  [--towns FILE]\n"
           "put      PUT /v1/volunteers/v-<i>, i cycling over 1..--volunteers (100000)\n"
-          "match    store --needs (1000) needs, then GET /v1/needs/<id>/matches?limit=10\n"
+          "match    store --needs (1000) needs, then GET /v1/needs/<id>/matches?limit=10;\n"
+          "         with --town NAME the needs sit at the centre of that town\n"
           "healthz  GET /healthz\n"
           "load     PUT volunteers 1..--volunteers once each, as fast as possible\n"
           "Defaults: --pipeline 1, --warmup 1, --seed 42, --towns bench/data/dk_towns.tsv.\n"
@@ -552,6 +560,8 @@ static int parse_args(lg_t *lg, int argc, char **argv) {
             lg->url = v;
         } else if (!strcmp(a, "--mix")) {
             mix = v;
+        } else if (!strcmp(a, "--town")) {
+            lg->town = v;
         } else if (!strcmp(a, "--towns")) {
             lg->towns_path = v;
         } else {
@@ -599,11 +609,17 @@ int main(int argc, char **argv) {
             fprintf(stderr, "koble-load: %s: %s\n", lg.towns_path, kb_strerror(rc));
             return 1;
         }
+        int town = lg.town ? kb_gen_town_find(towns, lg.town) : -1;
+        if (lg.town && town < 0) {
+            fprintf(stderr, "koble-load: %s: not in %s\n", lg.town, lg.towns_path);
+            kb_gen_towns_free(towns);
+            return 2;
+        }
         kb_gen_t g;
         kb_gen_init(&g, towns, (uint64_t)lg.seed);
         uint64_t t0 = uv_hrtime();
         bool needs = lg.mix == MIX_MATCH;
-        rc = render_bodies(&lg, &g, needs, (uint64_t)(needs ? lg.needs : lg.volunteers));
+        rc = render_bodies(&lg, &g, needs, town, (uint64_t)(needs ? lg.needs : lg.volunteers));
         kb_gen_towns_free(towns);
         if (rc < 0) {
             fprintf(stderr, "koble-load: rendering bodies: %s\n", kb_strerror(rc));

@@ -36,7 +36,16 @@
  * points kept: returned by GEOSEARCH (at most 10), with every required
  * skill for the script (those it scores).
  *
- *   build/bench/redis-baseline [--volunteers N] [--queries N] [--seed S] [--towns FILE]
+ * With --town NAME[,NAME...] only those towns are asked, with needs 1..--queries at its
+ * centre (the needs of bench/compare.sh, which kobled and PostGIS get too),
+ * one town after the other on the same loaded server,
+ * and each baseline also prints one line for the comparison table:
+ *   result system=redis-geosearch|redis-lua volunteers=N town=NAME rps=R p50_us=X p99_us=Y
+ * --duration S stops a set of needs after S seconds even if queries remain
+ * (Lua at 1M volunteers in Copenhagen takes about a second a query).
+ *
+ *   build/bench/redis-baseline [--volunteers N] [--queries N] [--town NAME,...]
+ *                              [--duration S] [--seed S] [--towns FILE]
  */
 #define _GNU_SOURCE /* sched_setaffinity and the CPU_* macros */
 #include <arpa/inet.h>
@@ -61,7 +70,8 @@
 #define GEO_KEY    "vols"
 #define LOAD_BATCH 1000
 #define TOP        10
-#define MAX_SKILLS 4 /* gen.c: one required, at most two wanted */
+#define MAX_SKILLS 4  /* gen.c: one required, at most two wanted */
+#define MAX_TOWNS  16 /* --town A,B,... */
 
 static pid_t redis_pid = -1;
 
@@ -189,6 +199,8 @@ typedef struct stats {
     double qps, p50, p99, max, in_range, kept;
 } stats_t;
 
+static double max_seconds = 1e9; /* --duration */
+
 static stats_t summarise(double *lat, int n, double total_s) {
     kb_bench_sort(lat, (size_t)n);
     stats_t s = {n / total_s, lat[n / 2], lat[(int)(n * 0.99)], lat[n - 1], 0, 0};
@@ -205,7 +217,8 @@ static stats_t run_geosearch(redisContext *c, const need_t *needs, int count) {
     double *lat = malloc((size_t)count * sizeof *lat), returned = 0;
     if (!lat) die("out of memory", NULL);
     double t0 = kb_bench_now();
-    for (int i = 0; i < count; i++) {
+    int i = 0;
+    for (; i < count && kb_bench_now() - t0 < max_seconds; i++) {
         const need_t *nd = &needs[i];
         const char *argv[] = {"GEOSEARCH", GEO_KEY, "FROMLONLAT", nd->lon, nd->lat, "BYRADIUS",
                               nd->radius,  "km",    "ASC",        "COUNT", "10"};
@@ -215,8 +228,8 @@ static stats_t run_geosearch(redisContext *c, const need_t *needs, int count) {
         returned += (double)r->elements;
         freeReplyObject(r);
     }
-    stats_t st = summarise(lat, count, kb_bench_now() - t0);
-    st.kept = returned / count;
+    stats_t st = summarise(lat, i, kb_bench_now() - t0);
+    st.kept = returned / i;
     free(lat);
     return st;
 }
@@ -278,7 +291,8 @@ static stats_t run_lua(redisContext *c, const char *sha, const need_t *needs, in
     double *lat = malloc((size_t)count * sizeof *lat), in_range = 0, kept = 0;
     if (!lat) die("out of memory", NULL);
     double t0 = kb_bench_now();
-    for (int i = 0; i < count; i++) {
+    int i = 0;
+    for (; i < count && kb_bench_now() - t0 < max_seconds; i++) {
         const need_t *nd = &needs[i];
         char nreq[8], nwant[8];
         snprintf(nreq, sizeof nreq, "%d", nd->required_n);
@@ -297,9 +311,9 @@ static stats_t run_lua(redisContext *c, const char *sha, const need_t *needs, in
         kept += (double)r->element[1]->integer;
         freeReplyObject(r);
     }
-    stats_t st = summarise(lat, count, kb_bench_now() - t0);
-    st.in_range = in_range / count;
-    st.kept = kept / count;
+    stats_t st = summarise(lat, i, kb_bench_now() - t0);
+    st.in_range = in_range / i;
+    st.kept = kept / i;
     free(lat);
     return st;
 }
@@ -311,6 +325,13 @@ static void print_row(const char *how, const stats_t *s) {
            s->p99 * 1e6, s->max * 1e6, s->in_range, s->kept);
 }
 
+/* The line bench/compare.sh collects into its table. */
+static void print_result(const char *system, uint32_t volunteers, const char *town,
+                         const stats_t *s) {
+    printf("result system=%s volunteers=%u town=%s rps=%.2f p50_us=%.0f p99_us=%.0f\n", system,
+           volunteers, town, s->qps, s->p50 * 1e6, s->p99 * 1e6);
+}
+
 static double used_memory_mb(redisContext *c) {
     redisReply *r = must_reply(c, redisCommand(c, "INFO memory"));
     const char *p = r->type == REDIS_REPLY_STRING ? strstr(r->str, "used_memory:") : NULL;
@@ -320,7 +341,7 @@ static double used_memory_mb(redisContext *c) {
 }
 
 int main(int argc, char **argv) {
-    const char *towns_path = "bench/data/dk_towns.tsv";
+    const char *towns_path = "bench/data/dk_towns.tsv", *only_town = NULL;
     uint32_t volunteers = 100000;
     int queries = 400;
     uint64_t seed = 42;
@@ -330,13 +351,17 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--queries") && i + 1 < argc) queries = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--seed") && i + 1 < argc) seed = strtoull(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--towns") && i + 1 < argc) towns_path = argv[++i];
+        else if (!strcmp(argv[i], "--town") && i + 1 < argc) only_town = argv[++i];
+        else if (!strcmp(argv[i], "--duration") && i + 1 < argc) max_seconds = atof(argv[++i]);
         else {
-            fprintf(stderr, "usage: redis-baseline [--volunteers N] [--queries N] [--seed S] "
-                            "[--towns FILE]\n");
+            fprintf(stderr,
+                    "usage: redis-baseline [--volunteers N] [--queries N] [--town NAME,...] "
+                    "[--duration S] [--seed S] [--towns FILE]\n");
             return 2;
         }
     }
     if (queries < 10) queries = 10;
+    if (max_seconds <= 0) max_seconds = 1e9;
     kb_gen_towns_t *towns;
     if (kb_gen_towns_load(towns_path, &towns) < 0) die("cannot read", towns_path);
     kb_gen_t g;
@@ -354,7 +379,7 @@ int main(int argc, char **argv) {
     freeReplyObject(ver);
     printf("koble Redis baselines: redis-server %s on loopback, seed %llu, %d queries per town, "
            "one at a time\n",
-           version, (unsigned long long)seed, queries / 2);
+           version, (unsigned long long)seed, only_town ? queries : queries / 2);
     if (server_cpu >= 0)
         printf("redis-server pinned to CPU %d, this client to CPU %d\n", server_cpu, client_cpu);
     else printf("one CPU: redis-server and this client share it\n");
@@ -373,18 +398,28 @@ int main(int argc, char **argv) {
 
     struct {
         const char *name, *town;
-    } sets[] = {
+    } sets[MAX_TOWNS] = {
         {"central Copenhagen", "Copenhagen"},
         {"central Odense", "Odense"},
         {"rural Lolland", "Nakskov"},
     };
     /* match-bench numbers its needs from 1: `queries` of all Denmark, then
      * queries/2 per town in this order. */
-    int per_town = queries / 2;
+    int per_town = queries / 2, nsets = 3;
     uint64_t base = 1 + (uint64_t)queries;
-    for (size_t s = 0; s < sizeof sets / sizeof sets[0]; s++) {
+    char *list = only_town ? strdup(only_town) : NULL, *save = NULL;
+    if (only_town) { /* the comparison's needs: 1..queries at the centre of each town */
+        if (!list) die("out of memory", NULL);
+        nsets = 0;
+        for (char *t = strtok_r(list, ",", &save); t && nsets < MAX_TOWNS;
+             t = strtok_r(NULL, ",", &save))
+            sets[nsets].name = sets[nsets].town = t, nsets++;
+        per_town = queries;
+    }
+    for (int s = 0; s < nsets; s++) {
         int town = kb_gen_town_find(towns, sets[s].town);
         if (town < 0) die("town not in the table", sets[s].town);
+        if (only_town) base = 1;
         need_t *needs = make_needs(&g, per_town, base, town);
         base += (uint64_t)per_town;
         stats_t lua = run_lua(c, sha, needs, per_town);
@@ -396,8 +431,13 @@ int main(int argc, char **argv) {
                "max us", "in range", "kept");
         print_row("GEOSEARCH ASC COUNT 10", &geo);
         print_row("Lua filter + score", &lua);
+        if (only_town) {
+            print_result("redis-geosearch", volunteers, sets[s].town, &geo);
+            print_result("redis-lua", volunteers, sets[s].town, &lua);
+        }
         free_needs(needs, per_town);
     }
+    free(list);
 
     redisFree(c);
     stop_redis();

@@ -1,51 +1,47 @@
 #!/bin/sh
 # run.sh — `make bench` (quick, a few minutes) and `make bench-full`
-# (`run.sh full`: 1M volunteers everywhere). Every program prints its own
-# table; all of it also goes to bench/results/bench.txt (not in git).
-# Servers the programs need (kobled, redis-server) they start themselves on
-# free loopback ports and stop again.
+# (`run.sh full`: up to 1M volunteers). First every program's own table
+# (in-process matching, durability, assignment, routing, events, upserts),
+# then bench/compare.sh: kobled over HTTP against the Redis and PostGIS
+# baselines on the same data, ending with the one comparison table (also in
+# bench/results/table.txt) and the plots bench/results/throughput.png and
+# latency.png. Everything printed also goes to bench/results/bench.txt (not
+# in git). Servers are started by the programs themselves on free loopback
+# ports (or a private Unix socket for PostgreSQL) and stopped again.
 set -eu
 mode=${1:-quick}
 mkdir -p bench/results
 out=bench/results/bench.txt
+. bench/servers.sh
+kobled_pid="" kobled_dir=""
+trap 'stop_kobled 2>/dev/null' EXIT
+
 # Acknowledged upserts over HTTP with 64 connections, for one fsync policy:
-# a fresh kobled on a free port and data dir, koble-load for 5 s.
+# a fresh kobled (default snapshots) and koble-load for 5 s.
 upserts() {
-    dir=$(mktemp -d /tmp/koble-bench-XXXXXX)
-    build/kobled --listen 127.0.0.1:0 --data-dir "$dir" --redis none --fsync "$1" 2>"$dir/log" &
-    pid=$!
-    port=""
-    for _ in $(seq 100); do
-        port=$(sed -n 's/.*event=listening addr=127.0.0.1:\([0-9]*\).*/\1/p' "$dir/log")
-        [ -n "$port" ] && curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break
-        sleep 0.1
-    done
+    start_kobled "$1" -
     echo "upserts, fsync $1, 64 connections:"
-    build/bench/koble-load --url "http://127.0.0.1:$port" --connections 64 --duration 5 \
+    build/bench/koble-load --url "http://127.0.0.1:$kobled_port" --connections 64 --duration 5 \
         --warmup 1 --mix put 2>/dev/null | sed -n '/requests\/s/,$p'
-    kill "$pid"
-    wait "$pid" || true
-    rm -rf "$dir"
+    stop_kobled
 }
 
 {
-    echo "koble benchmarks ($mode), $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+    echo "koble benchmarks ($mode), $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores:" \
+        "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load average" \
+        "$(cut -d' ' -f1-3 /proc/loadavg)"
     echo
     if [ "$mode" = full ]; then
         build/bench/match-bench --volunteers 100000,1000000 --queries 2000
         echo
         build/bench/durable-bench --volunteers 1000000
-    else
-        build/bench/match-bench --volunteers 100000,1000000 --queries 400
         echo
-        build/bench/durable-bench --volunteers 100000
-    fi
-    echo
-    build/bench/redis-baseline --volunteers 100000 --queries 200
-    echo
-    if [ "$mode" = full ]; then
         build/bench/assign-bench --volunteers 20000,200000 --needs 2000,20000
     else
+        build/bench/match-bench --volunteers 100000 --queries 400
+        echo
+        build/bench/durable-bench --volunteers 100000
+        echo
         build/bench/assign-bench --volunteers 20000 --needs 2000
     fi
     echo
@@ -56,4 +52,12 @@ upserts() {
         echo
         upserts "$policy"
     done
+    echo
+    if [ "$mode" = full ]; then
+        bench/compare.sh --sizes 10000,100000,1000000 --duration 5 --queries 2000
+    else
+        bench/compare.sh --sizes 10000,100000 --duration 3 --queries 1000
+    fi
 } 2>&1 | tee "$out"
+# The comparison table: from its header to the line naming the plots.
+sed -n '/^system .*kobled x$/,/^plots:/p' "$out" >bench/results/table.txt

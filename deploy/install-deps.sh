@@ -9,9 +9,10 @@
 #   install-deps.sh --fuzz   also clang and its runtime for `make fuzz`
 set -eu
 
-# Build and link: the six libraries DESIGN.md names, plus the toolchain.
+# Build and link: the six libraries DESIGN.md names, libsodium for token
+# hashes (SHA-256, constant-time comparison), plus the toolchain.
 BUILD="build-essential pkg-config libuv1-dev libhiredis-dev libjansson-dev
-libxxhash-dev libcriterion-dev libhttp-parser-dev"
+libxxhash-dev libcriterion-dev libhttp-parser-dev libsodium-dev"
 # Run and test: a real Redis for the integration tests and `make run`
 # (redis-server depends on redis-tools, which brings redis-cli), curl for
 # the demo, python3-jsonschema to check responses against proto/.

@@ -20,6 +20,7 @@
 
 #include <uv.h>
 
+#include "access.h"
 #include "fault.h"
 #include "log.h"
 
@@ -33,16 +34,23 @@ typedef struct call {
     int nseg;
     uint64_t written_before; /* journal records before this request */
     const char *method;      /* HEAD is routed as GET; http.c sends no body for it */
+    kb_token_t *who;         /* the caller's token; NULL when kobled runs open */
+    const char *headers;     /* extra header lines for the answer, or NULL */
     char path[512];
 } call_t;
 
-static void send_answer(kb_api_t *api, kb_http_req_t *req, const char *route, int status,
-                        const char *ctype, const char *body, size_t len) {
+/* The access log names the token, never shows it. */
+static const char *who_name(const kb_token_t *who) { return who ? who->name : "-"; }
+
+static void send_answer(kb_api_t *api, kb_http_req_t *req, const char *route, const char *who,
+                        const char *headers, int status, const char *ctype, const char *body,
+                        size_t len) {
     double secs = (double)(uv_hrtime() - req->start_ns) / 1e9;
-    kb_http_respond(req, status, ctype, body, len);
+    kb_http_respond_headers(req, status, ctype, headers, body, len);
     if (api->metrics) kb_metrics_observe(api->metrics, route, status, secs);
     if (api->access_log)
-        kb_log(KB_LOG_INFO, "request", "route=\"%s\" status=%d us=%.0f", route, status, secs * 1e6);
+        kb_log(KB_LOG_INFO, "request", "route=\"%s\" status=%d us=%.0f token=%s", route, status,
+               secs * 1e6, who);
 }
 
 static const char journal_failed[] =
@@ -54,6 +62,7 @@ typedef struct deferred {
     kb_api_t *api;
     kb_http_req_t *req;
     const char *route, *ctype;
+    char who[64]; /* a copy: a SIGHUP may replace the tokens meanwhile */
     int status;
     size_t len;
     char body[];
@@ -61,9 +70,10 @@ typedef struct deferred {
 
 static void on_durable(void *arg, int status) {
     deferred_t *d = arg;
-    if (status == 0) send_answer(d->api, d->req, d->route, d->status, d->ctype, d->body, d->len);
+    if (status == 0)
+        send_answer(d->api, d->req, d->route, d->who, NULL, d->status, d->ctype, d->body, d->len);
     else
-        send_answer(d->api, d->req, d->route, 503, "application/json", journal_failed,
+        send_answer(d->api, d->req, d->route, d->who, NULL, 503, "application/json", journal_failed,
                     sizeof journal_failed - 1);
     free(d);
 }
@@ -72,17 +82,24 @@ static void on_durable(void *arg, int status) {
  * fsync first: a 2xx means the write is on disk. */
 static void finish(call_t *c, int status, const char *ctype, const char *body, size_t len) {
     kb_commit_t *commit = c->api->commit;
+    const char *who = who_name(c->who);
     if (!commit || kb_commit_written(commit) == c->written_before) {
-        send_answer(c->api, c->req, c->route, status, ctype, body, len);
+        send_answer(c->api, c->req, c->route, who, c->headers, status, ctype, body, len);
         return;
     }
     deferred_t *d = malloc(sizeof *d + len);
     if (!d) {
-        send_answer(c->api, c->req, c->route, 503, "application/json", journal_failed,
+        send_answer(c->api, c->req, c->route, who, NULL, 503, "application/json", journal_failed,
                     sizeof journal_failed - 1);
         return;
     }
-    *d = (deferred_t){c->api, c->req, c->route, ctype, status, len};
+    *d = (deferred_t){.api = c->api,
+                      .req = c->req,
+                      .route = c->route,
+                      .ctype = ctype,
+                      .status = status,
+                      .len = len};
+    snprintf(d->who, sizeof d->who, "%s", who);
     memcpy(d->body, body, len);
     if (kb_commit_wait(commit, kb_commit_written(commit), on_durable, d) < 0)
         on_durable(d, KB_ENOMEM);
@@ -200,13 +217,21 @@ static bool body_json(call_t *c, json_t **out) {
     return true;
 }
 
+/* Answers 403 when an access rule (access.h) gives a reason to refuse. */
+static bool denied(call_t *c, const char *why) {
+    if (!why) return false;
+    c->api->forbidden++;
+    reply_error(c, 403, "forbidden", NULL, why);
+    return true;
+}
+
 /* ---- handlers ---- */
 
 static void entity(call_t *c, kb_entity_t t, const char *label) {
     const char *m = c->method, *id = c->seg[2];
     kb_engine_t *e = c->api->engine;
     kb_fault_t f;
-    json_t *out = NULL, *body;
+    json_t *out = NULL;
     static char routes[5][3][48];
     int mi = !strcmp(m, "PUT") ? 0 : !strcmp(m, "GET") ? 1 : !strcmp(m, "DELETE") ? 2 : -1;
     if (mi >= 0) {
@@ -220,13 +245,27 @@ static void entity(call_t *c, kb_entity_t t, const char *label) {
     }
     if (!no_query(c)) return;
     if (mi == 0) {
-        if (!body_json(c, &body)) return;
+        /* A scoped role is checked against the body (its org_id or
+         * municipality) before the engine sees it; admins and open mode
+         * skip this second parse, the engine parses the text itself. */
+        if (c->who && c->who->role != KB_ROLE_ADMIN) {
+            json_t *body;
+            if (!body_json(c, &body)) return;
+            const char *why = kb_access_entity(c->who, e, t, true, id, body);
+            json_decref(body);
+            if (denied(c, why)) return;
+        }
         bool created = false;
-        int rc = kb_engine_put(e, t, id, body, &out, &created, &f);
-        json_decref(body);
-        reply_result(c, rc, created ? 201 : 200, &out, &f);
+        char *text = NULL;
+        size_t len = 0;
+        if (kb_engine_put_text(e, t, id, c->req->body, c->req->body_len, &text, &len, &created,
+                               &f) < 0)
+            reply_fault(c, &f);
+        else finish(c, created ? 201 : 200, "application/json", text, len);
+        free(text);
         return;
     }
+    if (denied(c, kb_access_entity(c->who, e, t, mi == 2, id, NULL))) return;
     if (mi == 1) {
         reply_result(c, kb_engine_get(e, t, id, &out, &f), 200, &out, &f);
         return;
@@ -243,11 +282,19 @@ static void entity(call_t *c, kb_entity_t t, const char *label) {
 typedef int (*ranked_fn)(kb_engine_t *e, const char *id, const kb_match_opts_t *o, json_t **out,
                          kb_fault_t *f);
 
-static void ranked(call_t *c, const char *route, ranked_fn fn) {
+static void ranked(call_t *c, const char *route, ranked_fn fn, bool reverse) {
     c->route = route;
     if (!method_is(c, "GET")) return;
-    kb_match_opts_t o;
+    kb_match_opts_t o = {0};
     if (parse_match_opts(c, &o) < 0) return;
+    kb_engine_t *e = c->api->engine;
+    if (denied(c, reverse ? kb_access_reverse(c->who, e, c->seg[2])
+                          : kb_access_need(c->who, e, c->seg[2])))
+        return;
+    if (reverse && c->who && c->who->role == KB_ROLE_CASEWORKER) {
+        o.munis = (const char(*)[5])c->who->munis; /* only needs it may see */
+        o.nmunis = c->who->nmunis;
+    }
     kb_fault_t f;
     json_t *out = NULL;
     reply_result(c, fn(c->api->engine, c->seg[2], &o, &out, &f), 200, &out, &f);
@@ -257,6 +304,7 @@ static void need_close(call_t *c) {
     c->route = "POST /v1/needs/{id}/close";
     if (!method_is(c, "POST")) return;
     if (!no_query(c)) return;
+    if (denied(c, kb_access_need(c->who, c->api->engine, c->seg[2]))) return;
     kb_fault_t f;
     json_t *out = NULL;
     reply_result(c, kb_engine_close_need(c->api->engine, c->seg[2], &out, &f), 200, &out, &f);
@@ -265,9 +313,13 @@ static void need_close(call_t *c) {
 static void what_if(call_t *c) {
     c->route = "POST /v1/match";
     if (!method_is(c, "POST")) return;
-    kb_match_opts_t o;
+    kb_match_opts_t o = {0};
     json_t *body, *out = NULL;
     if (parse_match_opts(c, &o) < 0 || !body_json(c, &body)) return;
+    if (denied(c, kb_access_what_if(c->who, body))) {
+        json_decref(body);
+        return;
+    }
     kb_fault_t f;
     int rc = kb_engine_what_if(c->api->engine, body, &o, &out, &f);
     json_decref(body);
@@ -282,6 +334,10 @@ static void matches(call_t *c) {
         c->route = "POST /v1/matches";
         if (!method_is(c, "POST")) return;
         if (!no_query(c) || !body_json(c, &body)) return;
+        if (denied(c, kb_access_propose(c->who, e, body))) {
+            json_decref(body);
+            return;
+        }
         int rc = kb_engine_propose(e, body, &out, &f);
         json_decref(body);
         reply_result(c, rc, 201, &out, &f);
@@ -291,6 +347,7 @@ static void matches(call_t *c) {
         c->route = "GET /v1/matches/{id}";
         if (!method_is(c, "GET")) return;
         if (!no_query(c)) return;
+        if (denied(c, kb_access_match(c->who, e, c->seg[2], NULL))) return;
         reply_result(c, kb_engine_match_get(e, c->seg[2], &out, &f), 200, &out, &f);
         return;
     }
@@ -305,12 +362,13 @@ static void matches(call_t *c) {
     }
     if (!method_is(c, "POST")) return;
     if (!no_query(c)) return;
+    if (denied(c, kb_access_match(c->who, e, c->seg[2], step))) return;
     reply_result(c, kb_engine_match_step(e, c->seg[2], step, &out, &f), 200, &out, &f);
 }
 
 static void metrics(call_t *c) {
     c->route = "GET /metrics";
-    if (!only_get(c)) return;
+    if (!only_get(c) || denied(c, kb_access_admin(c->who))) return;
     kb_engine_t *e = c->api->engine;
     kb_metrics_t *m = c->api->metrics;
     if (!m) {
@@ -337,7 +395,31 @@ static void metrics(call_t *c) {
                          (double)hs.bad_requests);
         kb_metrics_gauge(m, "koble_http_timeouts_total", "Connections closed idle or slow",
                          (double)hs.timeouts);
+        const kb_http_limits_t *l = kb_http_limits(c->api->http);
+        kb_metrics_gauge(m, "koble_limit_max_header_bytes", "Largest request line and headers",
+                         (double)l->max_header_bytes);
+        kb_metrics_gauge(m, "koble_limit_max_body_bytes", "Largest request body",
+                         (double)l->max_body_bytes);
+        kb_metrics_gauge(m, "koble_limit_max_connections", "Most open client connections",
+                         (double)l->max_connections);
+        kb_metrics_gauge(m, "koble_limit_idle_timeout_seconds", "Time a request may take to arrive",
+                         l->idle_timeout_ms / 1000.0);
+        kb_metrics_gauge(m, "koble_limit_max_pipeline", "Most unanswered requests per connection",
+                         l->max_pipeline);
     }
+    kb_auth_t *auth = c->api->auth;
+    kb_metrics_gauge(m, "koble_auth_tokens", "Tokens configured (0: open mode)",
+                     auth ? (double)auth->n : 0);
+    kb_metrics_gauge(m, "koble_limit_rate_per_token", "Requests per second per token (0: none)",
+                     auth ? auth->rate : 0);
+    kb_metrics_gauge(m, "koble_limit_rate_burst", "Requests a token may make at once",
+                     auth ? auth->burst : 0);
+    kb_metrics_gauge(m, "koble_http_unauthorized_total", "Requests without a valid token (401)",
+                     (double)c->api->unauthorized);
+    kb_metrics_gauge(m, "koble_http_forbidden_total", "Requests outside the token's role (403)",
+                     (double)c->api->forbidden);
+    kb_metrics_gauge(m, "koble_http_rate_limited_total", "Requests over the token's rate (429)",
+                     (double)c->api->rate_limited);
     if (c->api->durable) {
         kb_durable_stats_t ds;
         kb_commit_stats_t cs;
@@ -422,7 +504,7 @@ static void route(call_t *c) {
     }
     if (n == 2 && !strcmp(s[1], "stats")) {
         c->route = "GET /v1/stats";
-        if (!only_get(c)) return;
+        if (!only_get(c) || denied(c, kb_access_admin(c->who))) return;
         json_t *stats = kb_engine_stats(c->api->engine);
         kb_outbox_t *box = c->api->durable ? kb_durable_outbox(c->api->durable) : NULL;
         if (stats && box && c->api->publish) {
@@ -441,6 +523,10 @@ static void route(call_t *c) {
         if (!method_is(c, "POST") || !no_query(c)) return;
         json_t *body, *out = NULL;
         if (!body_json(c, &body)) return;
+        if (denied(c, kb_access_assign(c->who, c->api->engine, body))) {
+            json_decref(body);
+            return;
+        }
         kb_fault_t f;
         int rc = kb_engine_assign(c->api->engine, body, &out, &f);
         json_decref(body);
@@ -470,7 +556,7 @@ static void route(call_t *c) {
             return;
         }
         if (n == 4 && kinds[i].t == KB_ENT_NEED && !strcmp(s[3], "matches")) {
-            ranked(c, "GET /v1/needs/{id}/matches", kb_engine_matches);
+            ranked(c, "GET /v1/needs/{id}/matches", kb_engine_matches, false);
             return;
         }
         if (n == 4 && kinds[i].t == KB_ENT_NEED && !strcmp(s[3], "close")) {
@@ -478,11 +564,34 @@ static void route(call_t *c) {
             return;
         }
         if (n == 4 && kinds[i].t == KB_ENT_VOLUNTEER && !strcmp(s[3], "needs")) {
-            ranked(c, "GET /v1/volunteers/{id}/needs", kb_engine_volunteer_needs);
+            ranked(c, "GET /v1/volunteers/{id}/needs", kb_engine_volunteer_needs, true);
             return;
         }
     }
     reply_error(c, 404, "not_found", NULL, "no such route");
+}
+
+/* With tokens configured: the caller's token into c->who, or a 401 (no
+ * valid token) or 429 (its rate is spent) answered here. /healthz is open
+ * so load balancers and systemd need no secret. */
+static bool authenticate(call_t *c) {
+    kb_auth_t *auth = c->api->auth;
+    if (!auth || !auth->n || (c->nseg == 1 && !strcmp(c->seg[0], "healthz"))) return true;
+    c->who = kb_auth_check(auth, c->req->authorization);
+    if (!c->who) {
+        c->api->unauthorized++;
+        c->headers = "WWW-Authenticate: Bearer realm=\"koble\"\r\n";
+        reply_error(c, 401, "unauthorized", NULL,
+                    "send a valid token: Authorization: Bearer <token>");
+        return false;
+    }
+    if (!kb_auth_take(auth, c->who, c->req->start_ns)) {
+        c->api->rate_limited++;
+        c->headers = "Retry-After: 1\r\n";
+        reply_error(c, 429, "rate_limited", NULL, "too many requests for this token; slow down");
+        return false;
+    }
+    return true;
 }
 
 static void bad_path(call_t *c, int status, const char *msg) {
@@ -524,5 +633,6 @@ void kb_api_handle(void *data, kb_http_req_t *req) {
         if (!*p) break;
         *p++ = '\0';
     }
+    if (!authenticate(&c)) return;
     route(&c);
 }

@@ -372,9 +372,14 @@ static int invalid(const walk_t *w, const char *path, const char *fmt, ...) {
     return kb_fault(w->f, KB_EINVAL, 422, "invalid_field", path, "%s", msg);
 }
 
+/* "prefix.key", or "key" at the top; cut to size. Runs for every field of
+ * every body, so it copies bytes rather than calling snprintf. */
 static void join_path(char *out, size_t size, const char *prefix, const char *key) {
-    if (prefix[0]) snprintf(out, size, "%s.%s", prefix, key);
-    else snprintf(out, size, "%s", key);
+    size_t used = 0;
+    for (const char *p = prefix; *p && used + 1 < size; p++) out[used++] = *p;
+    if (prefix[0] && used + 1 < size) out[used++] = '.';
+    for (const char *p = key; *p && used + 1 < size; p++) out[used++] = *p;
+    out[used] = '\0';
 }
 
 /* "skills[2]"; a path that does not fit is cut (fault fields are bounded). */
@@ -445,14 +450,17 @@ static int check_list(const walk_t *w, const field_t *fd, const json_t *v, const
     char at[sizeof w->f->field];
     for (size_t i = 0; i < json_array_size(v); i++) {
         const char *s = json_string_value(json_array_get(v, i));
-        element_path(at, sizeof at, path, i);
-        if (langs ? !kb_iso639_1_valid(s) : !kb_codec_token_valid(s))
+        if (langs ? !kb_iso639_1_valid(s) : !kb_codec_token_valid(s)) {
+            element_path(at, sizeof at, path, i);
             return langs ? invalid(w, at, "must be an ISO 639-1 language code such as \"da\"")
                          : invalid(w, at, "must be a token of 1-%d characters a-z, 0-9 or _",
                                    KB_CODEC_TOKEN_MAX);
+        }
         for (size_t j = 0; j < i; j++)
-            if (strcmp(s, json_string_value(json_array_get(v, j))) == 0)
+            if (strcmp(s, json_string_value(json_array_get(v, j))) == 0) {
+                element_path(at, sizeof at, path, i);
                 return invalid(w, at, "duplicate entry");
+            }
     }
     return 0;
 }
@@ -508,7 +516,7 @@ static int check_slots(const walk_t *w, const json_t *v, char *dst, const char *
     for (size_t i = 0; i < json_array_size(v); i++) {
         const char *s = json_string_value(json_array_get(v, i));
         int bit = s ? kb_slot_parse(s) : -1;
-        element_path(at, sizeof at, path, i);
+        if (bit < 0 || (slots & (1u << bit))) element_path(at, sizeof at, path, i);
         if (bit < 0)
             return invalid(w, at,
                            "must be a time slot: mon..sun, _morning, _afternoon or _evening, "
@@ -1002,4 +1010,266 @@ json_t *kb_codec_org_json(const kb_org_t *o) {
 
 json_t *kb_codec_subscription_json(const kb_intern_t *tokens, const kb_sub_t *sub) {
     return encode_object(tokens, sub_fields, COUNT(sub_fields), (const char *)sub);
+}
+
+/* ---- encoding as text ----
+ *
+ * The same walk over the same tables as encode_value, writing JSON text
+ * as Jansson's compact dump does: keys in table order, reals as "%.15g"
+ * with ".0" added when that reads as an integer and the exponent without
+ * "+" or leading zeros, strings with '"', '\\' and control characters
+ * escaped. Candidates have no field of the kinds needs, organisations and
+ * subscriptions add, so only theirs are written. test_codec checks that
+ * both writers agree. */
+
+typedef struct text {
+    char *p;
+    size_t n, cap;
+    bool oom;
+} text_t;
+
+static void text_add(text_t *t, const char *s, size_t len) {
+    if (t->oom) return;
+    if (t->n + len + 1 > t->cap) {
+        size_t cap = t->cap ? t->cap : 256;
+        while (cap < t->n + len + 1) cap *= 2;
+        char *grown = realloc(t->p, cap);
+        if (!grown) {
+            t->oom = true;
+            return;
+        }
+        t->p = grown;
+        t->cap = cap;
+    }
+    memcpy(t->p + t->n, s, len);
+    t->n += len;
+    t->p[t->n] = '\0';
+}
+
+static void text_str(text_t *t, const char *s) {
+    text_add(t, "\"", 1);
+    const char *run = s;
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch >= 0x20 && ch != '"' && ch != '\\') continue;
+        text_add(t, run, (size_t)(s - run));
+        char esc[8];
+        switch (ch) {
+        case '"': text_add(t, "\\\"", 2); break;
+        case '\\': text_add(t, "\\\\", 2); break;
+        case '\b': text_add(t, "\\b", 2); break;
+        case '\f': text_add(t, "\\f", 2); break;
+        case '\n': text_add(t, "\\n", 2); break;
+        case '\r': text_add(t, "\\r", 2); break;
+        case '\t': text_add(t, "\\t", 2); break;
+        default: snprintf(esc, sizeof esc, "\\u%04X", ch); text_add(t, esc, 6);
+        }
+        run = s + 1;
+    }
+    text_add(t, run, (size_t)(s - run));
+    text_add(t, "\"", 1);
+}
+
+/* v as "%.15g" would print it, without printf, when v is the double
+ * nearest to a decimal of at most 15 significant digits written without
+ * an exponent (1e-4 <= |v| < 1e15): the coordinates and distances people
+ * send. That decimal is then exactly what "%.15g" prints (a double is
+ * within 1.2e-16 of it, the 15-digit grid is 1e-14 apart), so trying
+ * fraction lengths from 0 up finds it. Returns the length, or 0 when v is
+ * not such a number. */
+static int short_decimal(double v, char out[40]) {
+    static const double p10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    double a = fabs(v);
+    if (!(a >= 1e-4 && a < 1e15)) return 0;
+    int whole = 1; /* digits before the point */
+    while (whole < 15 && a >= p10[whole]) whole++;
+    for (int d = 0; d + (a >= 1 ? whole : 0) <= 15 && d < 16; d++) {
+        double scaled = a * p10[d];
+        if (scaled >= 1e15) return 0;
+        long long m = llround(scaled);
+        if ((double)m / p10[d] != a) continue;
+        char digits[24];
+        int n = 0;
+        do digits[n++] = (char)('0' + m % 10), m /= 10;
+        while (m);
+        while (n <= d) digits[n++] = '0'; /* 0.05: a zero before the point */
+        int w = 0;
+        if (v < 0) out[w++] = '-';
+        for (int i = n - 1; i >= d; i--) out[w++] = digits[i];
+        if (d) {
+            out[w++] = '.';
+            for (int i = d - 1; i >= 0; i--) out[w++] = digits[i];
+        }
+        out[w] = '\0';
+        return w;
+    }
+    return 0;
+}
+
+static void text_real(text_t *t, double v) {
+    char buf[40];
+    int fast = short_decimal(v, buf);
+    if (fast) {
+        if (!memchr(buf, '.', (size_t)fast)) {
+            memcpy(buf + fast, ".0", 3);
+            fast += 2;
+        }
+        text_add(t, buf, (size_t)fast);
+        return;
+    }
+    int n = snprintf(buf, sizeof buf, "%.15g", v);
+    if (n < 0 || (size_t)n >= sizeof buf - 3) {
+        t->oom = true; /* cannot happen for a finite double */
+        return;
+    }
+    if (!strchr(buf, '.') && !strchr(buf, 'e')) {
+        memcpy(buf + n, ".0", 3);
+        n += 2;
+    }
+    char *e = strchr(buf, 'e');
+    if (e) {
+        char *start = e + 1, *end = start + 1;
+        if (*start == '-') start++;
+        while (*end == '0') end++;
+        if (end != start) {
+            memmove(start, end, (size_t)(buf + n - end) + 1);
+            n -= (int)(end - start);
+        }
+    }
+    text_add(t, buf, (size_t)n);
+}
+
+static void text_int(text_t *t, long long v) {
+    char buf[24];
+    int n = sizeof buf;
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do buf[--n] = (char)('0' + u % 10), u /= 10;
+    while (u);
+    if (v < 0) buf[--n] = '-';
+    text_add(t, buf + n, sizeof buf - (size_t)n);
+}
+
+static void text_tokens(text_t *t, const kb_intern_t *tokens, const kb_toks_t *list) {
+    const char *stack[KB_CODEC_TOKENS_MAX];
+    const char **names = list->n <= KB_CODEC_TOKENS_MAX ? stack : malloc(list->n * sizeof *names);
+    if (!names) {
+        t->oom = true;
+        return;
+    }
+    for (unsigned i = 0; i < list->n; i++) names[i] = kb_intern_name(tokens, list->ids[i]);
+    qsort(names, list->n, sizeof *names, compare_name);
+    text_add(t, "[", 1);
+    for (unsigned i = 0; i < list->n; i++) {
+        if (i) text_add(t, ",", 1);
+        text_str(t, names[i]);
+    }
+    text_add(t, "]", 1);
+    if (names != stack) free(names);
+}
+
+static int text_object(text_t *t, const kb_intern_t *tokens, const field_t *fields, size_t n,
+                       const char *base);
+
+static void text_key(text_t *t, const field_t *fd, bool *first) {
+    text_add(t, *first ? "\"" : ",\"", *first ? 1 : 2);
+    *first = false;
+    text_add(t, fd->key, strlen(fd->key));
+    text_add(t, "\":", 2);
+}
+
+/* Writes ,"key": and the value of one field, as encode_value would give
+ * it; nothing for a field left out. KB_EINVAL for a kind this writer does
+ * not know. */
+static int text_field(text_t *t, const kb_intern_t *tokens, const field_t *fd, const char *base,
+                      bool *first) {
+    const char *src = base + fd->off;
+    if (fd->present) {
+        bool given;
+        memcpy(&given, base + fd->present - 1, sizeof given);
+        if (!given) return 0;
+    }
+    switch ((field_kind_t)fd->kind) {
+    case FK_URL_ID:
+    case FK_ID:
+    case FK_TEXT: {
+        const char *s = member_str(base, fd);
+        if (!s) return 0;
+        text_key(t, fd, first);
+        text_str(t, s);
+        return 0;
+    }
+    case FK_INT: {
+        long long i = load_int(src, fd->width, fd->min < 0);
+        if ((fd->flags & F_ZERO_ABSENT) && i == 0) return 0;
+        text_key(t, fd, first);
+        text_int(t, i);
+        return 0;
+    }
+    case FK_DATE: {
+        int32_t days;
+        memcpy(&days, src, sizeof days);
+        if (days == KB_NO_DATE) return 0;
+        char iso[11];
+        kb_date_format(days, iso);
+        text_key(t, fd, first);
+        text_str(t, iso);
+        return 0;
+    }
+    case FK_NUMBER:
+        text_key(t, fd, first);
+        text_real(t, load_number(src, fd->width));
+        return 0;
+    case FK_BOOL: {
+        bool b;
+        memcpy(&b, src, sizeof b);
+        text_key(t, fd, first);
+        text_add(t, b ? "true" : "false", b ? 4 : 5);
+        return 0;
+    }
+    case FK_TOKENS:
+    case FK_LANGS:
+        text_key(t, fd, first);
+        text_tokens(t, tokens, (const kb_toks_t *)(const void *)src);
+        return 0;
+    case FK_SLOTS: {
+        kb_slots_t slots;
+        memcpy(&slots, src, sizeof slots);
+        text_key(t, fd, first);
+        text_add(t, "[", 1);
+        for (int k = 0, n = 0; k < KB_SLOT_COUNT; k++) {
+            if (!(slots & (1u << k))) continue;
+            if (n++) text_add(t, ",", 1);
+            text_str(t, kb_slot_name(k));
+        }
+        text_add(t, "]", 1);
+        return 0;
+    }
+    case FK_POINT: text_key(t, fd, first); return text_object(t, tokens, fd->sub, fd->nsub, src);
+    default: return KB_EINVAL;
+    }
+}
+
+static int text_object(text_t *t, const kb_intern_t *tokens, const field_t *fields, size_t n,
+                       const char *base) {
+    bool first = true;
+    text_add(t, "{", 1);
+    for (size_t i = 0; i < n; i++) {
+        int rc = text_field(t, tokens, &fields[i], base, &first);
+        if (rc < 0) return rc;
+    }
+    text_add(t, "}", 1);
+    return 0;
+}
+
+char *kb_codec_cand_text(const kb_intern_t *tokens, const kb_cand_t *c, size_t *len) {
+    text_t t = {0};
+    const field_t *fields = c->type == KB_VOLUNTEER ? volunteer_fields : activity_fields;
+    size_t n = c->type == KB_VOLUNTEER ? COUNT(volunteer_fields) : COUNT(activity_fields);
+    if (text_object(&t, tokens, fields, n, (const char *)c) < 0 || t.oom) {
+        free(t.p);
+        return NULL;
+    }
+    *len = t.n;
+    return t.p;
 }

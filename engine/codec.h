@@ -74,6 +74,13 @@ json_t *kb_codec_need_json(const kb_intern_t *tokens, const kb_need_t *n);
 json_t *kb_codec_org_json(const kb_org_t *o);
 json_t *kb_codec_subscription_json(const kb_intern_t *tokens, const kb_sub_t *sub);
 
+/* A volunteer or activity as the text json_dumps gives for its
+ * kb_codec_*_json object with JSON_COMPACT | JSON_REAL_PRECISION(15)
+ * (what answers use), written directly: a PUT answers with it without
+ * building the object. Returns a malloc'ed, NUL-terminated string (the
+ * caller frees it) and its length in *len, or NULL when out of memory. */
+char *kb_codec_cand_text(const kb_intern_t *tokens, const kb_cand_t *c, size_t *len);
+
 /* ms since 1970 as an RFC 3339 UTC timestamp with milliseconds,
  * "2026-03-01T12:34:56.789Z" (a new reference; NULL when out of memory). */
 json_t *kb_codec_timestamp_json(int64_t ms);

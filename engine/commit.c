@@ -5,14 +5,20 @@
  * the ones an fsync covers pops from the front. The fsync starts from a
  * uv_check handle, which runs right after the loop has handled the I/O of
  * an iteration: every write read in that iteration is in the batch. */
+#define _GNU_SOURCE /* fallocate and FALLOC_FL_KEEP_SIZE */
 #include "commit.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "koble/error.h"
+#include "log.h"
 
 typedef struct waiter {
     uint64_t seq;
@@ -43,7 +49,17 @@ struct kb_commit {
     kb_commit_durable_fn on_durable;
     void *durable_ctx;
     kb_commit_stats_t stats;
+    /* "always": records appended but not yet written, the last pending
+     * bytes of the journal (j->size and j->last_seq count them). */
+    uint8_t *buf;
+    size_t pending, bufcap;
+    uint64_t reserved;   /* the file has space allocated up to here */
+    uint64_t size_limit; /* RLIMIT_FSIZE when made */
+    bool write_through;  /* the file system cannot reserve space */
 };
+
+/* Space is reserved ahead of the journal in steps of this size. */
+#define RESERVE_STEP (4u << 20)
 
 static void work_cb(uv_work_t *w) {
     kb_commit_t *c = w->data;
@@ -55,6 +71,7 @@ static void maybe_free(kb_commit_t *c) {
     if (c->closing && !c->inflight && c->open_handles == 0) {
         kb_journal_close(&c->journal);
         free(c->q);
+        free(c->buf);
         free(c);
     }
 }
@@ -63,7 +80,10 @@ static void tell_durable(kb_commit_t *c) {
     if (c->on_durable && c->policy == KB_FSYNC_ALWAYS) c->on_durable(c->durable_ctx, c->synced);
 }
 
+/* The answers an fsync releases go out together; so do the access log
+ * lines they write (one write(2) for the batch rather than one each). */
 static void release(kb_commit_t *c, int status) {
+    kb_log_hold();
     while (c->n > 0) {
         waiter_t *w = &c->q[c->head];
         if (status == 0 && w->seq > c->synced) break;
@@ -72,6 +92,70 @@ static void release(kb_commit_t *c, int status) {
         c->n--;
         done.cb(done.arg, status);
     }
+    kb_log_release();
+}
+
+/* The journal can no longer be trusted to hold what was appended: answer
+ * every waiter KB_EIO, refuse appends, tell the owner (who must stop). */
+static void fail(kb_commit_t *c, int err) {
+    if (c->failed) return;
+    c->failed = true;
+    c->stats.fsync_failures++;
+    release(c, KB_EIO);
+    if (c->on_fail) c->on_fail(c->fail_arg, err);
+}
+
+/* Writes the pending records with one write. They were applied to the
+ * engine already, so a failure here is like a failed fsync: nothing
+ * pending is ever acknowledged, and the owner stops (a restart recovers
+ * what is on disk). Space reserved ahead (reserve_for) means a full disk
+ * is refused at append time instead, before anything is applied. */
+static int flush_pending(kb_commit_t *c) {
+    if (!c->pending) return c->failed ? KB_EIO : 0;
+    kb_journal_t *j = c->j;
+    uint64_t at = j->size - c->pending;
+    size_t done = 0;
+    while (done < c->pending) {
+        ssize_t w = write(j->fd, c->buf + done, c->pending - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            int err = w < 0 ? errno : EIO;
+            /* Cut a partial write; if that fails too, recovery cuts it. */
+            int cut = ftruncate(j->fd, (off_t)at);
+            (void)cut;
+            c->pending = 0;
+            fail(c, err);
+            errno = err;
+            return KB_EIO;
+        }
+        done += (size_t)w;
+    }
+    c->pending = 0;
+    return 0;
+}
+
+/* Makes sure the file has space for its first end bytes: a step ahead at
+ * a time, or just what is needed when the step does not fit. KB_EIO with
+ * errno ENOSPC (or what fallocate said) if the disk has no room; sets
+ * write_through where the file system cannot reserve. */
+static int reserve_for(kb_commit_t *c, uint64_t end) {
+    if (end <= c->reserved) return 0;
+    uint64_t want = end + RESERVE_STEP;
+    if (want > c->size_limit) want = c->size_limit;
+    off_t from = (off_t)c->reserved;
+    if (fallocate(c->j->fd, FALLOC_FL_KEEP_SIZE, from, (off_t)(want - c->reserved)) == 0) {
+        c->reserved = want;
+        return 0;
+    }
+    if (errno == EOPNOTSUPP || errno == ENOSYS) {
+        c->write_through = true;
+        return 0;
+    }
+    if (fallocate(c->j->fd, FALLOC_FL_KEEP_SIZE, from, (off_t)(end - c->reserved)) == 0) {
+        c->reserved = end;
+        return 0;
+    }
+    return KB_EIO;
 }
 
 static void start(kb_commit_t *c);
@@ -90,17 +174,15 @@ static void after_work(uv_work_t *w, int status) {
         release(c, 0);
         tell_durable(c);
         if (c->n > 0 && !c->closing) start(c);
-    } else if (!c->failed) {
-        c->failed = true;
-        c->stats.fsync_failures++;
-        release(c, KB_EIO);
-        if (c->on_fail) c->on_fail(c->fail_arg, status ? status : c->work_errno);
+    } else {
+        fail(c, status ? status : c->work_errno);
     }
     maybe_free(c);
 }
 
 static void start(kb_commit_t *c) {
     if (c->inflight || c->failed || c->j->last_seq <= c->synced) return;
+    if (flush_pending(c) < 0) return;
     c->target = c->j->last_seq;
     c->work_fd = c->j->fd;
     c->work.data = c;
@@ -108,9 +190,11 @@ static void start(kb_commit_t *c) {
     if (uv_queue_work(c->loop, &c->work, work_cb, after_work) == 0) c->inflight = true;
 }
 
+/* Once per loop iteration, after its I/O: the iteration's records go to
+ * the file in one write, and an fsync starts for those waiting. */
 static void check_cb(uv_check_t *h) {
     kb_commit_t *c = h->data;
-    if (c->n > 0) start(c);
+    if (flush_pending(c) == 0 && c->n > 0) start(c);
 }
 
 static void timer_cb(uv_timer_t *h) { start(h->data); }
@@ -124,6 +208,11 @@ int kb_commit_new(uv_loop_t *loop, const kb_journal_t *j, kb_fsync_t policy,
     c->j = &c->journal;
     c->policy = policy;
     c->synced = j->last_seq; /* what was in the file at open is on disk */
+    c->reserved = j->size;
+    struct rlimit rl;
+    c->size_limit = getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+                        ? (uint64_t)rl.rlim_cur
+                        : UINT64_MAX;
     c->retired_fd = -1;
     c->on_fail = on_fail;
     c->fail_arg = fail_arg;
@@ -144,17 +233,60 @@ uint64_t kb_commit_written(const kb_commit_t *c) { return c->j->last_seq; }
 
 const kb_journal_t *kb_commit_journal(const kb_commit_t *c) { return c->j; }
 
+/* Under "always" a record is kept in buf until the iteration's end
+ * (check_cb): a write's answer waits for the fsync anyway, and one
+ * write(2) per iteration instead of one per record is a large part of an
+ * upsert's cost. Everything that can refuse a record is decided here,
+ * before the engine applies it: the size limit, and room on the disk
+ * (reserved ahead with fallocate). Under "everysec" and "no" an answer
+ * goes out at once, so the record must be in the file first. */
+static int append_pending(kb_commit_t *c, uint32_t kind, const void *payload, uint32_t len) {
+    kb_journal_t *j = c->j;
+    size_t rec = KB_JREC_HEADER + (size_t)len;
+    uint64_t end = j->size + rec;
+    if (end > c->size_limit) {
+        errno = EFBIG;
+        return KB_EIO;
+    }
+    if (reserve_for(c, end) < 0) return KB_EIO;
+    if (c->write_through) return 1;
+    if (c->pending + rec > c->bufcap) {
+        size_t cap = c->bufcap ? c->bufcap : 65536;
+        while (cap < c->pending + rec) cap *= 2;
+        uint8_t *grown = realloc(c->buf, cap);
+        if (!grown) return KB_ENOMEM;
+        c->buf = grown;
+        c->bufcap = cap;
+    }
+    uint8_t *at = c->buf + c->pending;
+    kb_journal_encode(at, kind, j->last_seq + 1, payload, len);
+    if (len) memcpy(at + KB_JREC_HEADER, payload, len);
+    c->pending += rec;
+    j->size = end;
+    j->last_seq++;
+    return 0;
+}
+
 int kb_commit_append(kb_commit_t *c, uint32_t kind, const void *payload, uint32_t len) {
     if (c->failed) {
         errno = EIO;
         return KB_EIO;
     }
-    uint64_t seq;
-    int rc = kb_journal_append(c->j, kind, payload, len, &seq);
+    if (len > KB_JREC_MAX) return KB_EINVAL;
+    int rc = c->policy == KB_FSYNC_ALWAYS && !c->write_through
+                 ? append_pending(c, kind, payload, len)
+                 : 1;
     if (rc < 0) return rc;
+    if (rc == 1) { /* written now */
+        uint64_t seq;
+        if ((rc = flush_pending(c)) < 0 ||
+            (rc = kb_journal_append(c->j, kind, payload, len, &seq)) < 0)
+            return rc;
+    }
     c->stats.records++;
     /* Under "everysec" and "no" a record counts as durable once written. */
-    if (c->policy != KB_FSYNC_ALWAYS && c->on_durable) c->on_durable(c->durable_ctx, seq);
+    if (c->policy != KB_FSYNC_ALWAYS && c->on_durable)
+        c->on_durable(c->durable_ctx, c->j->last_seq);
     return 0;
 }
 
@@ -188,17 +320,18 @@ int kb_commit_wait(kb_commit_t *c, uint64_t seq, kb_commit_cb cb, void *arg) {
 }
 
 int kb_commit_flush(kb_commit_t *c) {
-    if (c->policy == KB_FSYNC_NO || c->failed || c->j->last_seq <= c->synced) return 0;
+    if (c->failed) return 0;
+    int rc = flush_pending(c);
+    if (rc < 0) return rc;
+    if (c->policy == KB_FSYNC_NO || c->j->last_seq <= c->synced) return 0;
     uint64_t t0 = uv_hrtime();
-    int rc = kb_journal_sync(c->j->fd);
+    rc = kb_journal_sync(c->j->fd);
     c->stats.fsyncs++;
     c->stats.fsync_seconds += (double)(uv_hrtime() - t0) / 1e9;
     if (rc < 0) {
         int err = errno;
-        c->failed = true;
-        c->stats.fsync_failures++;
-        release(c, KB_EIO);
-        if (c->on_fail) c->on_fail(c->fail_arg, err);
+        fail(c, err);
+        errno = err;
         return rc;
     }
     c->synced = c->j->last_seq;
@@ -214,6 +347,7 @@ int kb_commit_switch(kb_commit_t *c, const kb_journal_t *next) {
     if (c->inflight) c->retired_fd = c->j->fd;
     else close(c->j->fd);
     *c->j = *next;
+    c->reserved = next->size;
     return 0;
 }
 

@@ -1,11 +1,15 @@
 /* commit.h — group commit: the journal's fsyncs, off the loop thread.
  *
- * A write is appended to the journal on the loop thread (write(2) to the
- * page cache: a full disk is known before the write is applied) and its
- * answer waits here until an fsync covers it. All writes read in one loop
- * iteration share one fdatasync, run on libuv's thread pool so reads keep
- * being answered while the disk works; when it returns, every answer it
- * covers goes out, and the writes that arrived meanwhile get the next one.
+ * A write is appended to the journal on the loop thread and its answer
+ * waits here until an fsync covers it. Under "always" the records of one
+ * loop iteration are kept in memory and written with one write(2) at its
+ * end, just before the fsync starts; whatever could refuse a record (the
+ * file size limit, a full disk: space is reserved ahead with fallocate)
+ * is decided when it is appended, before the write is applied. All
+ * writes read in one loop iteration share one fdatasync, run on libuv's
+ * thread pool so reads keep being answered while the disk works; when it
+ * returns, every answer it covers goes out, and the writes that arrived
+ * meanwhile get the next one.
  *
  * Policies (DESIGN.md "Durability"): KB_FSYNC_ALWAYS answers only after
  * the fsync; KB_FSYNC_EVERYSEC answers at once and syncs once a second (up
@@ -30,7 +34,8 @@ typedef struct kb_commit kb_commit_t;
 
 /* status: 0 once durable, KB_EIO if the fsync failed. */
 typedef void (*kb_commit_cb)(void *arg, int status);
-/* Called once, on the loop, when an fsync fails. */
+/* Called once, on the loop, when an fsync or the write of an iteration's
+ * records fails. */
 typedef void (*kb_commit_fail_cb)(void *arg, int err);
 
 /* Takes over the open journal *j (its descriptor is closed when the
@@ -45,8 +50,9 @@ void kb_commit_on_durable(kb_commit_t *c, kb_commit_durable_fn fn, void *ctx);
 uint64_t kb_commit_written(const kb_commit_t *c);
 /* The journal appended to (size, last_seq); read only. */
 const kb_journal_t *kb_commit_journal(const kb_commit_t *c);
-/* Appends one record of kind (KB_JREC_*) to the journal; 0 or KB_EIO /
- * KB_EINVAL. */
+/* Appends one record of kind (KB_JREC_*) to the journal (under "always",
+ * written at the end of the loop iteration); 0, or KB_EIO with errno set
+ * (EFBIG, ENOSPC, ...) when it cannot go in, KB_EINVAL, KB_ENOMEM. */
 int kb_commit_append(kb_commit_t *c, uint32_t kind, const void *payload, uint32_t len);
 /* Calls cb(arg, status) once record seq is durable under the policy:
  * at once (synchronously) for "everysec" and "no". 0 or KB_ENOMEM. */

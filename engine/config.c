@@ -31,7 +31,12 @@ void kb_config_default(kb_config_t *c) {
     c->max_body_bytes = 1 << 20;
     c->max_connections = 1024;
     c->idle_timeout_ms = 30000;
+    c->max_pipeline = 64;
     c->max_json_depth = 16;
+    /* A person at a screen makes a few requests a second; an organisation
+     * importing its volunteers a few hundred. */
+    c->rate_per_token = 200;
+    c->rate_burst = 2000;
     snprintf(c->log_level, sizeof c->log_level, "info");
 }
 
@@ -115,6 +120,12 @@ static int set_option(kb_config_t *c, const char *name, const char *v) {
         c->snapshot_bytes = n;
         return 0;
     }
+    if (!strcmp(name, "allow_open_network")) {
+        if (!strcmp(v, "true")) c->allow_open_network = true;
+        else if (!strcmp(v, "false")) c->allow_open_network = false;
+        else return KB_EINVAL;
+        return 0;
+    }
     if (!strcmp(name, "log_level"))
         return kb_log_level_parse(v) < 0 ? KB_EINVAL
                                          : set_string(c->log_level, sizeof c->log_level, v);
@@ -145,6 +156,11 @@ int kb_config_load_file(kb_config_t *c, const char *path, char *err, size_t errl
         goto done;
     }
     json_object_foreach(root, key, v) {
+        if (!strcmp(key, "tokens")) continue; /* auth.c reads and checks them */
+        if (json_is_boolean(v) && !strcmp(key, "allow_open_network")) {
+            c->allow_open_network = json_is_true(v);
+            continue;
+        }
         if (!strcmp(key, "weights") || !strcmp(key, "limits")) {
             bool weights = key[0] == 'w';
             const char *k2;
@@ -171,13 +187,13 @@ int kb_config_load_file(kb_config_t *c, const char *path, char *err, size_t errl
                 static const struct {
                     const char *name;
                     double lo, hi;
-                } lim[] = {{"max_header_bytes", 1024, 1 << 20},
-                           {"max_body_bytes", 1024, 64 << 20},
-                           {"max_connections", 1, 1 << 20},
-                           {"idle_timeout_ms", 100, 3600000},
-                           {"max_json_depth", 2, 64}};
-                while (i < 5 && strcmp(k2, lim[i].name)) i++;
-                if (i == 5 || !json_is_integer(v2) ||
+                } lim[] = {{"max_header_bytes", 1024, 1 << 20}, {"max_body_bytes", 1024, 64 << 20},
+                           {"max_connections", 1, 1 << 20},     {"idle_timeout_ms", 100, 3600000},
+                           {"max_json_depth", 2, 64},           {"max_pipeline", 1, 1024},
+                           {"rate_per_token", 0, 1e6},          {"rate_burst", 1, 1e7}};
+                const int nlim = (int)(sizeof lim / sizeof lim[0]);
+                while (i < nlim && strcmp(k2, lim[i].name)) i++;
+                if (i == nlim || !json_is_integer(v2) ||
                     load_number(v2, lim[i].lo, lim[i].hi, &d) < 0) {
                     rc = fail(err, errlen, "%s: %s: unknown limit or out of range", path, field);
                     goto done;
@@ -186,7 +202,10 @@ int kb_config_load_file(kb_config_t *c, const char *path, char *err, size_t errl
                 else if (i == 1) c->max_body_bytes = (size_t)d;
                 else if (i == 2) c->max_connections = (unsigned)d;
                 else if (i == 3) c->idle_timeout_ms = (unsigned)d;
-                else c->max_json_depth = (int)d;
+                else if (i == 4) c->max_json_depth = (int)d;
+                else if (i == 5) c->max_pipeline = (unsigned)d;
+                else if (i == 6) c->rate_per_token = d;
+                else c->rate_burst = d;
             }
             continue;
         }
@@ -225,6 +244,8 @@ int kb_config_parse_args(kb_config_t *c, int argc, char **argv, char *err, size_
         if (file) {
             int rc = kb_config_load_file(c, file, err, errlen);
             if (rc < 0) return rc;
+            if (set_string(c->config_path, sizeof c->config_path, file) < 0)
+                return fail(err, errlen, "--config: path too long%s%s", "", "");
         }
     }
     for (int i = 1; i < argc && argv[i]; i++) {
@@ -240,6 +261,7 @@ int kb_config_parse_args(kb_config_t *c, int argc, char **argv, char *err, size_
         for (char *p = name; *p; p++)
             if (*p == '-') *p = '_';
         if (eq) v = eq + 1;
+        else if (!strcmp(name, "allow_open_network")) v = "true"; /* a switch */
         else if (i + 1 < argc) v = argv[++i];
         else if (set_option(c, name, "") == KB_ENOTFOUND)
             return fail(err, errlen, "unknown flag %s%s", a, "");
@@ -256,6 +278,9 @@ const char *kb_config_usage(void) {
     return "usage: kobled [--config FILE] [--listen ADDR:PORT] [--data-dir DIR]\n"
            "              [--redis HOST:PORT | --redis none] [--fsync always|everysec|no]\n"
            "              [--snapshot-bytes N] [--log-level debug|info|warn|error]\n"
+           "              [--allow-open-network]\n"
+           "       kobled --hash-token [-]   print a new token and its hash (with -: hash the\n"
+           "                                 token read from stdin)\n"
            "Flags override the config file (JSON), which overrides the defaults:\n"
            "listen 127.0.0.1:8080, data dir ./var, Redis 127.0.0.1:6379, fsync always.\n";
 }

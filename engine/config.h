@@ -31,9 +31,13 @@ typedef struct kb_config {
     uint64_t snapshot_bytes; /* journal size that starts a snapshot; 0: only at shutdown */
     double weights[6];       /* skills, distance, availability, age, experience, load */
     size_t max_header_bytes, max_body_bytes;
-    unsigned max_connections, idle_timeout_ms;
+    unsigned max_connections, idle_timeout_ms, max_pipeline;
     int max_json_depth;
+    double rate_per_token, rate_burst; /* requests/s and bucket size; rate 0: unlimited */
+    bool allow_open_network;           /* without tokens, listen beyond loopback anyway */
     char log_level[8];
+    char config_path[PATH_MAX]; /* the file given with --config, "" if none; its
+                                   "tokens" list is read by auth.c, at start and on SIGHUP */
 } kb_config_t;
 
 void kb_config_default(kb_config_t *c);

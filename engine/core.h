@@ -51,7 +51,11 @@ struct kb_engine {
     int64_t clock_ms; /* 0: real time */
     kb_engine_journal_fn journal;
     void *journal_ctx;
-    bool replaying;     /* in kb_engine_apply: do not journal again */
+    bool replaying; /* in kb_engine_apply: do not journal again */
+    /* In kb_engine_put_text: the body as the client sent it, which the
+     * journal record takes verbatim instead of encoding the parsed body. */
+    const char *put_text;
+    size_t put_text_len;
     int64_t restore_ms; /* the instant of the snapshot being restored */
     kb_engine_event_fn events;
     void *events_ctx;
@@ -59,6 +63,11 @@ struct kb_engine {
      * a journal replay must emit (it regenerates unpublished events) while
      * a snapshot holds results whose events went out long ago. */
     bool restoring;
+    /* kb_engine_restore_bin stores candidates without indexing them: slots
+     * [unindexed_from[t], used) of pool t are indexed together, cell by
+     * cell, by kb_engine_restore_index. */
+    bool unindexed[2];
+    uint32_t unindexed_from[2];
 };
 
 /* v rounded to digits decimals, for answers (ordering uses exact values). */
@@ -74,6 +83,8 @@ int64_t kb_engine_pin_clock(kb_engine_t *e);
 /* Journals a validated write: fmt and the arguments build the op object
  * with json_pack ("ts" is added). 0, or a 503 fault if the hook failed. */
 int kb_engine_log(kb_engine_t *e, kb_fault_t *f, const char *fmt, ...);
+/* Journals a write given as the op's JSON text already (with "ts"). */
+int kb_engine_log_text(kb_engine_t *e, kb_fault_t *f, const char *op, size_t len);
 /* Whether events are wanted now: callers check it before building an
  * event's data, so an engine without a hook builds nothing. */
 static inline bool kb_engine_emits(const kb_engine_t *e) { return e->events && !e->restoring; }

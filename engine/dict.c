@@ -69,13 +69,20 @@ static int grow(kb_dict_t *d) {
     return 0;
 }
 
-int kb_dict_add(kb_dict_t *d, const char *key, size_t len, uint32_t value) {
-    if ((d->count + 1) * 2 > (d->mask ? d->mask + 1 : 0)) {
+int kb_dict_reserve(kb_dict_t *d, uint32_t n) {
+    while ((uint64_t)n * 2 > (d->mask ? (uint64_t)d->mask + 1 : 0)) {
         int rc = grow(d);
         if (rc < 0) return rc;
     }
+    return 0;
+}
+
+int kb_dict_add(kb_dict_t *d, const char *key, size_t len, uint32_t value) {
+    int rc = kb_dict_reserve(d, d->count + 1);
+    if (rc < 0) return rc;
     uint32_t tag = tag_of(key, len);
     uint32_t i = probe(d, key, len, tag);
+    if (d->slots[i].tag) return KB_ECONFLICT;
     d->slots[i].tag = tag;
     d->slots[i].value = value;
     d->count++;

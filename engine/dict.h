@@ -26,9 +26,12 @@ void kb_dict_init(kb_dict_t *d, kb_dict_key_fn key_of, void *ctx);
 void kb_dict_free(kb_dict_t *d);
 /* 0 and *value set when found, KB_ENOTFOUND otherwise. */
 int kb_dict_get(const kb_dict_t *d, const char *key, size_t len, uint32_t *value);
-/* Adds key -> value; the key must not be present and key_of(value) must
- * already return it. KB_ENOMEM if growing fails (table unchanged). */
+/* Adds key -> value; key_of(value) must already return it. KB_ECONFLICT
+ * if the key is present, KB_ENOMEM if growing fails (table unchanged
+ * either way). */
 int kb_dict_add(kb_dict_t *d, const char *key, size_t len, uint32_t value);
+/* Grows the table so n keys fit without growing again. 0 or KB_ENOMEM. */
+int kb_dict_reserve(kb_dict_t *d, uint32_t n);
 /* Removes key; KB_ENOTFOUND if absent. */
 int kb_dict_del(kb_dict_t *d, const char *key, size_t len);
 size_t kb_dict_bytes(const kb_dict_t *d);

@@ -198,7 +198,6 @@ int kb_engine_restore_bin(kb_engine_t *e, const void *rec, size_t len, kb_fault_
     id[lens[0]] = '\0';
     if (!bin_text_ok(p, lens, type)) return bad_bin(f);
     kb_pool_t *pool = &e->store.cands[type];
-    if (kb_pool_find(pool, id) != KB_NO_SLOT) return bad_bin(f);
     p += lens[0];
     c.type = type;
     c.active = active != 0;
@@ -231,20 +230,86 @@ int kb_engine_restore_bin(kb_engine_t *e, const void *rec, size_t len, kb_fault_
     }
     kb_cand_derive(&c);
     uint32_t slot;
-    if (rc == 0 && kb_pool_alloc(pool, id, &slot) < 0) rc = KB_ENOMEM;
+    /* Indexed later, with its cell (kb_engine_restore_index), as long as
+     * slots come in order: a pool being restored has no free ones. */
+    bool later = pool->nfree == 0;
+    if (rc == 0) rc = kb_pool_alloc(pool, id, &slot); /* KB_ECONFLICT: listed twice */
     if (rc == 0) {
         c.id = kb_store_cand(&e->store, type, slot)->id;
-        if (kb_engine_index_cand(e, &c, slot) < 0) {
+        if (later) {
+            if (!e->unindexed[type]) e->unindexed_from[type] = slot;
+            e->unindexed[type] = true;
+        } else if (kb_engine_index_cand(e, &c, slot) < 0) {
             kb_pool_release(pool, slot);
             rc = KB_ENOMEM;
         }
     }
     if (rc < 0) {
         kb_cand_clear(&c);
-        return rc == KB_ECORRUPT ? bad_bin(f)
-                                 : kb_fault(f, rc, 503, "out_of_memory", NULL, "out of memory");
+        return rc == KB_ECORRUPT || rc == KB_ECONFLICT
+                   ? bad_bin(f)
+                   : kb_fault(f, rc, 503, "out_of_memory", NULL, "out of memory");
     }
     *kb_store_cand(&e->store, type, slot) = c;
+    return 0;
+}
+
+/* Indexes the slots [from, to) of candidate pool type, a run of the same
+ * cell at a time. */
+static int index_range(kb_engine_t *e, int type, uint32_t from, uint32_t to) {
+    /* One buffer: a run's slots, then its n + 1 key offsets, then up to
+     * KB_INDEX_MAX_KEYS keys per item. */
+    size_t cap = 0;
+    uint32_t *buf = NULL;
+    int rc = 0;
+    for (uint32_t start = from; rc == 0 && start < to;) {
+        const kb_cand_t *first = kb_store_cand(&e->store, type, start);
+        uint32_t end = start + 1;
+        while (end < to) {
+            const kb_cand_t *c = kb_store_cand(&e->store, type, end);
+            if (!kb_index_same_cell(first->pos.lat, first->pos.lon, c->pos.lat, c->pos.lon)) break;
+            end++;
+        }
+        uint32_t n = end - start;
+        size_t need = (size_t)n * (2 + KB_INDEX_MAX_KEYS) + 1;
+        if (!buf || need > cap) {
+            uint32_t *grown = realloc(buf, need * sizeof *grown);
+            if (!grown) {
+                rc = KB_ENOMEM;
+                break;
+            }
+            buf = grown;
+            cap = need;
+        }
+        uint32_t *slots = buf, *off = buf + n, *keys = off + n + 1;
+        off[0] = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            slots[i] = start + i;
+            off[i + 1] = off[i] + kb_index_cand_keys(kb_store_cand(&e->store, type, start + i),
+                                                     keys + off[i]);
+        }
+        rc = kb_index_add_cell(&e->cand_ix[type], first->pos.lat, first->pos.lon, slots, n, keys,
+                               off);
+        start = end;
+    }
+    free(buf);
+    return rc;
+}
+
+int kb_engine_restore_reserve(kb_engine_t *e, const uint32_t count[2], kb_fault_t *f) {
+    for (int type = 0; type < 2; type++)
+        if (kb_pool_reserve(&e->store.cands[type], e->store.cands[type].used + count[type]) < 0)
+            return kb_fault(f, KB_ENOMEM, 503, "out_of_memory", NULL, "out of memory");
+    return 0;
+}
+
+int kb_engine_restore_index(kb_engine_t *e, kb_fault_t *f) {
+    for (int type = 0; type < 2; type++) {
+        if (!e->unindexed[type]) continue;
+        int rc = index_range(e, type, e->unindexed_from[type], e->store.cands[type].used);
+        if (rc < 0) return kb_fault(f, rc, 503, "out_of_memory", NULL, "out of memory");
+        e->unindexed[type] = false;
+    }
     return 0;
 }
 
@@ -360,8 +425,10 @@ static int restore_record(kb_engine_t *e, const json_t *rec, kb_fault_t *f) {
 /* A snapshot holds results whose events were emitted when they happened;
  * restoring them emits nothing (journal replay, in contrast, does). */
 int kb_engine_restore(kb_engine_t *e, const json_t *rec, kb_fault_t *f) {
+    int rc = kb_engine_restore_index(e, f);
+    if (rc < 0) return rc;
     e->restoring = true;
-    int rc = restore_record(e, rec, f);
+    rc = restore_record(e, rec, f);
     e->restoring = false;
     return rc;
 }

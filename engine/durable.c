@@ -144,13 +144,11 @@ static void remove_old_files(kb_durable_t *d) {
 static void kick_cb(uv_timer_t *h) { kb_durable_snapshot(h->data); }
 
 /* The engine's journal hook: one record per write, appended now. */
-static int journal_op(void *ctx, const json_t *op) {
+static int journal_op(void *ctx, const char *op, size_t len) {
     kb_durable_t *d = ctx;
-    char *text = json_dumps(op, JSON_COMPACT);
-    if (!text) return KB_ENOMEM;
-    int rc = kb_commit_append(d->commit, KB_JREC_OP, text, (uint32_t)strlen(text));
+    int rc =
+        len > KB_JREC_MAX ? KB_EINVAL : kb_commit_append(d->commit, KB_JREC_OP, op, (uint32_t)len);
     if (rc < 0) kb_log(KB_LOG_ERROR, "journal_append", "error=\"%s\"", strerror(errno));
-    free(text);
     d->event_seq = kb_commit_written(d->commit);
     if (rc == 0 && d->snapshot_bytes && !d->child &&
         kb_commit_journal(d->commit)->size > d->snapshot_bytes)

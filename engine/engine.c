@@ -9,6 +9,7 @@
 #include "core.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -113,19 +114,68 @@ uint32_t kb_engine_count(const kb_engine_t *e, kb_entity_t t) {
     return 0;
 }
 
+const char *kb_engine_owner(const kb_engine_t *e, kb_entity_t t, const char *id) {
+    const kb_store_t *s = &e->store;
+    uint32_t slot;
+    switch (t) {
+    case KB_ENT_VOLUNTEER:
+    case KB_ENT_ACTIVITY: {
+        int type = t == KB_ENT_VOLUNTEER ? KB_VOLUNTEER : KB_ACTIVITY;
+        slot = kb_pool_find(&s->cands[type], id);
+        if (slot == KB_NO_SLOT) return NULL;
+        const char *org = kb_store_cand(s, type, slot)->org_id;
+        return org ? org : ""; /* exists, belongs to no organisation */
+    }
+    case KB_ENT_NEED:
+        slot = kb_pool_find(&s->needs, id);
+        return slot == KB_NO_SLOT ? NULL : kb_store_need(s, slot)->municipality;
+    case KB_ENT_ORGANISATION:
+        slot = kb_pool_find(&s->orgs, id);
+        return slot == KB_NO_SLOT ? NULL : kb_store_org(s, slot)->id;
+    case KB_ENT_SUBSCRIPTION:
+        slot = kb_pool_find(&s->subs, id);
+        if (slot == KB_NO_SLOT) return NULL;
+        const char *sub_org = ((const kb_sub_t *)s->subs.recs + slot)->org_id;
+        return sub_org ? sub_org : "";
+    }
+    return NULL;
+}
+
 static int not_found(kb_fault_t *f, kb_entity_t t) {
     return kb_fault(f, KB_ENOTFOUND, 404, "not_found", NULL, "no such %s",
                     kb_engine_entity_name(t));
 }
 
-static int log_put(kb_engine_t *e, kb_entity_t t, const char *id, const json_t *body,
-                   kb_fault_t *f) {
-    return kb_engine_log(e, f, "{s:s, s:s, s:s, s:O}", "op", "put", "entity",
-                         kb_engine_entity_name(t), "id", id, "body", (json_t *)body);
-}
-
 static int no_memory(kb_fault_t *f) {
     return kb_fault(f, KB_ENOMEM, 503, "out_of_memory", NULL, "the server is out of memory");
+}
+
+/* The record of a put made from text splices that text in as the body:
+ * it parsed (kb_codec_parse, duplicate keys refused) to the very value
+ * being stored, so replaying it decides the same, and the write path
+ * spends nothing on encoding the body again. ids are checked before
+ * (put_entity) and need no escaping. */
+static int log_put(kb_engine_t *e, kb_entity_t t, const char *id, const json_t *body,
+                   kb_fault_t *f) {
+    if (!e->put_text)
+        return kb_engine_log(e, f, "{s:s, s:s, s:s, s:O}", "op", "put", "entity",
+                             kb_engine_entity_name(t), "id", id, "body", (json_t *)body);
+    if (!e->journal || e->replaying) return 0;
+    char head[KB_ID_MAX + 96];
+    int n = snprintf(head, sizeof head,
+                     "{\"op\":\"put\",\"entity\":\"%s\",\"id\":\"%s\",\"ts\":%lld,\"body\":",
+                     kb_engine_entity_name(t), id, (long long)kb_engine_now_ms(e));
+    if (n < 0 || (size_t)n >= sizeof head)
+        return kb_fault(f, KB_EINVAL, 422, "invalid_id", "id", "the id is too long");
+    size_t len = (size_t)n + e->put_text_len + 1;
+    char *op = malloc(len);
+    if (!op) return no_memory(f);
+    memcpy(op, head, (size_t)n);
+    memcpy(op + n, e->put_text, e->put_text_len);
+    op[len - 1] = '}';
+    int rc = kb_engine_log_text(e, f, op, len);
+    free(op);
+    return rc;
 }
 
 /* ---- candidates (volunteers and activities) ---- */
@@ -187,7 +237,7 @@ static int put_cand(kb_engine_t *e, int type, const char *id, const json_t *body
         kb_cand_clear(c);
         *c = nc;
     }
-    *out = cand_json(e, kb_store_cand(&e->store, type, slot));
+    if (out) *out = cand_json(e, kb_store_cand(&e->store, type, slot));
     return 0;
 nomem:
     kb_cand_clear(&nc);
@@ -396,7 +446,7 @@ static int put_entity(kb_engine_t *e, kb_entity_t t, const char *id, const json_
     case KB_ENT_SUBSCRIPTION: rc = put_sub(e, id, body, out, created, f); break;
     default: return kb_fault(f, KB_EINVAL, 404, "not_found", NULL, "no such collection");
     }
-    if (rc == 0 && !*out) return no_memory(f);
+    if (rc == 0 && out && !*out) return no_memory(f);
     return rc;
 }
 
@@ -406,6 +456,48 @@ int kb_engine_put(kb_engine_t *e, kb_entity_t t, const char *id, const json_t *b
     int rc = put_entity(e, t, id, body, out, created, f);
     e->clock_ms = saved;
     return rc;
+}
+
+/* A candidate's answer is written as text straight from the stored
+ * record (kb_codec_cand_text); the other entities are rare writes and go
+ * through their JSON object. */
+int kb_engine_put_text(kb_engine_t *e, kb_entity_t t, const char *id, const char *text, size_t len,
+                       char **answer, size_t *answer_len, bool *created, kb_fault_t *f) {
+    *answer = NULL;
+    json_t *body, *out = NULL;
+    int rc = kb_codec_parse(text, len, e->max_json_depth, &body, f);
+    if (rc < 0) return rc;
+    bool cand = t == KB_ENT_VOLUNTEER || t == KB_ENT_ACTIVITY;
+    int64_t saved = kb_engine_pin_clock(e);
+    e->put_text = text;
+    e->put_text_len = len;
+    rc = put_entity(e, t, id, body, cand ? NULL : &out, created, f);
+    e->put_text = NULL;
+    e->clock_ms = saved;
+    json_decref(body);
+    if (rc < 0) return rc;
+    size_t n = 0;
+    char *json = NULL;
+    if (cand) {
+        int type = t == KB_ENT_VOLUNTEER ? KB_VOLUNTEER : KB_ACTIVITY;
+        uint32_t slot = kb_pool_find(&e->store.cands[type], id);
+        json = kb_codec_cand_text(&e->store.tokens, kb_store_cand(&e->store, type, slot), &n);
+    } else {
+        json = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(15));
+        n = json ? strlen(json) : 0;
+        json_decref(out);
+    }
+    /* The write is made: out of memory now loses only its answer. */
+    char *grown = json ? realloc(json, n + 2) : NULL;
+    if (!grown) {
+        free(json);
+        return no_memory(f);
+    }
+    grown[n++] = '\n';
+    grown[n] = '\0';
+    *answer = grown;
+    *answer_len = n;
+    return 0;
 }
 
 kb_pool_t *kb_engine_pool(const kb_engine_t *ec, kb_entity_t t) {

@@ -102,18 +102,14 @@ static int append(char **buf, size_t *len, size_t *cap, const char *at, size_t n
     return 0;
 }
 
-static char *format_answer(int status, const char *ctype, const char *body, size_t len,
-                           bool keep_alive, size_t *out_len) {
-    char head[256];
-    int n = ctype ? snprintf(head, sizeof head,
-                             "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                             "Connection: %s\r\n\r\n",
-                             status, http_status_str((enum http_status)status), ctype, len,
-                             keep_alive ? "keep-alive" : "close")
-                  : snprintf(head, sizeof head,
-                             "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\nConnection: %s\r\n\r\n",
-                             status, http_status_str((enum http_status)status), len,
-                             keep_alive ? "keep-alive" : "close");
+static char *format_answer(int status, const char *ctype, const char *headers, const char *body,
+                           size_t len, bool keep_alive, size_t *out_len) {
+    char head[512];
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 %d %s\r\n%s%s%sContent-Length: %zu\r\nConnection: %s\r\n%s\r\n",
+                     status, http_status_str((enum http_status)status),
+                     ctype ? "Content-Type: " : "", ctype ? ctype : "", ctype ? "\r\n" : "", len,
+                     keep_alive ? "keep-alive" : "close", headers ? headers : "");
     if (n < 0 || (size_t)n >= sizeof head) return NULL;
     char *a = malloc((size_t)n + len);
     if (!a) return NULL;
@@ -262,7 +258,7 @@ static void fail(kb_http_conn_t *c, int status, const char *code, const char *ms
     kb_http_req_t *r = calloc(1, sizeof *r);
     if (r)
         r->answer =
-            format_answer(status, "application/json", body, (size_t)n, false, &r->answer_len);
+            format_answer(status, "application/json", NULL, body, (size_t)n, false, &r->answer_len);
     if (!r || !r->answer) {
         req_free(r);
         conn_close(c);
@@ -564,13 +560,18 @@ int kb_http_port(const kb_http_server_t *s) {
 
 void kb_http_respond(kb_http_req_t *r, int status, const char *ctype, const char *body,
                      size_t len) {
+    kb_http_respond_headers(r, status, ctype, NULL, body, len);
+}
+
+void kb_http_respond_headers(kb_http_req_t *r, int status, const char *ctype, const char *headers,
+                             const char *body, size_t len) {
     kb_http_conn_t *c = r->conn;
     if (!c) { /* its connection is gone */
         req_free(r);
         return;
     }
     if (c->srv->stopping) r->keep_alive = 0;
-    r->answer = format_answer(status, ctype, body, len, r->keep_alive, &r->answer_len);
+    r->answer = format_answer(status, ctype, headers, body, len, r->keep_alive, &r->answer_len);
     /* HEAD: the headers GET would send, Content-Length included, no body. */
     if (r->answer && !strcmp(r->method, "HEAD")) r->answer_len -= len;
     r->answered = 1;
@@ -604,3 +605,5 @@ void kb_http_shutdown(kb_http_server_t *s, void (*done)(kb_http_server_t *s)) {
 void kb_http_server_free(kb_http_server_t *s) { free(s); }
 
 void kb_http_stats(const kb_http_server_t *s, kb_http_stats_t *out) { *out = s->stats; }
+
+const kb_http_limits_t *kb_http_limits(const kb_http_server_t *s) { return &s->lim; }

@@ -62,11 +62,16 @@ int kb_http_port(const kb_http_server_t *s);
 /* Answers req (copies body); the request is freed once its answer is written. */
 void kb_http_respond(kb_http_req_t *req, int status, const char *content_type, const char *body,
                      size_t len);
+/* The same with extra header lines, each ending in "\r\n" (e.g.
+ * "Retry-After: 1\r\n"); headers may be NULL. */
+void kb_http_respond_headers(kb_http_req_t *req, int status, const char *content_type,
+                             const char *headers, const char *body, size_t len);
 /* Closes the listener, answers what was already received, closes the rest,
  * then calls done(s) once every connection is closed. */
 void kb_http_shutdown(kb_http_server_t *s, void (*done)(kb_http_server_t *s));
 /* After shutdown's done (or if never listening). */
 void kb_http_server_free(kb_http_server_t *s);
 void kb_http_stats(const kb_http_server_t *s, kb_http_stats_t *out);
+const kb_http_limits_t *kb_http_limits(const kb_http_server_t *s);
 
 #endif

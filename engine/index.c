@@ -60,6 +60,7 @@ void kb_index_free(kb_index_t *ix) {
         free(c->members);
     }
     for (uint32_t i = 0; i < ix->nblocks; i++) free(ix->blocks[i].cells);
+    free(ix->scratch);
     free(ix->cells);
     free(ix->blocks);
     kb_imap_free(&ix->cellmap);
@@ -76,6 +77,17 @@ static int reserve(void **arr, uint32_t *cap, uint32_t need, size_t elem) {
     if (!p) return KB_ENOMEM;
     *arr = p;
     *cap = n;
+    return 0;
+}
+
+/* Grows *arr to exactly need items (if it holds fewer): for arrays whose
+ * final size is known. */
+static int reserve_exact(void **arr, uint32_t *cap, uint32_t need, size_t elem) {
+    if (need <= *cap) return 0;
+    void *p = realloc(*arr, (size_t)need * elem);
+    if (!p) return KB_ENOMEM;
+    *arr = p;
+    *cap = need;
     return 0;
 }
 
@@ -192,6 +204,90 @@ int kb_index_add(kb_index_t *ix, uint32_t slot, double lat, double lon, const ui
     block_of(ix, c)->members++;
     ix->count++;
     return 0;
+}
+
+bool kb_index_same_cell(double lat_a, double lon_a, double lat_b, double lon_b) {
+    return cell_lat(lat_a) == cell_lat(lat_b) && cell_lon(lon_a) == cell_lon(lon_b);
+}
+
+/* A posting key as a dense number: its class times span plus its id, so
+ * per-key counters are an array indexed directly. The classes are
+ * numbered in the order of their flag bits (none, slot, tag, language),
+ * so dense order is key order. */
+static const uint32_t class_flag[4] = {0, KB_INDEX_SLOT, KB_INDEX_EXP, KB_INDEX_LANG};
+#define KEY_FLAGS (KB_INDEX_LANG | KB_INDEX_EXP | KB_INDEX_SLOT)
+
+static uint32_t dense_key(uint32_t key, uint32_t span) {
+    uint32_t cls = key & KB_INDEX_LANG ? 3 : key & KB_INDEX_EXP ? 2 : key & KB_INDEX_SLOT ? 1 : 0;
+    return cls * span + (key & ~KEY_FLAGS);
+}
+
+/* Makes room for the postings of the nnew keys in fresh (sorted, none in
+ * c yet) and merges them in from the back, keeping c->posts sorted. */
+static int merge_postings(kb_cell_t *c, const uint32_t *fresh, uint32_t nnew) {
+    if (!nnew) return 0;
+    if (reserve((void **)&c->posts, &c->capposts, c->nposts + nnew, sizeof(kb_posting_t)))
+        return KB_ENOMEM;
+    uint32_t i = c->nposts, j = nnew, w = c->nposts + nnew;
+    while (j > 0) {
+        if (i > 0 && c->posts[i - 1].key > fresh[j - 1]) c->posts[--w] = c->posts[--i];
+        else c->posts[--w] = (kb_posting_t){.key = fresh[--j]};
+    }
+    c->nposts += nnew;
+    return 0;
+}
+
+int kb_index_add_cell(kb_index_t *ix, double lat, double lon, const uint32_t *slots, uint32_t n,
+                      const uint32_t *keys, const uint32_t *off) {
+    uint32_t total = off[n], span = 1;
+    for (uint32_t k = 0; k < total; k++)
+        if ((keys[k] & ~KEY_FLAGS) >= span) span = (keys[k] & ~KEY_FLAGS) + 1;
+    /* Four arrays of 4 * span: counters, posting numbers, the distinct
+     * keys in order and those of them the cell has no posting for. */
+    uint32_t dense = 4 * span;
+    if (dense > ix->scratch_cap) {
+        uint32_t *grown = calloc(4 * (size_t)dense, sizeof *grown);
+        if (!grown) return KB_ENOMEM;
+        free(ix->scratch);
+        ix->scratch = grown;
+        ix->scratch_cap = dense;
+    }
+    uint32_t *count = ix->scratch, *post = count + ix->scratch_cap,
+             *distinct = post + ix->scratch_cap, *fresh = distinct + ix->scratch_cap;
+    uint32_t ci;
+    int rc = cell_for(ix, lat, lon, &ci);
+    if (rc < 0) return rc;
+    kb_cell_t *c = &ix->cells[ci];
+    for (uint32_t k = 0; k < total; k++) count[dense_key(keys[k], span)]++;
+    uint32_t ndistinct = 0, nfresh = 0;
+    for (uint32_t dk = 0; dk < dense; dk++) {
+        if (!count[dk]) continue;
+        uint32_t key = class_flag[dk / span] | dk % span;
+        distinct[ndistinct++] = key;
+        if (!kb_cell_posting(c, key)) fresh[nfresh++] = key;
+    }
+    rc = reserve_exact((void **)&c->members, &c->cap, c->n + n, sizeof(uint32_t));
+    if (rc == 0) rc = merge_postings(c, fresh, nfresh);
+    for (uint32_t d = 0; rc == 0 && d < ndistinct; d++) {
+        uint32_t dk = dense_key(distinct[d], span), p = posting_pos(c, distinct[d]);
+        kb_posting_t *ps = &c->posts[p];
+        post[dk] = p;
+        rc = reserve_exact((void **)&ps->slots, &ps->cap, ps->n + count[dk], sizeof(uint32_t));
+    }
+    if (rc == 0) {
+        for (uint32_t i = 0; i < n; i++) {
+            for (uint32_t k = off[i]; k < off[i + 1]; k++) {
+                kb_posting_t *ps = &c->posts[post[dense_key(keys[k], span)]];
+                ps->slots[ps->n++] = slots[i];
+            }
+            c->members[c->n++] = slots[i];
+        }
+        block_of(ix, c)->members += n;
+        ix->count += n;
+        ix->posting_entries += total;
+    }
+    for (uint32_t d = 0; d < ndistinct; d++) count[dense_key(distinct[d], span)] = 0;
+    return rc;
 }
 
 /* ---- best-first search ---- */

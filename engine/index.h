@@ -63,6 +63,10 @@ typedef struct kb_index {
     kb_imap_t cellmap, blockmap;
     uint32_t count; /* items */
     size_t posting_entries;
+    /* kb_index_add_cell's per-key counters and posting numbers, all zero
+     * between calls; 2 * scratch_cap entries. */
+    uint32_t *scratch;
+    uint32_t scratch_cap;
 } kb_index_t;
 
 typedef struct kb_index_item {
@@ -92,6 +96,15 @@ void kb_index_free(kb_index_t *ix);
  * index is unchanged. */
 int kb_index_add(kb_index_t *ix, uint32_t slot, double lat, double lon, const uint32_t *keys,
                  unsigned nkeys);
+/* Adds n items that all lie in the cell of lat/lon, as kb_index_add would
+ * one by one: item i has slots[i] and the keys keys[off[i]..off[i+1]).
+ * Each array of the cell grows once, to its final size, so a snapshot
+ * restored cell by cell (dump.c) allocates exactly what it keeps. On
+ * failure nothing is added (empty postings may remain). */
+int kb_index_add_cell(kb_index_t *ix, double lat, double lon, const uint32_t *slots, uint32_t n,
+                      const uint32_t *keys, const uint32_t *off);
+/* Whether a and b lie in the same cell. */
+bool kb_index_same_cell(double lat_a, double lon_a, double lat_b, double lon_b);
 /* Removes what kb_index_add added; the same lat/lon and keys must be given. */
 void kb_index_remove(kb_index_t *ix, uint32_t slot, double lat, double lon, const uint32_t *keys,
                      unsigned nkeys);

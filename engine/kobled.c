@@ -20,6 +20,7 @@
 #include <uv.h>
 
 #include "api.h"
+#include "auth.h"
 #include "config.h"
 #include "durable.h"
 #include "http.h"
@@ -30,7 +31,9 @@
 
 typedef struct daemon {
     uv_loop_t *loop;
-    uv_signal_t sigterm, sigint;
+    uv_signal_t sigterm, sigint, sighup;
+    kb_auth_t auth;
+    const char *config_path; /* "" without --config: nothing to reload */
     kb_http_server_t *http;
     kb_durable_t *durable;
     kb_publish_t *publish; /* NULL with --redis none */
@@ -76,6 +79,57 @@ static void on_signal(uv_signal_t *h, int signum) {
         exit(0);
     }
     kb_http_shutdown(d->http, on_drained);
+}
+
+/* SIGHUP reloads the tokens from the config file; everything else in it
+ * needs a restart. A file that fails to parse, or that would take every
+ * token away (and so open an API that may listen beyond loopback), leaves
+ * the old tokens in place. */
+static void on_sighup(uv_signal_t *h, int signum) {
+    (void)signum;
+    daemon_t *d = h->data;
+    char err[512];
+    kb_auth_t next = {0};
+    if (!d->config_path[0]) {
+        kb_log(KB_LOG_WARN, "reload", "msg=\"no --config file to reload\"");
+        return;
+    }
+    if (kb_auth_load_file(&next, d->config_path, err, sizeof err) < 0) {
+        kb_log(KB_LOG_ERROR, "reload", "error=\"%s\" action=kept_old_tokens", err);
+        return;
+    }
+    if (d->auth.n && !next.n) {
+        kb_log(KB_LOG_ERROR, "reload",
+               "error=\"the new configuration has no tokens; restart to run open\" "
+               "action=kept_old_tokens");
+        return;
+    }
+    kb_auth_replace(&d->auth, &next);
+    kb_log(KB_LOG_INFO, "reload", "tokens=%zu", d->auth.n);
+}
+
+/* kobled --hash-token [-]: a new random token and its hash, or the hash
+ * of one read from stdin. The token goes only to stdout, for the operator
+ * to hand over; the config file gets the hash. */
+static int hash_token(bool from_stdin) {
+    char tok[512], hex[65];
+    if (from_stdin) {
+        if (!fgets(tok, sizeof tok, stdin)) {
+            fputs("kobled: --hash-token -: no token on stdin\n", stderr);
+            return 2;
+        }
+        tok[strcspn(tok, "\r\n")] = '\0';
+        if (!tok[0]) {
+            fputs("kobled: --hash-token -: the token is empty\n", stderr);
+            return 2;
+        }
+    } else {
+        kb_auth_new_token(tok);
+        printf("token:  %s\n", tok);
+    }
+    kb_auth_hash_hex(tok, strlen(tok), hex);
+    printf("sha256: %s\n", hex);
+    return 0;
 }
 
 /* A failed fsync: what is on disk is unknown, so stop; a restart
@@ -169,7 +223,18 @@ static bool is_loopback(const char *host) {
 
 int main(int argc, char **argv) {
     kb_config_t cfg;
-    char err[256];
+    char err[512];
+    if (kb_auth_init() < 0) {
+        fputs("kobled: libsodium failed to initialise\n", stderr);
+        return 1;
+    }
+    if (argc >= 2 && !strcmp(argv[1], "--hash-token")) {
+        if (argc > 3 || (argc == 3 && strcmp(argv[2], "-"))) {
+            fputs(kb_config_usage(), stderr);
+            return 2;
+        }
+        return hash_token(argc == 3);
+    }
     kb_config_default(&cfg);
     int rc = kb_config_parse_args(&cfg, argc, argv, err, sizeof err);
     if (rc == KB_CONFIG_HELP) {
@@ -189,8 +254,14 @@ int main(int argc, char **argv) {
     kb_engine_opts_default(&eo);
     memcpy(eo.weights, cfg.weights, sizeof eo.weights);
     eo.max_json_depth = cfg.max_json_depth;
-    daemon_t d = {.loop = uv_default_loop()};
-    kb_api_t api = {.metrics = kb_metrics_new(), .access_log = true};
+    daemon_t d = {.loop = uv_default_loop(), .config_path = cfg.config_path};
+    if (cfg.config_path[0] && kb_auth_load_file(&d.auth, cfg.config_path, err, sizeof err) < 0) {
+        fprintf(stderr, "kobled: %s\n", err);
+        return 2;
+    }
+    d.auth.rate = cfg.rate_per_token;
+    d.auth.burst = cfg.rate_burst;
+    kb_api_t api = {.metrics = kb_metrics_new(), .access_log = true, .auth = &d.auth};
     recovery_t rec = {.d = &d,
                       .api = &api,
                       .cfg = &cfg,
@@ -205,6 +276,7 @@ int main(int argc, char **argv) {
     limits.max_body_bytes = cfg.max_body_bytes;
     limits.max_connections = cfg.max_connections;
     limits.idle_timeout_ms = cfg.idle_timeout_ms;
+    limits.max_pipeline = cfg.max_pipeline;
     if (!api.metrics || kb_http_server_init(d.loop, &d.http, &limits, kb_api_handle, &api) < 0) {
         kb_log(KB_LOG_ERROR, "init", "error=\"out of memory\"");
         return 1;
@@ -213,12 +285,23 @@ int main(int argc, char **argv) {
     api.http = d.http;
 
     const char *host = cfg.listen_host;
-    if (!is_loopback(host)) {
+    if (d.auth.n) {
+        kb_log(KB_LOG_INFO, "access_control", "tokens=%zu rate_per_token=%.0f burst=%.0f", d.auth.n,
+               cfg.rate_per_token, cfg.rate_burst);
+    } else if (cfg.allow_open_network) {
         kb_log(KB_LOG_WARN, "open_mode",
-               "msg=\"no access control is configured: listening on 127.0.0.1, not %s\"", host);
-        host = "127.0.0.1";
+               "msg=\"no tokens are configured and --allow-open-network is given: anyone who "
+               "reaches %s may read and change everything\"",
+               host);
+    } else if (!is_loopback(host)) {
+        const char *lo = strchr(host, ':') ? "::1" : "127.0.0.1";
+        kb_log(KB_LOG_WARN, "open_mode",
+               "msg=\"no tokens are configured: listening on %s, not %s (configure tokens, or "
+               "give --allow-open-network)\"",
+               lo, host);
+        host = lo;
     } else {
-        kb_log(KB_LOG_WARN, "open_mode", "msg=\"no access control is configured: loopback only\"");
+        kb_log(KB_LOG_WARN, "open_mode", "msg=\"no tokens are configured: loopback only\"");
     }
     if ((rc = kb_http_listen(d.http, host, cfg.listen_port)) < 0) {
         kb_log(KB_LOG_ERROR, "listen", "addr=%s:%d error=\"%s\"", host, cfg.listen_port,
@@ -237,15 +320,18 @@ int main(int argc, char **argv) {
 
     uv_signal_init(d.loop, &d.sigterm);
     uv_signal_init(d.loop, &d.sigint);
-    d.sigterm.data = d.sigint.data = &d;
+    uv_signal_init(d.loop, &d.sighup);
+    d.sigterm.data = d.sigint.data = d.sighup.data = &d;
     uv_signal_start(&d.sigterm, on_signal, SIGTERM);
     uv_signal_start(&d.sigint, on_signal, SIGINT);
+    uv_signal_start(&d.sighup, on_sighup, SIGHUP);
 
     uv_run(d.loop, UV_RUN_DEFAULT);
 
     kb_http_server_free(d.http);
     kb_metrics_free(api.metrics);
     kb_engine_free(api.engine);
+    kb_auth_free(&d.auth);
     uv_loop_close(d.loop);
     return 0;
 }

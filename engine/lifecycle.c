@@ -308,6 +308,20 @@ int kb_engine_match_get(const kb_engine_t *e, const char *match_id, json_t **out
     return answer(pairing_at(e, ps), out, f);
 }
 
+int kb_engine_match_owners(const kb_engine_t *e, const char *match_id, const char **municipality,
+                           const char **org_id) {
+    uint32_t ps = kb_pool_find(&e->pairings, match_id);
+    if (ps == KB_NO_SLOT) return KB_ENOTFOUND;
+    const kb_pairing_t *p = pairing_at(e, ps);
+    *municipality =
+        p->need_slot == KB_NO_SLOT ? NULL : kb_store_need(&e->store, p->need_slot)->municipality;
+    const char *org = p->cand_slot == KB_NO_SLOT
+                          ? NULL
+                          : kb_store_cand(&e->store, p->cand_type, p->cand_slot)->org_id;
+    *org_id = p->cand_slot != KB_NO_SLOT && !org ? "" : org;
+    return 0;
+}
+
 /* ---- snapshots ---- */
 
 int kb_lifecycle_dump(const kb_engine_t *e, kb_engine_dump_fn fn, void *ctx) {

@@ -8,6 +8,19 @@
 #include <unistd.h>
 
 static int min_level = KB_LOG_INFO;
+
+/* kb_log_hold's lines, per thread: recovery logs from the thread pool
+ * while the loop thread answers. A line is at most 1024 bytes. */
+static _Thread_local int held;
+static _Thread_local char hold_buf[16384];
+static _Thread_local size_t pending;
+
+static void flush_held(void) {
+    if (!pending) return;
+    ssize_t w = write(STDERR_FILENO, hold_buf, pending);
+    (void)w;
+    pending = 0;
+}
 static const char *const names[] = {"debug", "info", "warn", "error"};
 
 void kb_log_set_level(int level) {
@@ -38,8 +51,21 @@ void kb_log(int level, const char *event, const char *fmt, ...) {
     if (k > 0) n += (size_t)k < sizeof line - n ? (size_t)k : sizeof line - n - 1;
     while (n > 0 && line[n - 1] == ' ') n--;
     line[n++] = '\n';
+    if (held) {
+        if (pending + n > sizeof hold_buf) flush_held();
+        memcpy(hold_buf + pending, line, n);
+        pending += n;
+        if (level >= KB_LOG_WARN) flush_held();
+        return;
+    }
     /* One write per line; a short write to a broken stderr is not worth
      * failing a request over. */
     ssize_t w = write(STDERR_FILENO, line, n);
     (void)w;
+}
+
+void kb_log_hold(void) { held++; }
+
+void kb_log_release(void) {
+    if (held > 0 && --held == 0) flush_held();
 }

@@ -16,5 +16,12 @@ void kb_log_set_level(int level);
 int kb_log_level_parse(const char *name);
 void kb_log(int level, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Between kb_log_hold and kb_log_release, the lines this thread logs are
+ * kept and written together at the release (or when 16 KiB are waiting,
+ * or right after a warning or error), still whole and in order: a batch
+ * of answers sent at once (commit.c) costs one write(2) for its access
+ * lines instead of one each. Holds nest. */
+void kb_log_hold(void);
+void kb_log_release(void);
 
 #endif

@@ -10,6 +10,7 @@
 #include "core.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 void kb_engine_set_journal(kb_engine_t *e, kb_engine_journal_fn fn, void *ctx) {
@@ -33,8 +34,18 @@ int kb_engine_log(kb_engine_t *e, kb_fault_t *f, const char *fmt, ...) {
         json_decref(op);
         return kb_fault(f, KB_ENOMEM, 503, "out_of_memory", NULL, "the server is out of memory");
     }
-    int rc = e->journal(e->journal_ctx, op);
+    char *text = json_dumps(op, JSON_COMPACT);
     json_decref(op);
+    if (!text)
+        return kb_fault(f, KB_ENOMEM, 503, "out_of_memory", NULL, "the server is out of memory");
+    int rc = kb_engine_log_text(e, f, text, strlen(text));
+    free(text);
+    return rc;
+}
+
+int kb_engine_log_text(kb_engine_t *e, kb_fault_t *f, const char *op, size_t len) {
+    if (!e->journal || e->replaying) return 0;
+    int rc = e->journal(e->journal_ctx, op, len);
     if (rc < 0)
         return kb_fault(f, rc, 503, "journal_failed", NULL,
                         "the change could not be written to disk, so it was not made");

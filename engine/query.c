@@ -112,12 +112,26 @@ int kb_engine_what_if(kb_engine_t *e, const json_t *body, const kb_match_opts_t 
     return rc;
 }
 
-/* kb_need_source_t for the reverse query: open needs wanting volunteers. */
+/* kb_need_source_t for the reverse query: open needs wanting volunteers,
+ * in the caller's municipalities when it has a scope. */
+typedef struct need_source {
+    kb_engine_t *e;
+    const kb_match_opts_t *o;
+} need_source_t;
+
+static bool in_scope(const kb_match_opts_t *o, const char *muni) {
+    if (!o->munis) return true;
+    for (unsigned i = 0; i < o->nmunis; i++)
+        if (!strcmp(o->munis[i], muni)) return true;
+    return false;
+}
+
 static bool prepare_need(void *ctx, uint32_t slot, kb_query_t *q) {
-    kb_engine_t *e = ctx;
-    const kb_need_t *n = kb_store_need(&e->store, slot);
+    const need_source_t *ns = ctx;
+    const kb_need_t *n = kb_store_need(&ns->e->store, slot);
     if (n->state != KB_NEED_OPEN || !kb_kind_wants(n->kind, KB_VOLUNTEER)) return false;
-    return kb_engine_query(e, n, q) == 0;
+    if (!in_scope(ns->o, n->municipality)) return false;
+    return kb_engine_query(ns->e, n, q) == 0;
 }
 
 int kb_engine_volunteer_needs(kb_engine_t *e, const char *volunteer_id, const kb_match_opts_t *o,
@@ -125,7 +139,8 @@ int kb_engine_volunteer_needs(kb_engine_t *e, const char *volunteer_id, const kb
     uint32_t v = kb_pool_find(&e->store.cands[KB_VOLUNTEER], volunteer_id);
     if (v == KB_NO_SLOT)
         return kb_fault(f, KB_ENOTFOUND, 404, "not_found", NULL, "no such volunteer");
-    kb_need_source_t src = {prepare_need, e};
+    need_source_t ns = {e, o};
+    kb_need_source_t src = {prepare_need, &ns};
     kb_match_result_t r;
     if (kb_match_volunteer(&e->matcher, &e->store, &e->need_ix, v, &src, o->limit, &r) < 0)
         return no_memory(f);

@@ -132,12 +132,35 @@ static int damaged(kb_fault_t *f, const char *what) {
     return kb_fault(f, KB_ECORRUPT, 500, "damaged_snapshot", NULL, "%s", what);
 }
 
+/* Counts the binary candidate records by type (their first byte), going
+ * from length to length without checking anything: only to size the
+ * engine's pools, the real reading checks every record. */
+static void count_cands(const uint8_t *buf, size_t len, uint32_t count[2]) {
+    count[0] = count[1] = 0;
+    for (size_t off = KB_JOURNAL_HEADER; len - off >= KB_JREC_HEADER;) {
+        const uint8_t *h = buf + off; /* u32 len, u32 kind, little-endian */
+        uint32_t plen = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 |
+                        (uint32_t)h[3] << 24,
+                 kind = (uint32_t)h[4] | (uint32_t)h[5] << 8 | (uint32_t)h[6] << 16 |
+                        (uint32_t)h[7] << 24;
+        if (plen > len - off - KB_JREC_HEADER) return;
+        if (kind == KB_JREC_SNAP_CAND && plen > 0 && buf[off + KB_JREC_HEADER] < 2 &&
+            count[buf[off + KB_JREC_HEADER]] < UINT32_MAX)
+            count[buf[off + KB_JREC_HEADER]]++;
+        off += KB_JREC_HEADER + (size_t)plen;
+    }
+}
+
 /* Restores the records of a mapped snapshot. */
 static int load_records(kb_engine_t *e, const uint8_t *buf, size_t len, uint64_t *seq,
                         kb_snapshot_restore_fn restore_own, void *own_ctx, kb_snapshot_info_t *info,
                         kb_fault_t *f) {
     size_t off = KB_JOURNAL_HEADER;
     uint64_t records = 0;
+    uint32_t cands[2];
+    count_cands(buf, len, cands);
+    int reserved = kb_engine_restore_reserve(e, cands, f);
+    if (reserved < 0) return reserved;
     while (off < len) {
         kb_jrec_t rec;
         size_t n = kb_journal_decode(buf + off, len - off, &rec);
@@ -161,6 +184,10 @@ static int load_records(kb_engine_t *e, const uint8_t *buf, size_t len, uint64_t
                 rc = damaged(f, "a record of the outbox does not fit");
             records++;
         } else if (rec.kind == KB_JREC_SNAP_END) {
+            if ((rc = kb_engine_restore_index(e, f)) < 0) {
+                json_decref(v);
+                return rc;
+            }
             json_t *count = json_object_get(v, "records"), *js = json_object_get(v, "journal_seq");
             if (off != len || !json_is_integer(count) || !json_is_integer(js) ||
                 (uint64_t)json_integer_value(count) != records)

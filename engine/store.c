@@ -2,9 +2,11 @@
 #include "store.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "koble/error.h"
 
@@ -66,18 +68,36 @@ uint32_t kb_pool_find(const kb_pool_t *p, const char *id) {
     return kb_dict_get(&p->ids, id, strlen(id), &slot) == 0 ? slot : KB_NO_SLOT;
 }
 
+/* Grows the record array to cap records. A large one asks for huge
+ * pages: a million candidates fill ~40k small pages, and faulting each in
+ * one by one is a good part of restoring them (a hint; ignored where
+ * transparent huge pages are off). */
+static int grow_recs(kb_pool_t *p, uint32_t cap) {
+    size_t bytes = (size_t)cap * p->elem;
+    void *n = realloc(p->recs, bytes);
+    if (!n) return KB_ENOMEM;
+    p->recs = n;
+    p->cap = cap;
+#ifdef MADV_HUGEPAGE
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    uintptr_t from = ((uintptr_t)n + huge - 1) & ~(huge - 1),
+              to = ((uintptr_t)n + bytes) & ~(huge - 1);
+    if (to > from) (void)madvise((void *)from, to - from, MADV_HUGEPAGE);
+#endif
+    return 0;
+}
+
+int kb_pool_reserve(kb_pool_t *p, uint32_t n) {
+    if (n > p->cap && grow_recs(p, n) < 0) return KB_ENOMEM;
+    return kb_dict_reserve(&p->ids, n);
+}
+
 int kb_pool_alloc(kb_pool_t *p, const char *id, uint32_t *out) {
     uint32_t slot;
     if (p->nfree) {
         slot = p->free_slots[p->nfree - 1];
     } else {
-        if (p->used == p->cap) {
-            uint32_t cap = p->cap ? p->cap * 2 : 256;
-            void *n = realloc(p->recs, (size_t)cap * p->elem);
-            if (!n) return KB_ENOMEM;
-            p->recs = n;
-            p->cap = cap;
-        }
+        if (p->used == p->cap && grow_recs(p, p->cap ? p->cap * 2 : 256) < 0) return KB_ENOMEM;
         slot = p->used;
     }
     char *rec = (char *)p->recs + (size_t)slot * p->elem;

@@ -164,8 +164,12 @@ void kb_pool_free(kb_pool_t *p, void (*clear)(void *));
 /* Slot of id in pool, or KB_NO_SLOT. */
 uint32_t kb_pool_find(const kb_pool_t *p, const char *id);
 /* Reserves a slot for a new record with id (the record is zeroed, live,
- * and its id already set to a copy). 0 and *slot, or KB_ENOMEM. */
+ * and its id already set to a copy). 0 and *slot, KB_ECONFLICT if id is
+ * in the pool already, or KB_ENOMEM. */
 int kb_pool_alloc(kb_pool_t *p, const char *id, uint32_t *slot);
+/* Makes room for n records in all without growing again (restoring a
+ * snapshot that says how many it holds). 0 or KB_ENOMEM. */
+int kb_pool_reserve(kb_pool_t *p, uint32_t n);
 /* Frees slot: the caller has already released the record's members
  * other than id (kb_*_clear below). */
 void kb_pool_release(kb_pool_t *p, uint32_t slot);

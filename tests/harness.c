@@ -220,14 +220,20 @@ char *kt_raw(const kt_daemon_t *d, const char *bytes, size_t len) {
 }
 
 kt_resp_t kt_http(const kt_daemon_t *d, const char *method, const char *path, const char *body) {
+    return kt_http_as(d, NULL, method, path, body);
+}
+
+kt_resp_t kt_http_as(const kt_daemon_t *d, const char *token, const char *method, const char *path,
+                     const char *body) {
     kt_resp_t r = {0};
     size_t blen = body ? strlen(body) : 0;
-    size_t cap = blen + strlen(path) + 256;
+    size_t cap = blen + strlen(path) + (token ? strlen(token) : 0) + 256;
     char *req = must_alloc(NULL, cap);
     int n = snprintf(req, cap,
-                     "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+                     "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n%s%s%s"
                      "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
-                     method, path, blen);
+                     method, path, token ? "Authorization: Bearer " : "", token ? token : "",
+                     token ? "\r\n" : "", blen);
     memcpy(req + n, body ? body : "", blen);
     r.raw = kt_raw(d, req, (size_t)n + blen);
     free(req);

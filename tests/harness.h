@@ -56,6 +56,9 @@ int kt_daemon_stop(kt_daemon_t *d);
 
 /* One request on a fresh connection; body may be NULL. */
 kt_resp_t kt_http(const kt_daemon_t *d, const char *method, const char *path, const char *body);
+/* The same with "Authorization: Bearer <token>" (token may be NULL). */
+kt_resp_t kt_http_as(const kt_daemon_t *d, const char *token, const char *method, const char *path,
+                     const char *body);
 void kt_resp_free(kt_resp_t *r);
 /* Sends raw bytes on a fresh connection and reads until the server closes
  * it (or 10 s pass). Returns a malloc'd NUL-terminated string. */

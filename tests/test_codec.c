@@ -847,3 +847,95 @@ Test(codec, timestamps_and_withdrawn_languages) {
     cr_assert(kb_iso639_1_valid("sh"));
     cr_assert(kb_iso639_1_valid("bh"));
 }
+
+/* The text a PUT answers with is, byte for byte, the dump of the object
+ * GET answers with: two writers over one table must not drift apart. */
+Test(codec, candidate_text_is_the_dump_of_its_json) {
+    static const char *const vols[] = {
+        "{\"location\":{\"lat\":55.6761,\"lon\":12.5683}}",
+        "{\"org_id\":\"org-1\",\"location\":{\"lat\":-33.123456789012345,\"lon\":1e-7},"
+        "\"max_distance_km\":7.3,\"skills\":[\"zumba\",\"cooking\",\"a_b\"],"
+        "\"languages\":[\"da\",\"en\",\"ar\"],\"birth_year\":1950,"
+        "\"availability\":[\"sun_evening\",\"mon_morning\"],\"capacity\":1000,"
+        "\"experience\":[\"dementia\"],\"child_certificate_until\":\"2031-02-28\","
+        "\"active\":false}",
+        "{\"location\":{\"lat\":0,\"lon\":-180},\"max_distance_km\":0.001,\"skills\":[],"
+        "\"availability\":[]}",
+        "{\"location\":{\"lat\":90,\"lon\":179.99999999999},\"max_distance_km\":500}",
+    };
+    static const char *const acts[] = {
+        "{\"org_id\":\"o\",\"title\":\"Strik \\\"og\\\" snak \\\\ kaffe\",\"location\":"
+        "{\"lat\":56.1,\"lon\":10.2}}",
+        "{\"org_id\":\"o:2\",\"title\":\"Læsegruppe på Ærø – été\",\"location\":{\"lat\":54.9,"
+        "\"lon\":10.4},\"skills\":[\"reading\"],\"languages\":[\"da\"],\"availability\":"
+        "[\"tue_evening\"],\"capacity\":12,\"age_min\":7,\"age_max\":99,\"active\":true}",
+    };
+    for (size_t k = 0; k < 6; k++) {
+        bool vol = k < 4;
+        json_t *body = parse(vol ? vols[k] : acts[k - 4]);
+        kb_cand_t c;
+        kb_fault_t f;
+        int rc = vol ? kb_codec_volunteer(&cx, body, "v-1", &c, &f)
+                     : kb_codec_activity(&cx, body, "a-1", &c, &f);
+        cr_assert_eq(rc, 0, "body %zu: %s", k, f.message);
+        c.id = vol ? "v-1" : "a-1";
+        json_t *j =
+            vol ? kb_codec_volunteer_json(&tokens, &c) : kb_codec_activity_json(&tokens, &c);
+        char *want = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15));
+        size_t len = 0;
+        char *got = kb_codec_cand_text(&tokens, &c, &len);
+        cr_assert_not_null(got);
+        cr_assert_str_eq(got, want, "body %zu", k);
+        cr_assert_eq(len, strlen(want));
+        free(got);
+        free(want);
+        json_decref(j);
+        json_decref(body);
+        c.id = NULL;
+        kb_cand_clear(&c);
+    }
+}
+
+/* Reals as answers write them (without printf where it can) against
+ * Jansson's dump: coordinates with 0 to 12 decimals, negative ones, tiny
+ * and whole ones, and arbitrary doubles. */
+Test(codec, candidate_text_writes_every_real_as_the_dump_does) {
+    uint64_t x = 88172645463325252ull;
+    for (int k = 0; k < 4000; k++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+        double lat = (double)(x % 180000000000ull) / 1e9 - 90;
+        int decimals = (int)(x >> 40) % 13;
+        char body[256], latbuf[40], lonbuf[40];
+        snprintf(latbuf, sizeof latbuf, "%.*f", decimals, lat);
+        switch (k % 4) {
+        case 0:
+            snprintf(lonbuf, sizeof lonbuf, "%.17g",
+                     (double)(x >> 11) / 9007199254740992.0 * 360 - 180);
+            break;
+        case 1:
+            snprintf(lonbuf, sizeof lonbuf, "%.*f", (int)(x >> 50) % 9, (double)(x % 1000) / 1e4);
+            break;
+        case 2: snprintf(lonbuf, sizeof lonbuf, "%d", (int)(x % 361) - 180); break;
+        default: snprintf(lonbuf, sizeof lonbuf, "%.3e", (double)(x % 1000) * 1e-7); break;
+        }
+        snprintf(body, sizeof body,
+                 "{\"location\":{\"lat\":%s,\"lon\":%s},\"max_distance_km\":%.*f}", latbuf, lonbuf,
+                 (int)(x >> 30) % 5, 0.001 + (double)(x % 499000) / 1000);
+        json_t *j = parse(body);
+        kb_cand_t c;
+        kb_fault_t f;
+        cr_assert_eq(kb_codec_volunteer(&cx, j, "v-1", &c, &f), 0, "%s: %s", body, f.message);
+        c.id = "v-1";
+        json_t *out = kb_codec_volunteer_json(&tokens, &c);
+        char *want = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(15));
+        size_t len;
+        char *got = kb_codec_cand_text(&tokens, &c, &len);
+        cr_assert_str_eq(got, want, "from %s", body);
+        free(got);
+        free(want);
+        json_decref(out);
+        json_decref(j);
+        c.id = NULL;
+        kb_cand_clear(&c);
+    }
+}

@@ -5,8 +5,11 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "commit.h"
@@ -287,4 +290,82 @@ Test(commit, a_failed_fsync_answers_eio_and_stops_appends) {
     close_commit();
     close(pipe_fds[0]);
     close(pipe_fds[1]);
+}
+
+/* Under "always" an iteration's records reach the file together, at its
+ * end, before its fsync starts. */
+static off_t file_size(const char *path) {
+    struct stat st;
+    cr_assert_eq(stat(path, &st), 0);
+    return st.st_size;
+}
+
+static void writes_then_look(void) {
+    write_and_wait("a");
+    write_and_wait("b");
+    cr_assert_eq(file_size(path_a), 16, "records are not written one by one");
+    cr_assert_eq(kb_commit_journal(commit)->size, 16 + 2 * (24 + 1), "but counted at once");
+}
+
+Test(commit, an_iterations_records_are_written_together_before_the_fsync) {
+    open_commit(KB_FSYNC_ALWAYS);
+    run_in_loop(writes_then_look);
+    cr_assert_eq(nanswers, 2);
+    cr_assert_eq(answers[1].status, 0);
+    cr_assert_eq(file_size(path_a), 16 + 2 * (24 + 1));
+    close_commit();
+    cr_assert_str_eq(records_of(path_a), "1:a;2:b;");
+}
+
+/* A record that would pass the file size limit is refused when appended,
+ * before its write is applied, and the commit goes on; the ones before it
+ * are written and answered. */
+static void up_to_the_limit(void) {
+    write_and_wait("a");
+    write_and_wait("b");
+    errno = 0;
+    cr_assert_eq(kb_commit_append(commit, KB_JREC_OP, "c", 1), KB_EIO);
+    cr_assert_eq(errno, EFBIG);
+    cr_assert_eq(kb_commit_written(commit), 2);
+}
+
+Test(commit, a_record_past_the_size_limit_is_refused_before_it_is_taken) {
+    struct rlimit saved, small;
+    cr_assert_eq(getrlimit(RLIMIT_FSIZE, &saved), 0);
+    small = saved;
+    small.rlim_cur = 16 + 2 * (24 + 1) + 10; /* two records and a bit */
+    signal(SIGXFSZ, SIG_IGN);
+    cr_assert_eq(setrlimit(RLIMIT_FSIZE, &small), 0);
+    open_commit(KB_FSYNC_ALWAYS);
+    run_in_loop(up_to_the_limit);
+    cr_assert_eq(setrlimit(RLIMIT_FSIZE, &saved), 0);
+    cr_assert_eq(nanswers, 2);
+    cr_assert_eq(answers[0].status, 0);
+    cr_assert_eq(answers[1].status, 0);
+    cr_assert_eq(fails, 0, "a refused record is no failure of the journal");
+    close_commit();
+    cr_assert_str_eq(records_of(path_a), "1:a;2:b;");
+}
+
+/* Fault injection: the journal's descriptor becomes a read-only one, so
+ * the iteration's write fails. Its records were taken already, so this is
+ * a failure of the journal: nothing is acknowledged and the owner hears. */
+static void write_to_a_read_only_fd(void) {
+    write_and_wait("a");
+    int ro = open("/dev/null", O_RDONLY);
+    cr_assert_geq(ro, 0);
+    cr_assert_geq(dup2(ro, kb_commit_journal(commit)->fd), 0);
+    close(ro);
+}
+
+Test(commit, a_failed_write_answers_eio_and_stops_appends) {
+    open_commit(KB_FSYNC_ALWAYS);
+    run_in_loop(write_to_a_read_only_fd);
+    cr_assert_eq(nanswers, 1);
+    cr_assert_eq(answers[0].status, KB_EIO);
+    cr_assert_eq(fails, 1);
+    cr_assert_eq(fail_err, EBADF);
+    cr_assert_eq(stats().fsyncs, 0, "no fsync for what was not written");
+    cr_assert_eq(kb_commit_append(commit, KB_JREC_OP, "b", 1), KB_EIO);
+    close_commit();
 }

@@ -97,3 +97,29 @@ Test(config, hostport) {
     cr_assert_eq(kb_config_parse_hostport(":80", host, sizeof host, &port), KB_EINVAL);
     cr_assert_eq(kb_config_parse_hostport("h:", host, sizeof host, &port), KB_EINVAL);
 }
+
+Test(config, security_settings, .fini = cleanup) {
+    /* The tokens list belongs to auth.c: config only lets it through. */
+    write_config("{\"tokens\":[],\"allow_open_network\":true,"
+                 "\"limits\":{\"rate_per_token\":5,\"rate_burst\":7,\"max_pipeline\":8}}");
+    kb_config_t c;
+    kb_config_default(&c);
+    cr_assert_eq(c.rate_per_token, 200);
+    cr_assert_not(c.allow_open_network, "closed by default");
+    char *argv[] = {"kobled", "--config", path, NULL};
+    char err[256];
+    cr_assert_eq(kb_config_parse_args(&c, 3, argv, err, sizeof err), 0, "%s", err);
+    cr_assert(c.allow_open_network);
+    cr_assert_eq(c.rate_per_token, 5);
+    cr_assert_eq(c.rate_burst, 7);
+    cr_assert_eq(c.max_pipeline, 8);
+    cr_assert_str_eq(c.config_path, path, "kept for SIGHUP");
+    char *off[] = {"kobled", "--config", path, "--allow-open-network=false", NULL};
+    cr_assert_eq(kb_config_parse_args(&c, 4, off, err, sizeof err), 0, "%s", err);
+    cr_assert_not(c.allow_open_network);
+    kb_config_default(&c);
+    char *on[] = {"kobled", "--allow-open-network", "--fsync", "no", NULL};
+    cr_assert_eq(kb_config_parse_args(&c, 4, on, err, sizeof err), 0, "%s", err);
+    cr_assert(c.allow_open_network, "a switch takes no value");
+    cr_assert_eq(c.fsync, KB_FSYNC_NO);
+}

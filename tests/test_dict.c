@@ -57,3 +57,26 @@ Test(imap, put_get_overwrite) {
     cr_assert_eq(kb_imap_get(&m, 7, &v), KB_ENOTFOUND);
     kb_imap_free(&m);
 }
+
+Test(dict, a_reserved_table_does_not_grow_and_a_present_key_is_refused) {
+    kb_dict_t d;
+    kb_dict_init(&d, key_of, NULL);
+    cr_assert_eq(kb_dict_reserve(&d, 3000), 0);
+    struct kb_dict_entry *table = d.slots;
+    uint32_t mask = d.mask;
+    cr_assert_geq((uint64_t)mask + 1, 6000, "load stays at most 1/2");
+    for (uint32_t i = 0; i < 3000; i++) {
+        snprintf(keys[i], sizeof keys[i], "r%u", i);
+        cr_assert_eq(kb_dict_add(&d, keys[i], strlen(keys[i]), i), 0);
+    }
+    cr_assert_eq(d.slots, table, "no growth after reserving");
+    cr_assert_eq(d.mask, mask);
+    /* Another value under a key already there: refused, table unchanged. */
+    snprintf(keys[3000], sizeof keys[3000], "r17");
+    cr_assert_eq(kb_dict_add(&d, keys[3000], strlen(keys[3000]), 3000), KB_ECONFLICT);
+    cr_assert_eq(d.count, 3000);
+    uint32_t v = 0;
+    cr_assert_eq(kb_dict_get(&d, "r17", 3, &v), 0);
+    cr_assert_eq(v, 17);
+    kb_dict_free(&d);
+}

@@ -34,13 +34,15 @@ static void on_event(void *ctx, const char *stream, const char *event, int64_t t
     json_array_append_new(r->data, data ? json_deep_copy(data) : json_null());
 }
 
-static int journal(void *ctx, const json_t *op) {
-    return json_array_append_new(ctx, json_deep_copy(op));
+static int journal(void *ctx, const char *op, size_t len) {
+    json_t *v = json_loadb(op, len, 0, NULL);
+    return v ? json_array_append_new(ctx, v) : KB_ECORRUPT;
 }
 
-static int failing_journal(void *ctx, const json_t *op) {
+static int failing_journal(void *ctx, const char *op, size_t len) {
     (void)ctx;
     (void)op;
+    (void)len;
     return KB_EIO;
 }
 

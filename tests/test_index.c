@@ -301,3 +301,66 @@ Test(index, empty_index_yields_nothing) {
     cr_assert_null(kb_index_search_next(&s));
     kb_index_search_free(&s);
 }
+
+/* Sorted copy of a posting's slots, for comparing two indexes. */
+static void sorted_slots(const kb_posting_t *p, uint32_t *out) {
+    memcpy(out, p->slots, p->n * sizeof *out);
+    for (uint32_t i = 1; i < p->n; i++)
+        for (uint32_t j = i; j > 0 && out[j - 1] > out[j]; j--) {
+            uint32_t t = out[j];
+            out[j] = out[j - 1];
+            out[j - 1] = t;
+        }
+}
+
+Test(index, adding_a_cell_at_once_equals_adding_one_by_one) {
+    /* Two batches into one cell (the second meets postings the first made),
+     * keys of every class, a key only some items have. */
+    const uint32_t keys[] = {5,
+                             9 | KB_INDEX_LANG,
+                             KB_INDEX_SLOT | 3, /* item 10 */
+                             9,
+                             5,
+                             2 | KB_INDEX_EXP,  /* item 11 */
+                             KB_INDEX_NO_SLOTS, /* item 12 */
+                             5,
+                             40 | KB_INDEX_LANG,
+                             9 | KB_INDEX_LANG,
+                             1, /* item 13 */
+                             2 | KB_INDEX_EXP,
+                             KB_INDEX_SLOT | 3,
+                             0}; /* item 14 */
+    const uint32_t off[] = {0, 3, 6, 7, 11, 14}, slots[] = {10, 11, 12, 13, 14};
+    kb_index_t one;
+    kb_index_init(&one);
+    for (uint32_t i = 0; i < 5; i++)
+        cr_assert_eq(
+            kb_index_add(&one, slots[i], 55.681, 12.571, keys + off[i], off[i + 1] - off[i]), 0);
+    cr_assert_eq(kb_index_add_cell(&ix, 55.681, 12.571, slots, 2, keys, off), 0);
+    const uint32_t off2[] = {0, 1, 5, 8};
+    cr_assert_eq(kb_index_add_cell(&ix, 55.6811, 12.5711, slots + 2, 3, keys + 6, off2), 0);
+
+    cr_assert_eq(ix.count, one.count);
+    cr_assert_eq(ix.posting_entries, one.posting_entries);
+    cr_assert_eq(ix.ncells, 1);
+    cr_assert_eq(one.ncells, 1);
+    cr_assert_eq(block_members(), 5);
+    const kb_cell_t *a = &ix.cells[0], *b = &one.cells[0];
+    cr_assert_eq(a->n, b->n);
+    cr_assert_eq(a->nposts, b->nposts);
+    for (uint32_t p = 0; p < a->nposts; p++) {
+        cr_assert_eq(a->posts[p].key, b->posts[p].key, "posting %u", p);
+        if (p) cr_assert_gt(a->posts[p].key, a->posts[p - 1].key, "postings stay sorted");
+        cr_assert_eq(a->posts[p].n, b->posts[p].n, "key %#x", a->posts[p].key);
+        uint32_t x[8], y[8];
+        sorted_slots(&a->posts[p], x);
+        sorted_slots(&b->posts[p], y);
+        cr_assert_arr_eq(x, y, a->posts[p].n * sizeof x[0], "key %#x", a->posts[p].key);
+    }
+    /* And it takes removals like any other cell. */
+    kb_index_remove(&ix, 13, 55.681, 12.571, keys + 7, 4);
+    cr_assert_eq(ix.count, 4);
+    cr_assert_eq(kb_cell_posting(a, 40 | KB_INDEX_LANG)->n, 0);
+    cr_assert_eq(kb_cell_posting(a, 5)->n, 2);
+    kb_index_free(&one);
+}

@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "journal.h"
 #include "koble/error.h"
@@ -248,4 +249,24 @@ Test(journal, a_failed_append_leaves_nothing_behind) {
     cr_assert_eq(kb_journal_open(&j, path, 3, collect, &s, NULL), 0);
     cr_assert_str_eq(s.text, "4:x;5:s;");
     kb_journal_close(&j);
+}
+
+/* The check is XXH3-64 of the 16 header bytes and the payload, however it
+ * is computed: small records are hashed from a copy, large ones streamed,
+ * and files written before either way must keep reading. */
+Test(journal, the_check_is_xxh3_of_header_and_payload_at_every_size) {
+    static uint8_t payload[3000];
+    for (size_t i = 0; i < sizeof payload; i++) payload[i] = (uint8_t)(i * 131 + 7);
+    const uint32_t sizes[] = {0, 1, 100, 1008, 1009, 1024, 3000};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        uint32_t len = sizes[k];
+        uint8_t head[KB_JREC_HEADER];
+        kb_journal_encode(head, KB_JREC_OP, 42, payload, len);
+        static uint8_t whole[16 + sizeof payload];
+        memcpy(whole, head, 16);
+        memcpy(whole + 16, payload, len);
+        uint64_t want = XXH3_64bits(whole, 16 + (size_t)len), got = 0;
+        for (int i = 7; i >= 0; i--) got = got << 8 | head[16 + i];
+        cr_assert_eq(got, want, "payload of %u bytes", len);
+    }
 }

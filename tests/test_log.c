@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -40,4 +41,41 @@ Test(log, format_and_level) {
     cr_assert_eq(lines, 2);
     cr_assert_eq(kb_log_level_parse("warn"), KB_LOG_WARN);
     cr_assert_eq(kb_log_level_parse("loud"), -1);
+}
+
+/* Lines logged while held, nested holds among them. */
+static void held_lines(void) {
+    kb_log_set_level(KB_LOG_INFO);
+    kb_log_hold();
+    kb_log_hold(); /* nested */
+    kb_log(KB_LOG_INFO, "request", "n=%d", 1);
+    kb_log(KB_LOG_INFO, "request", "n=%d", 2);
+    kb_log_release();
+    kb_log(KB_LOG_INFO, "request", "n=%d", 3);
+    kb_log_release();
+}
+
+Test(log, held_lines_go_out_whole_in_order_at_the_release) {
+    int fds[2];
+    cr_assert_eq(pipe(fds), 0);
+    int saved = dup(2);
+    dup2(fds[1], 2);
+    kb_log_hold();
+    kb_log(KB_LOG_INFO, "request", "n=%d", 0);
+    char none[8];
+    cr_assert_eq(fcntl(fds[0], F_SETFL, O_NONBLOCK), 0);
+    cr_assert_lt(read(fds[0], none, sizeof none), 0, "nothing is written while held");
+    kb_log_release();
+    held_lines();
+    dup2(saved, 2);
+    close(saved);
+    close(fds[1]);
+    char out[1024];
+    ssize_t n = read(fds[0], out, sizeof out - 1);
+    cr_assert_gt(n, 0);
+    out[n] = '\0';
+    close(fds[0]);
+    const char *a = strstr(out, "n=0\n"), *b = strstr(out, "n=1\n"), *c = strstr(out, "n=2\n"),
+               *d = strstr(out, "n=3\n");
+    cr_assert(a && b && c && d && a < b && b < c && c < d, "%s", out);
 }

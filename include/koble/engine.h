@@ -47,6 +47,10 @@ typedef struct kb_engine_opts {
 typedef struct kb_match_opts {
     uint32_t limit; /* 1..100, default 10 */
     bool explain;   /* add components and exclusion counts */
+    /* The reverse query (kb_engine_volunteer_needs) offers only needs in
+     * these municipalities (4-digit codes): a caseworker's scope. NULL: all. */
+    const char (*munis)[5];
+    unsigned nmunis;
 } kb_match_opts_t;
 
 void kb_engine_opts_default(kb_engine_opts_t *o);
@@ -56,6 +60,18 @@ void kb_engine_free(kb_engine_t *e);
  * "Today" decides child certificates and ages. */
 void kb_engine_set_clock(kb_engine_t *e, int64_t now_ms);
 
+/* Whose an entity is, for access control: the org_id of a volunteer,
+ * activity or subscription, the municipality of a need, the id of an
+ * organisation; "" for one that belongs to no organisation. NULL if there is
+ * no such entity. The string belongs to the engine and is valid until its
+ * next write. */
+const char *kb_engine_owner(const kb_engine_t *e, kb_entity_t t, const char *id);
+/* The municipality of a match's need and the org_id of its candidate ("" if
+ * it has none); each NULL once that entity is deleted. KB_ENOTFOUND if there is no such match.
+ * Valid until the engine's next write. */
+int kb_engine_match_owners(const kb_engine_t *e, const char *match_id, const char **municipality,
+                           const char **org_id);
+
 /* Parses a request body (malformed JSON, duplicate keys, too deep: 400). */
 int kb_engine_parse(const kb_engine_t *e, const char *body, size_t len, json_t **out,
                     kb_fault_t *f);
@@ -63,6 +79,13 @@ int kb_engine_parse(const kb_engine_t *e, const char *body, size_t len, json_t *
 /* PUT: create (*created = true) or replace; *out is the stored object. */
 int kb_engine_put(kb_engine_t *e, kb_entity_t t, const char *id, const json_t *body, json_t **out,
                   bool *created, kb_fault_t *f);
+/* PUT from the body text as received: kb_engine_parse, then
+ * kb_engine_put; the journal record carries text as it is (see
+ * kb_engine_set_journal). On success *answer is the stored object as
+ * compact JSON text (reals with 15 digits) and a newline, *answer_len
+ * its length: malloc'ed, the caller frees it. */
+int kb_engine_put_text(kb_engine_t *e, kb_entity_t t, const char *id, const char *text, size_t len,
+                       char **answer, size_t *answer_len, bool *created, kb_fault_t *f);
 int kb_engine_get(const kb_engine_t *e, kb_entity_t t, const char *id, json_t **out, kb_fault_t *f);
 /* DELETE: a deleted need or candidate ends its proposed and accepted
  * matches (freeing capacity) first. */
@@ -100,12 +123,18 @@ int kb_engine_match_get(const kb_engine_t *e, const char *match_id, json_t **out
  *   {"op":"propose","ts":...,"body":{"need_id":...,"candidate":{...}}}
  *   {"op":"step","id":"m-1","step":"accept","ts":...}
  *
+ * The hook gets the object as compact JSON text (op, len: not
+ * NUL-terminated), borrowed for the call: a put made with
+ * kb_engine_put_text carries its body as the client sent it, so the
+ * write path never encodes a body again (kb_engine_apply parses both
+ * forms alike).
+ *
  * `ts` is the instant the write ran at (one per write). If the hook
  * returns an error the write is refused with 503 "journal_failed" and the
  * engine is unchanged. kb_engine_apply replays such an object with the
  * clock at its ts, so the engine makes the same decisions and assigns the
  * same ids and timestamps as the first time; it does not call the hook. */
-typedef int (*kb_engine_journal_fn)(void *ctx, const json_t *op);
+typedef int (*kb_engine_journal_fn)(void *ctx, const char *op, size_t len);
 void kb_engine_set_journal(kb_engine_t *e, kb_engine_journal_fn fn, void *ctx);
 int kb_engine_apply(kb_engine_t *e, const json_t *op, kb_fault_t *f);
 
@@ -153,6 +182,15 @@ int kb_engine_restore(kb_engine_t *e, const json_t *rec, kb_fault_t *f);
 typedef int (*kb_engine_bin_fn)(void *ctx, const void *rec, size_t len);
 int kb_engine_dump_bin(const kb_engine_t *e, kb_engine_dump_fn fn, kb_engine_bin_fn bin, void *ctx);
 int kb_engine_restore_bin(kb_engine_t *e, const void *rec, size_t len, kb_fault_t *f);
+/* Candidates restored by kb_engine_restore_bin are stored at once but
+ * indexed only here, cell by cell (a snapshot lists them so): call it
+ * after the last one. kb_engine_restore calls it itself first. 0 or
+ * KB_ENOMEM (f says so). */
+int kb_engine_restore_index(kb_engine_t *e, kb_fault_t *f);
+/* Makes room for count[0] volunteers and count[1] activities about to be
+ * restored (a snapshot counts its records first),
+ * so the pools and id tables grow once. 0 or KB_ENOMEM (f says so). */
+int kb_engine_restore_reserve(kb_engine_t *e, const uint32_t count[2], kb_fault_t *f);
 
 /* Counts, index sizes and memory, as GET /v1/stats answers. */
 json_t *kb_engine_stats(const kb_engine_t *e);
