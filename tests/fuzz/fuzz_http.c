@@ -8,7 +8,12 @@
  * the answers until the server closes; the loop then runs until the
  * server has freed the connection. A fresh engine per input keeps inputs
  * independent. Everything the server answers must be an HTTP/1.1
- * response. */
+ * response.
+ *
+ * The input's first byte chooses the mode: odd, kobled has three tokens
+ * (HTTP_TOKENS: "Bearer admin-token", "Bearer cw-token" for a caseworker
+ * in 0376, "Bearer org-token" for urk-guldborgsund), without a rate limit
+ * (time must not decide); even, it runs open. The rest goes on the wire. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -21,6 +26,7 @@
 #include <uv.h>
 
 #include "api.h"
+#include "auth.h"
 #include "fuzz.h"
 #include "http.h"
 
@@ -38,6 +44,25 @@ static uv_loop_t http_loop;
 static kb_http_server_t *http_srv;
 static kb_api_t http_api;
 static int http_port;
+static kb_auth_t http_auth;
+
+#define HTTP_TOKENS                                                                                \
+    "[{\"name\": \"ops\", \"sha256\": \"%s\", \"role\": \"admin\"},"                               \
+    " {\"name\": \"jc\", \"sha256\": \"%s\", \"role\": \"caseworker\", \"municipalities\": "       \
+    "[\"0376\"]},"                                                                                 \
+    " {\"name\": \"urk\", \"sha256\": \"%s\", \"role\": \"organisation\","                         \
+    " \"org_id\": \"urk-guldborgsund\"}]"
+
+static void http_tokens(void) {
+    static const char *const tokens[] = {"admin-token", "cw-token", "org-token"};
+    char hex[3][65], text[1024], err[256];
+    for (int i = 0; i < 3; i++) kb_auth_hash_hex(tokens[i], strlen(tokens[i]), hex[i]);
+    snprintf(text, sizeof text, HTTP_TOKENS, hex[0], hex[1], hex[2]);
+    json_t *list = json_loads(text, 0, NULL);
+    if (kb_auth_init() < 0 || !list || kb_auth_parse(&http_auth, list, err, sizeof err) < 0)
+        fz_fail("cannot set up the tokens", err);
+    json_decref(list);
+}
 
 static void http_setup(void) {
     fz_init();
@@ -51,6 +76,7 @@ static void http_setup(void) {
         kb_http_listen(http_srv, "127.0.0.1", 0) < 0 || (http_port = kb_http_port(http_srv)) <= 0)
         fz_fail("cannot start the HTTP server", NULL);
     http_api.http = http_srv;
+    http_tokens();
 }
 
 static void on_client(uv_poll_t *h, int status, int events) {
@@ -105,6 +131,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!http_srv) http_setup();
+    if (size == 0) return 0;
+    http_api.auth = data[0] & 1 ? &http_auth : NULL;
+    data++;
+    size--;
     http_api.engine = fz_engine();
     if (!http_api.engine) return 0;
     http_client_t c = {

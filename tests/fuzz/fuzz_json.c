@@ -6,6 +6,7 @@
  * is its argument; "ID\nBODY" where it takes both:
  *
  *   0..4  PUT volunteer, activity, need, organisation, subscription: ID\nBODY
+ *         (parsed and put; with bit 16 of the byte set, kb_engine_put_text)
  *   5     DELETE: ID, the type from the byte after the selector
  *   6     POST /v1/match (what-if): BODY        7  POST /v1/matches: BODY
  *   8     POST /v1/matches/ID/STEP: ID\nSTEP    9  POST /v1/assignments: BODY
@@ -33,9 +34,13 @@ typedef struct json_run {
     char config_path[64];
 } json_run_t;
 
-static int json_journal(void *ctx, const json_t *op) {
+/* Every op the engine hands out must be JSON, as the journal keeps it. */
+static int json_journal(void *ctx, const char *text, size_t len) {
     json_run_t *r = ctx;
-    return json_array_append_new(r->ops, json_deep_copy(op)) < 0 ? KB_ENOMEM : 0;
+    json_error_t err;
+    json_t *op = json_loadb(text, len, 0, &err);
+    if (!op) fz_fail("a journal op is not JSON", err.text);
+    return json_array_append_new(r->ops, op) < 0 ? KB_ENOMEM : 0;
 }
 
 /* Events carry their data as JSON text: build it as the daemon would. */
@@ -122,8 +127,21 @@ static void json_command(void *ctx, const uint8_t *p, size_t len) {
     case 3:
     case 4:
         split_id(p, len, id, sizeof id, &rest, &rest_len);
-        if ((body = parse(r, rest, rest_len)))
+        if (p[-1] & 16) { /* the text path of an API PUT */
+            char *text = malloc(rest_len + 1), *answer = NULL;
+            size_t answer_len;
+            if (!text) break;
+            memcpy(text, rest, rest_len);
+            text[rest_len] = '\0';
+            if (kb_engine_put_text(e, (kb_entity_t)sel, id, text, rest_len, &answer, &answer_len,
+                                   &created, &f) == 0 &&
+                !(out = json_loadb(answer, answer_len, 0, NULL)))
+                fz_fail("a PUT answer is not JSON", answer);
+            free(answer);
+            free(text);
+        } else if ((body = parse(r, rest, rest_len))) {
             kb_engine_put(e, (kb_entity_t)sel, id, body, &out, &created, &f);
+        }
         break;
     case 5:
         if (len == 0) break;

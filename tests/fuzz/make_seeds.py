@@ -41,9 +41,11 @@ def put(name, data):
         f.write(data)
 
 
-def req(method, path, body=None, keep=False, extra=b""):
+def req(method, path, body=None, keep=False, extra=b"", token=None):
     b = j(body) if isinstance(body, (dict, list)) else (body or b"")
     head = "%s %s HTTP/1.1\r\nHost: localhost\r\n" % (method, path)
+    if token:
+        head += "Authorization: Bearer %s\r\n" % token
     if not keep:
         head += "Connection: close\r\n"
     head += "Content-Type: application/json\r\nContent-Length: %d\r\n" % len(b)
@@ -51,28 +53,45 @@ def req(method, path, body=None, keep=False, extra=b""):
 
 
 def http_seeds():
+    """The first byte is fuzz_http's mode: 0 open, 1 with its three tokens."""
     d = ROOT + "/http/"
-    put(d + "healthz", req("GET", "/healthz"))
-    put(d + "head", req("HEAD", "/v1/stats"))
-    put(d + "metrics-stats", req("GET", "/metrics", keep=True) + req("GET", "/v1/stats"))
+
+    def seed(name, data):  # each request seed open, and as admin
+        put(name, b"\0" + data)
+        put(name + "-admin", b"\1" + data.replace(b"Host: localhost\r\n",
+                                                  b"Host: localhost\r\nAuthorization: Bearer admin-token\r\n"))
+
+    put(d + "org-needs", b"\1" + req("GET", "/v1/needs/n-ung-nakskov", keep=True, token="org-token") +
+        req("GET", "/v1/volunteers/v-ali-nykobing", keep=True, token="org-token") +
+        req("PUT", "/v1/volunteers/v-org", VOL, keep=True, token="org-token") +
+        req("GET", "/v1/needs/n-ung-nakskov/matches", token="org-token"))
+    put(d + "caseworker", b"\1" + req("GET", "/v1/needs/n-ung-nakskov/matches?explain=1", keep=True,
+                                      token="cw-token") +
+        req("POST", "/v1/matches", PROPOSE, keep=True, token="cw-token") +
+        req("PUT", "/v1/needs/n-other", dict(NEED, municipality="0101"), token="cw-token"))
+    put(d + "unauthorized", b"\1" + req("GET", "/v1/stats", keep=True) +
+        req("GET", "/v1/stats", keep=True, token="wrong") + req("GET", "/metrics", token="cw-token"))
+    seed(d + "healthz", req("GET", "/healthz"))
+    seed(d + "head", req("HEAD", "/v1/stats"))
+    seed(d + "metrics-stats", req("GET", "/metrics", keep=True) + req("GET", "/v1/stats"))
     for t, body in zip(TYPES, [VOL, ACT, NEED, ORG, SUB]):
-        put(d + "put-" + t, req("PUT", "/v1/%s/x-1" % t, body, keep=True) +
+        seed(d + "put-" + t, req("PUT", "/v1/%s/x-1" % t, body, keep=True) +
             req("GET", "/v1/%s/x-1" % t, keep=True) + req("DELETE", "/v1/%s/x-1" % t))
-    put(d + "matches", req("GET", "/v1/needs/n-ung-nakskov/matches?limit=3&explain=1", keep=True) +
+    seed(d + "matches", req("GET", "/v1/needs/n-ung-nakskov/matches?limit=3&explain=1", keep=True) +
         req("GET", "/v1/volunteers/v-ali-nykobing/needs?explain=true"))
-    put(d + "what-if", req("POST", "/v1/match?limit=5&explain=1", NEED))
-    put(d + "lifecycle", req("POST", "/v1/matches", PROPOSE, keep=True) +
+    seed(d + "what-if", req("POST", "/v1/match?limit=5&explain=1", NEED))
+    seed(d + "lifecycle", req("POST", "/v1/matches", PROPOSE, keep=True) +
         req("POST", "/v1/matches/m-1/accept", keep=True) + req("GET", "/v1/matches/m-1", keep=True) +
         req("POST", "/v1/matches/m-1/end", keep=True) + req("POST", "/v1/needs/n-ung-nakskov/close"))
-    put(d + "decline", req("POST", "/v1/matches", PROPOSE, keep=True) +
+    seed(d + "decline", req("POST", "/v1/matches", PROPOSE, keep=True) +
         req("POST", "/v1/matches/m-1/decline"))
-    put(d + "assign", req("POST", "/v1/assignments", ASSIGN))
+    seed(d + "assign", req("POST", "/v1/assignments", ASSIGN))
     body = j(VOL)
     chunked = (b"PUT /v1/volunteers/v-chunk HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
                b"Authorization: Bearer abc\r\n\r\n" + b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n")
-    put(d + "chunked", chunked)
-    put(d + "bad-json", req("PUT", "/v1/needs/n-2", b'{"kind": "mentor",, }'))
-    put(d + "too-large", b"PUT /v1/needs/n-2 HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n{")
+    seed(d + "chunked", chunked)
+    seed(d + "bad-json", req("PUT", "/v1/needs/n-2", b'{"kind": "mentor",, }'))
+    seed(d + "too-large", b"PUT /v1/needs/n-2 HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n{")
 
 
 def json_seeds():
@@ -174,12 +193,17 @@ def recover_seeds(tmp):
 
 
 def main():
-    for t in ("http", "json", "recover"):
+    """make_seeds.py [TARGET...]: all three when none is named."""
+    targets = sys.argv[1:] or ["http", "json", "recover"]
+    for t in targets:
         os.makedirs(ROOT + "/" + t, exist_ok=True)
-    http_seeds()
-    json_seeds()
-    with tempfile.TemporaryDirectory() as tmp:
-        recover_seeds(tmp)
+    if "http" in targets:
+        http_seeds()
+    if "json" in targets:
+        json_seeds()
+    if "recover" in targets:
+        with tempfile.TemporaryDirectory() as tmp:
+            recover_seeds(tmp)
 
 
 main()
