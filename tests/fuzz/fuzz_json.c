@@ -13,7 +13,7 @@
  *   10    POST /v1/needs/ID/close: ID           11 GET .../matches and .../needs: ID
  *   12    a journal op replayed (kb_engine_apply): BODY
  *   13    snapshot records restored into a new engine: BODY, a JSON array
- *   14    the config file: BODY                 15 GET of every type: ID
+ *   14    the config file, tokens included: BODY 15 GET of every type: ID
  *
  * Commands 0..12 act on one engine with the seed entities. Afterwards two
  * invariants are checked: the journal ops it handed out, replayed into an
@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "config.h"
 #include "fault.h"
 #include "fuzz.h"
@@ -103,6 +104,9 @@ static void load_config(json_run_t *r, const uint8_t *p, size_t len) {
     char err[512];
     kb_config_default(&c);
     kb_config_load_file(&c, r->config_path, err, sizeof err);
+    /* kobled reads the tokens from the same file, apart. */
+    kb_auth_t a = {0};
+    if (kb_auth_load_file(&a, r->config_path, err, sizeof err) == 0) kb_auth_free(&a);
     unlink(r->config_path);
 }
 
@@ -234,6 +238,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc;
     (void)argv;
     fz_init();
+    if (kb_auth_init() < 0) fz_fail("sodium_init failed", NULL);
     return 0;
 }
 

@@ -112,6 +112,14 @@ def json_seeds():
            "ts": 1764079700000}))
     with open("deploy/kobled.example.json", "rb") as f:
         put(d + "config", b"\x0e" + f.read())
+    sha = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+    put(d + "config-tokens", b"\x0e" + j({"listen": "127.0.0.1:8080", "tokens": [
+        {"name": "ops", "sha256": sha, "role": "admin"},
+        {"name": "jc", "sha256": sha.replace("9", "8"), "role": "caseworker",
+         "municipalities": ["0376", "0360"]},
+        {"name": "urk", "sha256": sha.replace("0", "1"), "role": "organisation",
+         "org_id": "urk-guldborgsund"}]}))
+    put(d + "put-text", b"\x10x-2\n" + j(VOL) + b"\x00\x13x-3\n" + j(ORG))
 
 
 def recover_seeds(tmp):
