@@ -36,13 +36,15 @@ upserts() {
         echo
         build/bench/durable-bench --volunteers 1000000
         echo
-        build/bench/assign-bench --volunteers 20000,200000 --needs 2000,20000
+        build/bench/assign-bench --volunteers 20000,200000 --needs 2000,20000 \
+            --scipy bench/results/assign-instance.txt
     else
         build/bench/match-bench --volunteers 100000 --queries 400
         echo
         build/bench/durable-bench --volunteers 100000
         echo
-        build/bench/assign-bench --volunteers 20000 --needs 2000
+        build/bench/assign-bench --volunteers 20000 --needs 2000 \
+            --scipy bench/results/assign-instance.txt
     fi
     echo
     build/bench/route-bench --subscriptions 100000 --needs 5000

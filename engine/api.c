@@ -21,6 +21,7 @@
 #include <uv.h>
 
 #include "access.h"
+#include "batch.h"
 #include "fault.h"
 #include "log.h"
 
@@ -35,12 +36,10 @@ typedef struct call {
     uint64_t written_before; /* journal records before this request */
     const char *method;      /* HEAD is routed as GET; http.c sends no body for it */
     kb_token_t *who;         /* the caller's token; NULL when kobled runs open */
+    char who_name[64];       /* its name for the access log, "-" when open */
     const char *headers;     /* extra header lines for the answer, or NULL */
     char path[512];
 } call_t;
-
-/* The access log names the token, never shows it. */
-static const char *who_name(const kb_token_t *who) { return who ? who->name : "-"; }
 
 static void send_answer(kb_api_t *api, kb_http_req_t *req, const char *route, const char *who,
                         const char *headers, int status, const char *ctype, const char *body,
@@ -82,7 +81,7 @@ static void on_durable(void *arg, int status) {
  * fsync first: a 2xx means the write is on disk. */
 static void finish(call_t *c, int status, const char *ctype, const char *body, size_t len) {
     kb_commit_t *commit = c->api->commit;
-    const char *who = who_name(c->who);
+    const char *who = c->who_name;
     if (!commit || kb_commit_written(commit) == c->written_before) {
         send_answer(c->api, c->req, c->route, who, c->headers, status, ctype, body, len);
         return;
@@ -475,6 +474,13 @@ static void metrics(call_t *c) {
     free(text);
 }
 
+/* The answer of POST /v1/assignments once its batch is done (batch.c). */
+static void assigned(void *ctx, int rc, json_t *out, const kb_fault_t *f) {
+    call_t *c = ctx;
+    reply_result(c, rc, 200, &out, f);
+    free(c);
+}
+
 static void route(call_t *c) {
     int n = c->nseg;
     char **s = c->seg;
@@ -521,16 +527,31 @@ static void route(call_t *c) {
     if (n == 2 && !strcmp(s[1], "assignments")) {
         c->route = "POST /v1/assignments";
         if (!method_is(c, "POST") || !no_query(c)) return;
-        json_t *body, *out = NULL;
+        json_t *body;
         if (!body_json(c, &body)) return;
         if (denied(c, kb_access_assign(c->who, c->api->engine, body))) {
             json_decref(body);
             return;
         }
+        /* Candidate lists in slices on the loop, the solver on the thread
+         * pool: the answer comes later, from assigned(). kobled runs on the
+         * default loop. */
         kb_fault_t f;
-        int rc = kb_engine_assign(c->api->engine, body, &out, &f);
+        call_t *later = malloc(sizeof *later);
+        int rc = KB_ENOMEM;
+        if (!later) kb_fault_set(&f, 503, "out_of_memory", NULL, "the server is out of memory");
+        else {
+            *later = *c;
+            later->who = NULL; /* a SIGHUP may free it meanwhile; the name stays */
+            later->nseg = 0;   /* seg points into c->path */
+        }
+        if (later)
+            rc = kb_batch_start(uv_default_loop(), c->api->engine, body, assigned, later, &f);
         json_decref(body);
-        reply_result(c, rc, 200, &out, &f);
+        if (rc < 0) {
+            free(later);
+            reply_fault(c, &f);
+        }
         return;
     }
     if (n == 2 && !strcmp(s[1], "match")) {
@@ -578,6 +599,7 @@ static bool authenticate(call_t *c) {
     kb_auth_t *auth = c->api->auth;
     if (!auth || !auth->n || (c->nseg == 1 && !strcmp(c->seg[0], "healthz"))) return true;
     c->who = kb_auth_check(auth, c->req->authorization);
+    if (c->who) snprintf(c->who_name, sizeof c->who_name, "%s", c->who->name);
     if (!c->who) {
         c->api->unauthorized++;
         c->headers = "WWW-Authenticate: Bearer realm=\"koble\"\r\n";
@@ -608,7 +630,8 @@ void kb_api_handle(void *data, kb_http_req_t *req) {
                 .req = req,
                 .route = "other",
                 .written_before = api->commit ? kb_commit_written(api->commit) : 0,
-                .method = strcmp(req->method, "HEAD") ? req->method : "GET"};
+                .method = strcmp(req->method, "HEAD") ? req->method : "GET",
+                .who_name = "-"};
     size_t len = strlen(req->path);
     if (len >= sizeof c.path) {
         bad_path(&c, 414, "path too long");

@@ -33,13 +33,29 @@
  *
  * Floating point. Scores are doubles, so reduced costs can come out a hair
  * below zero; they are clamped to 0 in the search, and an augmenting cycle
- * must gain more than eps = KB_ASSIGN_EPS * max score. The total is thus
- * optimal up to about eps per assignment.
+ * must gain more than eps = KB_ASSIGN_EPS * max score / 4. The total is
+ * thus optimal up to about KB_ASSIGN_EPS * max score per assignment (see
+ * Fairness).
+ *
+ * Fairness. Among optimal solutions the one that serves the most needs
+ * (at least one unit each) is preferred. Each need's arc from s is split
+ * in two: its first unit (capacity 1, cost -delta) and the others
+ * (capacity count - 1, cost 0), so the solver maximises
+ * total + delta * served; the cheaper arc fills first, as in any
+ * min-cost flow with a convex cost per arc pair. Why that cannot cost real
+ * score beyond the tolerance: if x is what the solver returns and y any
+ * feasible assignment, total(x) + delta served(x) >= total(y) + delta
+ * served(y) (up to the ties below), so total(x) >= total(y) - delta
+ * (served(x) - served(y)): x gives up less than delta per need it serves,
+ * and delta = KB_ASSIGN_EPS * max score, the tolerance per assignment
+ * already stated below. Conversely any y with total(y) >= total(x) serves
+ * no more needs than x. Cycles must gain more than eps = delta / 4 to be
+ * taken, so a cycle that only serves one more need (gain delta) is taken
+ * while floating-point noise (~1e-16 of the potentials per step) is not.
  *
  * Determinism. Needs are processed in index order, adjacency lists follow
  * edge order and the heap breaks ties by node index, so the same input
- * always gives the same answer. Among optimal solutions no preference is
- * made for serving more needs. */
+ * always gives the same answer. */
 #include "assign.h"
 
 #include <math.h>
@@ -56,9 +72,12 @@ typedef struct solver {
     size_t nedges;
     const kb_assign_edge_t *edges;
     uint32_t nnodes;
+    uint32_t bonus_base; /* first arc of the first-unit arcs */
+    double delta;        /* the first unit's bonus (Fairness) */
     /* Arcs come in pairs a, a ^ 1 (forward, reverse). Arcs 2e, 2e+1 are
      * those of edge e; then need arcs (s -> i, i -> s); then candidate arcs
-     * (j -> s, s -> j). Only arcs of edges have a non-zero cost. */
+     * (j -> s, s -> j); then first-unit arcs (s -> i, i -> s). Only arcs of
+     * edges and first-unit arcs have a non-zero cost. */
     uint32_t *head, *residual;
     uint32_t *adj_start, *adj; /* CSR of arcs leaving each node but s */
     double *pot, *dist;
@@ -68,6 +87,7 @@ typedef struct solver {
 } solver_t;
 
 static double arc_cost(const solver_t *sv, uint32_t a) {
+    if (a >= sv->bonus_base) return (a & 1u) ? sv->delta : -sv->delta;
     if (a >= 2 * sv->nedges) return 0.0;
     double score = sv->edges[a >> 1].score;
     return (a & 1u) ? score : -score;
@@ -147,35 +167,26 @@ static bool shortest_path_to_hub(solver_t *sv, uint32_t src) {
     return false;
 }
 
-/* Adds need i's units one by one while a negative cycle through s -> i
- * exists. */
-static void add_need(solver_t *sv, uint32_t i, double eps) {
-    uint32_t node = 1 + i, in_arc = (uint32_t)(2 * sv->nedges) + 2 * i;
-    /* Fresh need: the largest score + pot over its edges makes every
-     * reduced cost out of it non-negative and the best one zero. */
-    double best = sv->pot[HUB];
-    for (uint32_t k = sv->adj_start[node]; k < sv->adj_start[node + 1]; k++) {
-        uint32_t a = sv->adj[k];
-        if (sv->residual[a] == 0) continue;
-        double p = -arc_cost(sv, a) + sv->pot[sv->head[a]];
-        if (p > best) best = p;
-    }
-    sv->pot[node] = best;
-
-    while (sv->residual[in_arc] > 0 && sv->pot[HUB] - sv->pot[node] < -eps) {
+/* Routes units into node from s along in_arc while that closes a cycle
+ * cheaper than -eps. Returns false once nothing reachable from node leads
+ * back to s (no unit along any arc into node can help then). */
+static bool fill_arc(solver_t *sv, uint32_t node, uint32_t in_arc, double eps) {
+    double cost = arc_cost(sv, in_arc);
+    while (sv->residual[in_arc] > 0 && cost + sv->pot[HUB] - sv->pot[node] < -eps) {
         bool reached = shortest_path_to_hub(sv, node);
         double cycle = 0.0;
         if (reached) {
             double to_hub = sv->dist[HUB];
-            cycle = sv->pot[HUB] - sv->pot[node] + to_hub;
+            cycle = cost + sv->pot[HUB] - sv->pot[node] + to_hub;
             for (uint32_t t = 0; t < sv->ntouched; t++) {
                 uint32_t v = sv->touched[t];
                 if (sv->state[v] == SETTLED) sv->pot[v] += sv->dist[v] - to_hub;
             }
         } else {
-            /* Nothing reachable from i leads back to s: lower the closed
-             * set it reaches so that s -> i is no longer violated. */
-            double shift = sv->pot[node] - sv->pot[HUB];
+            /* Nothing reachable from node leads back to s: lower the closed
+             * set it reaches so that no arc s -> node is violated (the
+             * first-unit arc, the cheapest, gets reduced cost 0). */
+            double shift = sv->pot[node] - sv->pot[HUB] + sv->delta;
             for (uint32_t t = 0; t < sv->ntouched; t++) sv->pot[sv->touched[t]] -= shift;
         }
         if (reached && cycle < -eps) {
@@ -189,8 +200,28 @@ static void add_need(solver_t *sv, uint32_t i, double eps) {
             sv->residual[in_arc ^ 1u]++;
         }
         for (uint32_t t = 0; t < sv->ntouched; t++) sv->state[sv->touched[t]] = UNSEEN;
-        if (!reached || cycle >= -eps) break;
+        if (!reached) return false;
+        if (cycle >= -eps) break;
     }
+    return true;
+}
+
+/* Adds need i's units one by one while a negative cycle through an arc
+ * s -> i exists: first the first-unit arc, then the others. */
+static void add_need(solver_t *sv, uint32_t i, double eps) {
+    uint32_t node = 1 + i;
+    /* Fresh need: the largest score + pot over its edges makes every
+     * reduced cost out of it non-negative and the best one zero. */
+    double best = sv->pot[HUB];
+    for (uint32_t k = sv->adj_start[node]; k < sv->adj_start[node + 1]; k++) {
+        uint32_t a = sv->adj[k];
+        if (sv->residual[a] == 0) continue;
+        double p = -arc_cost(sv, a) + sv->pot[sv->head[a]];
+        if (p > best) best = p;
+    }
+    sv->pot[node] = best;
+    if (fill_arc(sv, node, sv->bonus_base + 2 * i, eps))
+        fill_arc(sv, node, (uint32_t)(2 * sv->nedges) + 2 * i, eps);
 }
 
 static void solver_free(solver_t *sv) {
@@ -210,6 +241,23 @@ static void solver_free(solver_t *sv) {
 int kb_assign_solve(uint32_t nneeds, const uint32_t *count, uint32_t ncands,
                     const uint32_t *capacity, const kb_assign_edge_t *edges, size_t nedges,
                     uint8_t *chosen, double *total) {
+    return kb_assign_solve_priced(nneeds, count, ncands, capacity, edges, nedges, chosen, total,
+                                  NULL);
+}
+
+/* The prices. At the end every residual arc has a non-negative reduced
+ * cost under pot, so u_i = max(0, pot_i - pot_s) for needs, v_j =
+ * max(0, pot_s - pot_j) for candidates and w_e = score_e - u_i - v_j for
+ * chosen edges (0 for the others) satisfy u_i + v_j + w_e >= score_e on
+ * every edge and complementary slackness (u_i > 0 only if s -> i is
+ * saturated, v_j > 0 only if j -> s is, w_e > 0 only if e is chosen):
+ * an optimal dual. A missing edge (i, j) with x = 0, w = 0 keeps it
+ * feasible when score <= u_i, since v_j >= 0; the primal stays optimal.
+ * (With the first-unit bonus the same holds for the problem with the
+ * bonus, whose optimum is the one returned.) */
+int kb_assign_solve_priced(uint32_t nneeds, const uint32_t *count, uint32_t ncands,
+                           const uint32_t *capacity, const kb_assign_edge_t *edges, size_t nedges,
+                           uint8_t *chosen, double *total, double *price) {
     double max_score = 0.0;
     for (size_t e = 0; e < nedges; e++) {
         if (edges[e].need >= nneeds || edges[e].cand >= ncands || !isfinite(edges[e].score))
@@ -217,7 +265,7 @@ int kb_assign_solve(uint32_t nneeds, const uint32_t *count, uint32_t ncands,
         if (edges[e].score > max_score) max_score = edges[e].score;
     }
     size_t nnodes = 1 + (size_t)nneeds + ncands;
-    size_t narcs = 2 * (nedges + nneeds + ncands);
+    size_t narcs = 2 * (nedges + 2 * (size_t)nneeds + ncands);
     if (nnodes > UINT32_MAX || narcs > UINT32_MAX) return KB_EINVAL;
 
     int rc = KB_ENOMEM;
@@ -225,7 +273,7 @@ int kb_assign_solve(uint32_t nneeds, const uint32_t *count, uint32_t ncands,
     sv.head = malloc(narcs * sizeof *sv.head);
     sv.residual = malloc(narcs * sizeof *sv.residual);
     sv.adj_start = calloc(nnodes + 1, sizeof *sv.adj_start);
-    sv.adj = malloc((2 * nedges + nneeds + ncands + 1) * sizeof *sv.adj);
+    sv.adj = malloc((2 * nedges + 2 * (size_t)nneeds + ncands + 1) * sizeof *sv.adj);
     sv.pot = calloc(nnodes, sizeof *sv.pot);
     sv.dist = malloc(nnodes * sizeof *sv.dist);
     sv.pred_arc = malloc(nnodes * sizeof *sv.pred_arc);
@@ -238,6 +286,10 @@ int kb_assign_solve(uint32_t nneeds, const uint32_t *count, uint32_t ncands,
         goto fail;
 
     uint32_t need_base = (uint32_t)(2 * nedges), cand_base = need_base + 2 * nneeds;
+    uint32_t bonus_base = cand_base + 2 * ncands;
+    double scale = max_score > 1.0 ? max_score : 1.0;
+    sv.bonus_base = bonus_base;
+    sv.delta = KB_ASSIGN_EPS * scale;
     for (size_t e = 0; e < nedges; e++) {
         uint32_t need_node = 1 + edges[e].need, cand_node = 1 + nneeds + edges[e].cand;
         sv.head[2 * e] = cand_node;
@@ -248,11 +300,16 @@ int kb_assign_solve(uint32_t nneeds, const uint32_t *count, uint32_t ncands,
         sv.adj_start[cand_node + 1]++;
     }
     for (uint32_t i = 0; i < nneeds; i++) {
+        uint32_t first = count[i] > 0 ? 1 : 0;
         sv.head[need_base + 2 * i] = 1 + i;
         sv.head[need_base + 2 * i + 1] = HUB;
-        sv.residual[need_base + 2 * i] = count[i];
+        sv.residual[need_base + 2 * i] = count[i] - first;
         sv.residual[need_base + 2 * i + 1] = 0;
-        sv.adj_start[1 + i + 1]++;
+        sv.head[bonus_base + 2 * i] = 1 + i;
+        sv.head[bonus_base + 2 * i + 1] = HUB;
+        sv.residual[bonus_base + 2 * i] = first;
+        sv.residual[bonus_base + 2 * i + 1] = 0;
+        sv.adj_start[1 + i + 1] += 2;
     }
     for (uint32_t j = 0; j < ncands; j++) {
         sv.head[cand_base + 2 * j] = HUB;
@@ -269,11 +326,14 @@ int kb_assign_solve(uint32_t nneeds, const uint32_t *count, uint32_t ncands,
         sv.adj[fill[1 + edges[e].need]++] = (uint32_t)(2 * e);
         sv.adj[fill[1 + nneeds + edges[e].cand]++] = (uint32_t)(2 * e + 1);
     }
-    for (uint32_t i = 0; i < nneeds; i++) sv.adj[fill[1 + i]++] = need_base + 2 * i + 1;
+    /* Both ways back to s: the other units (cost 0) and the first (+delta). */
+    for (uint32_t i = 0; i < nneeds; i++) {
+        sv.adj[fill[1 + i]++] = need_base + 2 * i + 1;
+        sv.adj[fill[1 + i]++] = bonus_base + 2 * i + 1;
+    }
     for (uint32_t j = 0; j < ncands; j++) sv.adj[fill[1 + nneeds + j]++] = cand_base + 2 * j;
 
-    double eps = KB_ASSIGN_EPS * (max_score > 1.0 ? max_score : 1.0);
-    for (uint32_t i = 0; i < nneeds; i++) add_need(&sv, i, eps);
+    for (uint32_t i = 0; i < nneeds; i++) add_need(&sv, i, sv.delta / 4);
 
     double sum = 0.0;
     for (size_t e = 0; e < nedges; e++) {
@@ -281,6 +341,10 @@ int kb_assign_solve(uint32_t nneeds, const uint32_t *count, uint32_t ncands,
         if (chosen[e]) sum += edges[e].score;
     }
     *total = sum;
+    for (uint32_t i = 0; price && i < nneeds; i++) {
+        double u = sv.pot[1 + i] - sv.pot[HUB];
+        price[i] = u > 0.0 ? u : 0.0;
+    }
     rc = 0;
 fail:
     solver_free(&sv);

@@ -4,16 +4,17 @@
  * serve at most capacity[j] needs, each edge (i, j, score) is used at most
  * once; the solver picks the set of edges with the largest total score.
  * It does not have to fill any need or candidate: an assignment is made
- * only when it raises the total. See assign.c for the algorithm. */
+ * only when it raises the total; among optimal assignments it prefers one
+ * that serves more needs. See assign.c for the algorithm. */
 #ifndef KB_ASSIGN_H
 #define KB_ASSIGN_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* Improvements smaller than KB_ASSIGN_EPS times the largest score are
- * treated as ties, so the total is optimal up to about that tolerance
- * per assignment. */
+/* The total is optimal up to KB_ASSIGN_EPS times the largest score per
+ * assignment: smaller differences are ties, and among tied solutions the
+ * one serving the most needs (at least one unit each) is chosen. */
 #define KB_ASSIGN_EPS 1e-9
 
 typedef struct kb_assign_edge {
@@ -32,5 +33,16 @@ typedef struct kb_assign_edge {
 int kb_assign_solve(uint32_t nneeds, const uint32_t *count, uint32_t ncands,
                     const uint32_t *capacity, const kb_assign_edge_t *edges, size_t nedges,
                     uint8_t *chosen, double *total);
+
+/* kb_assign_solve, and also each need's price (nneeds entries): what one
+ * more unit of its count would be worth at the optimum, an optimal dual
+ * value of its row in the LP. It bounds what a candidate missing from the
+ * need's edges could add: if every such candidate scores at most price[i]
+ * (up to KB_ASSIGN_EPS times the largest score), adding them all leaves
+ * the assignment optimal. This is how a batch whose candidate lists were
+ * cut at a limit knows that the cut did not matter. */
+int kb_assign_solve_priced(uint32_t nneeds, const uint32_t *count, uint32_t ncands,
+                           const uint32_t *capacity, const kb_assign_edge_t *edges, size_t nedges,
+                           uint8_t *chosen, double *total, double *price);
 
 #endif

@@ -16,14 +16,14 @@ static struct {
     FILE *to, *from;
 } checker;
 
-static const char *python(void) {
+const char *kt_python(void) {
     const char *p = getenv("KOBLE_PYTHON");
     if (p && *p) return p;
     return access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
 }
 
 int kt_checker_run(const char *const *args, const char *input, char *out, size_t cap) {
-    const char *argv[12] = {python(), KT_CHECKER};
+    const char *argv[12] = {kt_python(), KT_CHECKER};
     int argc = 2;
     for (int i = 0; args[i] && argc < 11; i++) argv[argc++] = args[i];
     argv[argc] = NULL;
@@ -95,7 +95,7 @@ void kt_checker_start(void) {
         close(in[1]);
         close(res[0]);
         close(res[1]);
-        const char *argv[] = {python(), KT_CHECKER, "--serve", NULL};
+        const char *argv[] = {kt_python(), KT_CHECKER, "--serve", NULL};
         execvp(argv[0], (char *const *)argv);
         dprintf(2, "checker: cannot run %s: %s\n", argv[0], strerror(errno));
         _exit(127);

@@ -25,4 +25,7 @@ int kt_checker_ask(const char *args, const char *doc, char *out, size_t cap);
  * what it printed in out. */
 int kt_checker_run(const char *const *args, const char *input, char *out, size_t cap);
 
+/* The interpreter for the repository's python scripts (see above). */
+const char *kt_python(void);
+
 #endif

@@ -1,7 +1,11 @@
 /* it_assign.c — batch assignment through the API on a real kobled with a
  * real redis-server: the optimum where greedy choice would strand a need,
- * proposals with their events, and a scope that is refused. */
+ * proposals with their events, a scope that is refused, and a large batch
+ * that does not stop the daemon from answering meanwhile. */
 #include <criterion/criterion.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -74,6 +78,7 @@ Test(assign, the_optimum_serves_the_need_greedy_would_strand, .fini = stop) {
     cr_assert_float_eq(total, s0 + s1, 1e-3);
     cr_assert_eq(json_integer_value(kt_json_path(a.json, "hard_to_reach.served")), 2);
     cr_assert(json_is_false(kt_json_path(a.json, "truncated")));
+    cr_assert(json_is_true(kt_json_path(a.json, "optimal")));
     kt_resp_free(&a);
     /* Without propose nothing changed. */
     a = kt_http(&d, "GET", "/v1/stats", NULL);
@@ -124,4 +129,115 @@ Test(assign, refused_scopes, .fini = stop) {
     kt_resp_t a = kt_http(&d, "GET", "/v1/assignments", NULL);
     cr_assert_eq(a.status, 405);
     kt_resp_free(&a);
+}
+
+/* n PUTs pipelined on one connection (the last closes it); all must be 201. */
+static void put_many(const char *kind, const char *prefix, int n, const char *body) {
+    size_t cap = (size_t)n * (strlen(body) + 160) + 1, len = 0;
+    char *req = malloc(cap);
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(req + len, cap - len,
+                                "PUT /v1/%s/%s-%d HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n"
+                                "%s\r\n%s",
+                                kind, prefix, i, strlen(body),
+                                i == n - 1 ? "Connection: close\r\n" : "", body);
+    char *out = kt_raw(&d, req, len);
+    int created = 0;
+    for (char *p = out; (p = strstr(p, "HTTP/1.1 201")); p++) created++;
+    cr_assert_eq(created, n, "%d of %d %s created: %.300s", created, n, kind, out);
+    free(out);
+    free(req);
+}
+
+/* Everything the server sends on fd until it closes it (bounded: 60 s). */
+static char *read_all(int fd) {
+    size_t cap = 1 << 20, got = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 60000) <= 0) break;
+        if (got + 4096 > cap) buf = realloc(buf, cap *= 2);
+        ssize_t n = read(fd, buf + got, cap - got - 1);
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    buf[got] = '\0';
+    return buf;
+}
+
+/* The batch builds its candidate lists in slices, so other requests are
+ * served while it runs. Shown by order, not time: connection A pipelines
+ * the batch (all of Guldborgsund: 1,500 needs at one spot, so their lists
+ * are built in batch order, n-1499 last) and then closes n-marker, a need
+ * outside the batch. The
+ * daemon parses A's second request as soon as the batch has started, but
+ * answers it after the batch. Once another connection sees n-marker
+ * closed, the batch has started; that connection then gets /healthz and
+ * closes n-1499. If the loop were busy with the batch, n-marker would not
+ * be closed before the batch was over, and n-1499 would have been
+ * considered open with plenty of candidates; answered while the batch
+ * runs, n-1499's slice comes after its close and it is "not_open". */
+Test(assign, health_and_writes_are_served_while_a_large_batch_runs, .fini = stop, .timeout = 120) {
+    const char *args[] = {"--redis", "none", "--fsync", "no", NULL};
+    cr_assert_eq(kt_daemon_start(&d, args), 0);
+    put("/v1/needs/n-marker", "{\"kind\":\"visit\",\"municipality\":\"0461\",\"person_age\":80,"
+                              "\"location\":{\"lat\":55.39,\"lon\":10.38}}");
+    put_many("volunteers", "v", 1000,
+             "{\"location\":{\"lat\":54.77,\"lon\":11.87},\"max_distance_km\":50,"
+             "\"skills\":[\"mentoring\"]}");
+    put_many("needs", "n", 1500,
+             "{\"kind\":\"mentor\",\"municipality\":\"0376\",\"person_age\":18,"
+             "\"location\":{\"lat\":54.77,\"lon\":11.87},\"max_distance_km\":30}");
+
+    int a = kt_connect(&d);
+    cr_assert_geq(a, 0);
+    static const char batch[] =
+        "POST /v1/assignments HTTP/1.1\r\nHost: x\r\nContent-Length: 45\r\n\r\n"
+        "{\"municipality\":\"0376\",\"limit_per_need\":1000}"
+        "POST /v1/needs/n-marker/close HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
+        "Connection: close\r\n\r\n";
+    cr_assert_eq(write(a, batch, sizeof batch - 1), (ssize_t)(sizeof batch - 1));
+
+    /* A readiness wait (bounded), not a timing assertion. */
+    bool started = false;
+    for (int i = 0; i < 6000 && !started; i++) {
+        kt_resp_t m = kt_http(&d, "GET", "/v1/needs/n-marker", NULL);
+        started = !strcmp(str_at(m.json, "state"), "closed");
+        kt_resp_free(&m);
+        if (!started) usleep(10000);
+    }
+    cr_assert(started, "n-marker was never closed");
+    kt_resp_t h = kt_http(&d, "GET", "/healthz", NULL);
+    cr_assert_eq(h.status, 200);
+    cr_assert_str_eq(str_at(h.json, "status"), "ok");
+    kt_resp_free(&h);
+    kt_resp_t c = kt_http(&d, "POST", "/v1/needs/n-1499/close", NULL);
+    cr_assert_eq(c.status, 200, "%s", c.body);
+    kt_resp_free(&c);
+
+    char *out = read_all(a);
+    close(a);
+    /* Two answers, in request order: the batch, then the close. */
+    char *first = strstr(out, "HTTP/1.1 200"), *body = strstr(out, "\r\n\r\n");
+    cr_assert(first == out && body, "%.300s", out);
+    char *second = strstr(body, "HTTP/1.1 200");
+    cr_assert_not_null(second, "%.300s", out);
+    *second = '\0';
+    json_t *ans = json_loads(body + 4, 0, NULL);
+    cr_assert_not_null(ans, "%.300s", body + 4);
+    cr_assert_eq(json_integer_value(kt_json_path(ans, "counts.needs")), 1500);
+    json_t *un = kt_json_path(ans, "unassigned");
+    size_t i;
+    json_t *u;
+    const char *reason = NULL;
+    json_array_foreach(un, i, u) {
+        if (!strcmp(str_at(u, "need_id"), "n-1499")) reason = str_at(u, "reason");
+    }
+    cr_assert_str_eq(reason ? reason : "(served)", "not_open",
+                     "n-1499 was closed while the batch ran");
+    /* The 1,000 volunteers (each need's whole list) take one need each. */
+    cr_assert_eq(json_integer_value(kt_json_path(ans, "counts.pairs")), 1000);
+    cr_assert_eq(json_array_size(un), 500);
+    json_decref(ans);
+    free(out);
 }

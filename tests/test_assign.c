@@ -5,9 +5,14 @@
  *    greedy best pair takes the only candidate of another need;
  *  - small random instances against an exhaustive search over edge
  *    subsets (backtracking with the count/capacity limits);
- *  - medium random instances (200 needs x 300 candidates) against an LP
- *    dual certificate. scipy is not installed here, so instead of an
- *    external LP solver the test builds a feasible solution of the dual
+ *  - medium random instances (200 needs x 300 candidates) against the LP
+ *    optimum from HiGHS (tests/assign_oracle.py, scipy's linprog): the
+ *    b-matching LP is totally unimodular, so its optimum is the integral
+ *    optimum. python3-scipy is a declared dependency, so a missing scipy
+ *    fails the test rather than skipping it;
+ *  - the same kind of instances against an LP dual certificate, which
+ *    needs nothing outside this file: the test builds a feasible solution
+ *    of the dual
  *      min sum count_i u_i + sum cap_j v_j + sum_e w_e
  *      s.t. u_i + v_j + w_e >= score_e, u, v, w >= 0
  *    from Bellman-Ford potentials on the residual graph of the returned
@@ -16,13 +21,20 @@
  *    proves optimality whatever produced the potentials; if the solution
  *    is not optimal, either Bellman-Ford finds a negative cycle or the
  *    objectives differ, and the test fails. Every solution is also checked
- *    for feasibility and for a total that matches the chosen edges. */
+ *    for feasibility and for a total that matches the chosen edges.
+ * At the end, batch.c's steps on an in-process engine that changes between
+ * them, as it may between the daemon's slices. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "assign.h"
+#include "batch.h"
+#include "checker.h"
+#include "enginetest.h"
 #include "koble/error.h"
 
 static uint64_t rng = 0x9E3779B97F4A7C15ULL;
@@ -92,12 +104,32 @@ static void check_feasible(const instance_t *in, const uint8_t *chosen, double t
     free(used_cand);
 }
 
+static int cmp_pair(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* No (need, candidate) pair is chosen twice, even if the instance lists
+ * it twice. */
+static void check_pairs_distinct(const instance_t *in, const uint8_t *chosen) {
+    uint64_t *pairs = malloc((in->nedges + 1) * sizeof *pairs);
+    size_t n = 0;
+    for (size_t e = 0; e < in->nedges; e++)
+        if (chosen[e]) pairs[n++] = (uint64_t)in->edges[e].need << 32 | in->edges[e].cand;
+    qsort(pairs, n, sizeof *pairs, cmp_pair);
+    for (size_t k = 1; k < n; k++)
+        cr_assert_neq(pairs[k], pairs[k - 1], "need %u and candidate %u paired twice",
+                      (unsigned)(pairs[k] >> 32), (unsigned)pairs[k]);
+    free(pairs);
+}
+
 static double solve(const instance_t *in, uint8_t *chosen) {
     double total = -1.0;
     cr_assert_eq(kb_assign_solve(in->nneeds, in->count, in->ncands, in->capacity, in->edges,
                                  in->nedges, chosen, &total),
                  0);
     check_feasible(in, chosen, total);
+    check_pairs_distinct(in, chosen);
     return total;
 }
 
@@ -120,6 +152,48 @@ static void exhaustive(const instance_t *in, size_t e, uint32_t *left_need, uint
     exhaustive(in, e + 1, left_need, left_cand, sum, best);
 }
 
+/* The most needs served (at least one unit each) by any assignment whose
+ * total is at least floor. */
+static void exhaustive_served(const instance_t *in, size_t e, uint32_t *left_need,
+                              uint32_t *left_cand, double sum, double floor, uint32_t *best) {
+    if (e == in->nedges) {
+        if (sum < floor) return;
+        uint32_t served = 0;
+        for (uint32_t i = 0; i < in->nneeds; i++) served += left_need[i] < in->count[i];
+        if (served > *best) *best = served;
+        return;
+    }
+    const kb_assign_edge_t *ed = &in->edges[e];
+    if (left_need[ed->need] > 0 && left_cand[ed->cand] > 0) {
+        left_need[ed->need]--;
+        left_cand[ed->cand]--;
+        exhaustive_served(in, e + 1, left_need, left_cand, sum + ed->score, floor, best);
+        left_need[ed->need]++;
+        left_cand[ed->cand]++;
+    }
+    exhaustive_served(in, e + 1, left_need, left_cand, sum, floor, best);
+}
+
+static uint32_t exhaustive_most_served(const instance_t *in, double floor) {
+    uint32_t left_need[16], left_cand[16], best = 0;
+    memcpy(left_need, in->count, in->nneeds * sizeof(uint32_t));
+    memcpy(left_cand, in->capacity, in->ncands * sizeof(uint32_t));
+    exhaustive_served(in, 0, left_need, left_cand, 0.0, floor, &best);
+    return best;
+}
+
+static uint32_t needs_served(const instance_t *in, const uint8_t *chosen) {
+    uint8_t served[16] = {0};
+    uint32_t n = 0;
+    for (size_t e = 0; e < in->nedges; e++) {
+        if (chosen[e] && !served[in->edges[e].need]) {
+            served[in->edges[e].need] = 1;
+            n++;
+        }
+    }
+    return n;
+}
+
 static double exhaustive_optimum(const instance_t *in) {
     uint32_t left_need[16], left_cand[16];
     memcpy(left_need, in->count, in->nneeds * sizeof(uint32_t));
@@ -127,6 +201,49 @@ static double exhaustive_optimum(const instance_t *in) {
     double best = 0.0;
     exhaustive(in, 0, left_need, left_cand, 0.0, &best);
     return best;
+}
+
+/* ---- LP oracle ---------------------------------------------------------- */
+
+/* The optimum of in according to tests/assign_oracle.py (HiGHS via scipy),
+ * which reads the instance from a temporary file. Fails the test, saying
+ * why, if python3 or scipy is missing: the oracle is a declared dependency
+ * (deploy/install-deps.sh), and a skipped comparison would look like a
+ * passed one. */
+static double lp_optimum(const instance_t *in) {
+    char path[] = "/tmp/koble-assign-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0, "mkstemp");
+    FILE *f = fdopen(fd, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "%u %u %zu\n", in->nneeds, in->ncands, in->nedges);
+    for (uint32_t i = 0; i < in->nneeds; i++) fprintf(f, "%u ", in->count[i]);
+    fputc('\n', f);
+    for (uint32_t j = 0; j < in->ncands; j++) fprintf(f, "%u ", in->capacity[j]);
+    fputc('\n', f);
+    for (size_t e = 0; e < in->nedges; e++)
+        fprintf(f, "%u %u %.17g\n", in->edges[e].need, in->edges[e].cand, in->edges[e].score);
+    cr_assert_eq(fclose(f), 0);
+
+    char cmd[512], out[512] = "";
+    snprintf(cmd, sizeof cmd, "%s tests/assign_oracle.py %s 2>&1", kt_python(), path);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p, "cannot run %s", cmd);
+    size_t len = fread(out, 1, sizeof out - 1, p);
+    out[len] = '\0';
+    int status = pclose(p);
+    unlink(path);
+    cr_assert_eq(status, 0,
+                 "the LP oracle failed (python3-scipy is required, see "
+                 "deploy/install-deps.sh): %s",
+                 out);
+    double optimum = -1.0;
+    int fractional = -1;
+    cr_assert_eq(sscanf(out, "optimum %lf fractional %d", &optimum, &fractional), 2,
+                 "unexpected oracle output: %s", out);
+    /* Total unimodularity: HiGHS ends on a vertex, which is integral. */
+    cr_assert_eq(fractional, 0, "the LP optimum has %d fractional pairs", fractional);
+    return optimum;
 }
 
 /* ---- dual certificate --------------------------------------------------- */
@@ -206,50 +323,48 @@ static void check_dual_certificate(const instance_t *in, const uint8_t *chosen, 
 
 /* ---- hand cases --------------------------------------------------------- */
 
-Test(assign, greedy_trap) {
-    /* Need 0 prefers X (0.9) but can use Y (0.8); need 1 can only use X. */
-    uint32_t count[] = {1, 1}, cap[] = {1, 1};
-    kb_assign_edge_t edges[] = {{0, 0, 0.9}, {0, 1, 0.8}, {1, 0, 0.85}};
-    uint8_t chosen[3];
-    double total;
-    cr_assert_eq(kb_assign_solve(2, count, 2, cap, edges, 3, chosen, &total), 0);
-    cr_assert_float_eq(total, 1.65, 1e-12);
-    cr_assert_eq(chosen[0], 0);
-    cr_assert_eq(chosen[1], 1);
-    cr_assert_eq(chosen[2], 1);
-}
-
-Test(assign, max_weight_not_max_cardinality) {
-    /* Serving both needs (0.1 + 0.5) is worth less than serving one (1.0). */
-    uint32_t count[] = {1, 1}, cap[] = {1, 1};
-    kb_assign_edge_t edges[] = {{0, 0, 1.0}, {0, 1, 0.1}, {1, 0, 0.5}};
-    uint8_t chosen[3];
-    double total;
-    cr_assert_eq(kb_assign_solve(2, count, 2, cap, edges, 3, chosen, &total), 0);
-    cr_assert_float_eq(total, 1.0, 1e-12);
-    cr_assert_eq(chosen[0], 1);
-    cr_assert_eq(chosen[1] + chosen[2], 0);
-}
-
-Test(assign, later_need_displaces_earlier) {
-    uint32_t count[] = {1, 1}, cap[] = {1};
-    kb_assign_edge_t edges[] = {{0, 0, 0.5}, {1, 0, 0.9}};
-    uint8_t chosen[2];
-    double total;
-    cr_assert_eq(kb_assign_solve(2, count, 1, cap, edges, 2, chosen, &total), 0);
-    cr_assert_float_eq(total, 0.9, 1e-12);
-    cr_assert_eq(chosen[0], 0);
-    cr_assert_eq(chosen[1], 1);
-}
-
-Test(assign, pair_used_once_despite_spare_count_and_capacity) {
-    uint32_t count[] = {3}, cap[] = {3};
-    kb_assign_edge_t edges[] = {{0, 0, 0.7}};
-    uint8_t chosen[1];
-    double total;
-    cr_assert_eq(kb_assign_solve(1, count, 1, cap, edges, 1, chosen, &total), 0);
-    cr_assert_float_eq(total, 0.7, 1e-12);
-    cr_assert_eq(chosen[0], 1);
+/* Small instances with one right answer each, solved and checked for
+ * feasibility on the way. */
+Test(assign, hand_cases) {
+    static const struct {
+        const char *what;
+        uint32_t nneeds, ncands, count[3], cap[3];
+        size_t nedges;
+        kb_assign_edge_t edges[4];
+        double total;
+        uint8_t chosen[4];
+    } cases[] = {
+        /* what, needs, candidates, counts, capacities, edges, total, chosen */
+        /* clang-format off */
+        {"greedy trap: need 0 prefers X (0.9) but can use Y (0.8); need 1 can only use X",
+         2, 2, {1, 1}, {1, 1}, 3, {{0, 0, 0.9}, {0, 1, 0.8}, {1, 0, 0.85}}, 1.65, {0, 1, 1}},
+        {"max weight, not max cardinality: 0.1 + 0.5 is worth less than 1.0",
+         2, 2, {1, 1}, {1, 1}, 3, {{0, 0, 1.0}, {0, 1, 0.1}, {1, 0, 0.5}}, 1.0, {1, 0, 0}},
+        {"a later need displaces an earlier one",
+         2, 1, {1, 1}, {1}, 2, {{0, 0, 0.5}, {1, 0, 0.9}}, 0.9, {0, 1}},
+        {"a pair once, despite spare count and capacity",
+         1, 1, {3}, {3}, 1, {{0, 0, 0.7}}, 0.7, {1}},
+        /* Two optimal solutions of total 1.0: need 0 takes both X and Y, or
+         * need 0 takes Y and need 1 takes X. Need 0 comes first and, without
+         * the preference, would keep both; the second serves both needs. */
+        {"ties prefer serving more needs",
+         2, 2, {2, 1}, {1, 1}, 3, {{0, 0, 0.5}, {0, 1, 0.5}, {1, 0, 0.5}}, 1.0, {0, 1, 1}},
+        {"the preference never costs score: serving both would cost 0.001",
+         2, 2, {2, 1}, {1, 1}, 3, {{0, 0, 0.5}, {0, 1, 0.5}, {1, 0, 0.499}}, 1.0, {1, 1, 0}},
+        /* clang-format on */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        uint32_t count[3], cap[3];
+        kb_assign_edge_t edges[4];
+        memcpy(count, cases[c].count, sizeof count);
+        memcpy(cap, cases[c].cap, sizeof cap);
+        memcpy(edges, cases[c].edges, sizeof edges);
+        instance_t in = {cases[c].nneeds, cases[c].ncands, count, cap, edges, cases[c].nedges};
+        uint8_t chosen[4];
+        cr_assert_float_eq(solve(&in, chosen), cases[c].total, 1e-12, "%s", cases[c].what);
+        for (size_t e = 0; e < cases[c].nedges; e++)
+            cr_assert_eq(chosen[e], cases[c].chosen[e], "%s: edge %zu", cases[c].what, e);
+    }
 }
 
 Test(assign, capacities_and_counts_bind) {
@@ -257,13 +372,12 @@ Test(assign, capacities_and_counts_bind) {
     uint32_t count[] = {1, 1, 2}, cap[] = {2, 1, 1};
     kb_assign_edge_t edges[] = {{0, 0, 0.9}, {1, 0, 0.8}, {2, 0, 0.95},
                                 {2, 1, 0.3}, {0, 2, 0.2}, {1, 1, 0.1}};
+    instance_t in = {3, 3, count, cap, edges, 6};
     uint8_t chosen[6];
-    double total;
-    cr_assert_eq(kb_assign_solve(3, count, 3, cap, edges, 6, chosen, &total), 0);
+    double total = solve(&in, chosen);
     /* 0-0 0.9, 2-0 0.95, 2-1 0.3, 1-1 would clash with 2-1: best is
      * {0-0, 2-0, 2-1} = 2.15 vs {0-2, 1-0, 2-0, 2-1} = 2.25. */
     cr_assert_float_eq(total, 2.25, 1e-12);
-    instance_t in = {3, 3, count, cap, edges, 6};
     cr_assert_float_eq(exhaustive_optimum(&in), 2.25, 1e-12);
 }
 
@@ -297,8 +411,11 @@ Test(assign, small_random_matches_exhaustive_search) {
     for (int round = 0; round < 1500; round++) {
         instance_t in = random_instance(1 + rnd(6), 1 + rnd(6), 4, 2, 3, round % 3 == 0);
         if (in.nedges > 18) in.nedges = 18; /* keep the search small */
-        double total = solve(&in, chosen);
-        cr_assert_float_eq(total, exhaustive_optimum(&in), 1e-9, "round %d", round);
+        double total = solve(&in, chosen), best = exhaustive_optimum(&in);
+        cr_assert_float_eq(total, best, 1e-9, "round %d", round);
+        /* Among the optimal solutions, one serving the most needs. */
+        cr_assert_eq(needs_served(&in, chosen), exhaustive_most_served(&in, best - 1e-9),
+                     "round %d", round);
         check_dual_certificate(&in, chosen, total);
         instance_free(&in);
     }
@@ -329,4 +446,316 @@ Test(assign, contested_candidates_have_dual_certificate) {
         free(chosen);
         instance_free(&in);
     }
+}
+
+Test(assign, medium_random_matches_lp_oracle, .timeout = 120) {
+    /* Capacities 1-3, counts 1-2, up to 12 candidates per need; fine and
+     * coarse scores (coarse ones make many ties). A fixed seed per round
+     * so a failure can be replayed. */
+    for (int round = 0; round < 6; round++) {
+        rng = 0x51ED5EEDULL * (uint64_t)(round + 1);
+        instance_t in = random_instance(200, 300, 12, 2, 3, round % 3 == 2);
+        uint8_t *chosen = malloc(in.nedges);
+        double total = solve(&in, chosen);
+        double lp = lp_optimum(&in);
+        cr_assert_gt(lp, 0.0);
+        cr_assert_float_eq(total, lp, 1e-6, "round %d: solver %.9f, LP %.9f", round, total, lp);
+        free(chosen);
+        instance_free(&in);
+    }
+}
+
+/* ---- prices: when cut candidate lists did not matter -------------------- */
+
+static int cmp_edge_desc(const void *a, const void *b) {
+    const kb_assign_edge_t *x = a, *y = b;
+    if (x->need != y->need) return x->need < y->need ? -1 : 1;
+    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    return (x->cand > y->cand) - (x->cand < y->cand);
+}
+
+Test(assign, prices_prove_when_cut_lists_do_not_matter) {
+    /* Each need keeps its best `keep` edges, as a batch's limit does. When
+     * every cut need's price reaches the best score it lost, the cut
+     * instance's optimum must be the whole instance's; count how often
+     * that is claimed, so the test cannot pass by never claiming it. */
+    int proven = 0, unproven = 0;
+    for (int round = 0; round < 400; round++) {
+        instance_t in = random_instance(2 + rnd(40), 2 + rnd(40), 8, 2, 3, round % 3 == 0);
+        qsort(in.edges, in.nedges, sizeof *in.edges, cmp_edge_desc);
+        uint32_t keep = 1 + rnd(3);
+        instance_t cut = in;
+        cut.edges = malloc((in.nedges + 1) * sizeof *cut.edges);
+        double *cutoff = calloc(in.nneeds, sizeof *cutoff);
+        cut.nedges = 0;
+        for (size_t e = 0, k = 0; e < in.nedges; e++) {
+            k = e > 0 && in.edges[e].need == in.edges[e - 1].need ? k + 1 : 0;
+            if (k < keep) cut.edges[cut.nedges++] = in.edges[e];
+            else if (k == keep) cutoff[in.edges[e].need] = in.edges[e].score; /* best lost */
+        }
+        uint8_t *chosen = malloc(in.nedges + 1), *chosen_cut = malloc(cut.nedges + 1);
+        double *price = malloc(in.nneeds * sizeof *price), total_cut = -1.0;
+        cr_assert_eq(kb_assign_solve_priced(cut.nneeds, cut.count, cut.ncands, cut.capacity,
+                                            cut.edges, cut.nedges, chosen_cut, &total_cut, price),
+                     0);
+        check_feasible(&cut, chosen_cut, total_cut);
+        bool ok = true;
+        for (uint32_t i = 0; i < in.nneeds; i++) {
+            cr_assert_geq(price[i], 0.0);
+            if (cutoff[i] > price[i] + KB_ASSIGN_EPS) ok = false;
+        }
+        double total = solve(&in, chosen);
+        if (ok) {
+            proven++;
+            cr_assert_float_eq(total_cut, total, 1e-6, "round %d: cut %.9f, whole %.9f", round,
+                               total_cut, total);
+        } else {
+            unproven++;
+            cr_assert_leq(total_cut, total + 1e-9);
+        }
+        free(chosen);
+        free(chosen_cut);
+        free(price);
+        free(cutoff);
+        free(cut.edges);
+        instance_free(&in);
+    }
+    cr_assert_gt(proven, 40, "proven %d, unproven %d", proven, unproven);
+    cr_assert_gt(unproven, 40, "proven %d, unproven %d", proven, unproven);
+}
+
+/* ---- batch steps on a changing engine ----------------------------------- */
+
+static const char v_near[] = "{\"location\":{\"lat\":54.77,\"lon\":11.87},\"max_distance_km\":50,"
+                             "\"skills\":[\"mentoring\"]}",
+                  v_north[] = "{\"location\":{\"lat\":54.90,\"lon\":11.87},\"max_distance_km\":50,"
+                              "\"skills\":[\"mentoring\"]}",
+                  v_far[] = "{\"location\":{\"lat\":56.0,\"lon\":9.87},\"max_distance_km\":50,"
+                            "\"skills\":[\"mentoring\"]}";
+
+/* Guldborgsund as in it_assign.c: n-1 reaches v-a and v-b, n-2 only v-a.
+ * Both needs lie in one square of batch.c's build order, so their lists
+ * are built in batch order: n-1 first. */
+static kb_engine_t *guldborgsund(void) {
+    kb_engine_t *e;
+    kb_fault_t f;
+    cr_assert_eq(kb_engine_new(NULL, &e), 0);
+    cr_assert_eq(kt_put(e, KB_ENT_VOLUNTEER, "v-a", v_near, &f), 0);
+    cr_assert_eq(kt_put(e, KB_ENT_VOLUNTEER, "v-b", v_north, &f), 0);
+    cr_assert_eq(kt_put(e, KB_ENT_NEED, "n-1",
+                        "{\"kind\":\"mentor\",\"municipality\":\"0376\",\"person_age\":18,"
+                        "\"location\":{\"lat\":54.77,\"lon\":11.87},\"max_distance_km\":30,"
+                        "\"skills_required\":[\"mentoring\"]}",
+                        &f),
+                 0);
+    cr_assert_eq(kt_put(e, KB_ENT_NEED, "n-2",
+                        "{\"kind\":\"mentor\",\"municipality\":\"0376\",\"person_age\":17,"
+                        "\"location\":{\"lat\":54.775,\"lon\":11.87},\"max_distance_km\":5,"
+                        "\"skills_required\":[\"mentoring\"]}",
+                        &f),
+                 0);
+    return e;
+}
+
+static const char *str_at(json_t *root, const char *path) {
+    json_t *v = root;
+    char buf[128], *save = NULL;
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *tok = strtok_r(buf, ".", &save); v && tok; tok = strtok_r(NULL, ".", &save))
+        v = json_is_array(v) ? json_array_get(v, strtoul(tok, NULL, 10)) : json_object_get(v, tok);
+    return json_string_value(v) ? json_string_value(v) : "(missing)";
+}
+
+/* A batch of body_text on e with its first need's list built (a zero
+ * budget still makes progress: one need a step). */
+static kb_batch_t *batch_after_first_need(kb_engine_t *e, const char *body_text) {
+    kb_batch_t *b;
+    kb_fault_t f;
+    json_t *body = kt_parse(body_text);
+    cr_assert_eq(kb_batch_new(e, body, &b, &f), 0);
+    json_decref(body);
+    cr_assert_eq(kb_batch_step(e, b, 0, &f), 1);
+    return b;
+}
+
+/* The other need's list, then the solve (lists this short take one round). */
+static void batch_solved(kb_engine_t *e, kb_batch_t *b) {
+    kb_fault_t f;
+    cr_assert_eq(kb_batch_step(e, b, 0, &f), 0);
+    cr_assert_eq(kb_batch_solve(b), 0);
+    cr_assert_eq(kb_batch_more(b), 0);
+}
+
+/* The answer (new reference); frees b. */
+static json_t *batch_answer(kb_engine_t *e, kb_batch_t *b) {
+    kb_fault_t f;
+    json_t *out = NULL;
+    cr_assert_eq(kb_batch_finish(e, b, &out, &f), 0);
+    kb_batch_free(b);
+    return out;
+}
+
+Test(batch, proposals_recheck_constraints_and_skip_pairs_that_no_longer_fit) {
+    kb_engine_t *e = guldborgsund();
+    kb_fault_t f;
+    kb_batch_t *b = batch_after_first_need(e, "{\"propose\":true}");
+    batch_solved(e, b);
+    /* Between the lists and the proposals, v-a moves out of n-2's reach. */
+    cr_assert_eq(kt_put(e, KB_ENT_VOLUNTEER, "v-a", v_far, &f), 0);
+    json_t *out = batch_answer(e, b);
+    cr_assert_str_eq(str_at(out, "pairs.0.need_id"), "n-1");
+    cr_assert_str_eq(str_at(out, "pairs.0.candidate.id"), "v-b");
+    cr_assert_str_eq(str_at(out, "pairs.0.match_id"), "m-1");
+    cr_assert_str_eq(str_at(out, "pairs.1.need_id"), "n-2");
+    cr_assert_str_eq(str_at(out, "pairs.1.candidate.id"), "v-a");
+    cr_assert_str_eq(str_at(out, "pairs.1.error"), "constraint_failed");
+    cr_assert_str_eq(str_at(out, "pairs.1.match_id"), "(missing)");
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(out, "proposals"), "made")), 1);
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(out, "proposals"), "skipped")),
+                 1);
+    json_decref(out);
+    kb_engine_free(e);
+}
+
+Test(batch, slices_hold_ids_not_slots) {
+    kb_engine_t *e = guldborgsund();
+    kb_fault_t f;
+    kb_batch_t *b = batch_after_first_need(e, "{}"); /* n-1: v-a, v-b */
+    /* v-a and v-b leave, and v-c, next to n-2, takes the slot freed last
+     * (v-b's, unless the pool changes how it reuses slots: either way a
+     * slot n-1's list named). */
+    cr_assert_eq(kb_engine_delete(e, KB_ENT_VOLUNTEER, "v-a", &f), 0);
+    cr_assert_eq(kb_engine_delete(e, KB_ENT_VOLUNTEER, "v-b", &f), 0);
+    cr_assert_eq(kt_put(e, KB_ENT_VOLUNTEER, "v-c", v_near, &f), 0);
+    batch_solved(e, b); /* n-2: v-c */
+    json_t *out = batch_answer(e, b);
+    /* Three candidates (v-c is not mistaken for v-b), both needs served. */
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(out, "counts"), "candidates")),
+                 3);
+    cr_assert_eq(json_array_size(json_object_get(out, "pairs")), 2);
+    cr_assert_str_eq(str_at(out, "pairs.0.need_id"), "n-1");
+    cr_assert_str_eq(str_at(out, "pairs.1.need_id"), "n-2");
+    cr_assert_str_eq(str_at(out, "pairs.1.candidate.id"), "v-c");
+    json_decref(out);
+    kb_engine_free(e);
+}
+
+Test(batch, a_need_closed_before_its_slice_is_not_open) {
+    kb_engine_t *e = guldborgsund();
+    kb_fault_t f;
+    kb_batch_t *b = batch_after_first_need(e, "{\"municipality\":\"0376\"}");
+    cr_assert_eq(kb_engine_delete(e, KB_ENT_NEED, "n-2", &f), 0);
+    batch_solved(e, b);
+    json_t *out = batch_answer(e, b);
+    /* n-1 gets its favourite now that n-2 is gone. */
+    cr_assert_str_eq(str_at(out, "pairs.0.candidate.id"), "v-a");
+    cr_assert_str_eq(str_at(out, "unassigned.0.need_id"), "n-2");
+    cr_assert_str_eq(str_at(out, "unassigned.0.reason"), "not_open");
+    json_decref(out);
+    kb_engine_free(e);
+}
+
+Test(batch, a_candidate_created_again_in_another_slot_is_one_candidate) {
+    kb_engine_t *e = guldborgsund();
+    kb_fault_t f;
+    kb_batch_t *b = batch_after_first_need(e, "{}"); /* n-1: v-a, v-b */
+    /* v-a is deleted, v-x takes its slot, and v-a comes back in another. */
+    cr_assert_eq(kb_engine_delete(e, KB_ENT_VOLUNTEER, "v-a", &f), 0);
+    cr_assert_eq(kt_put(e, KB_ENT_VOLUNTEER, "v-x", v_far, &f), 0);
+    cr_assert_eq(kt_put(e, KB_ENT_VOLUNTEER, "v-a", v_near, &f), 0);
+    batch_solved(e, b); /* n-2: v-a */
+    json_t *out = batch_answer(e, b);
+    /* v-a once, with capacity 1: the greedy trap's optimum as ever. */
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(out, "counts"), "candidates")),
+                 2);
+    cr_assert_eq(json_array_size(json_object_get(out, "pairs")), 2);
+    cr_assert_str_eq(str_at(out, "pairs.0.candidate.id"), "v-b");
+    cr_assert_str_eq(str_at(out, "pairs.1.candidate.id"), "v-a");
+    json_decref(out);
+    kb_engine_free(e);
+}
+
+static json_t *assign(kb_engine_t *e, const char *body_text) {
+    json_t *body = kt_parse(body_text), *out = NULL;
+    kb_fault_t f;
+    cr_assert_eq(kb_engine_assign(e, body, &out, &f), 0, "%s", f.message);
+    json_decref(body);
+    return out;
+}
+
+static json_int_t int_at(json_t *o, const char *a, const char *b) {
+    json_t *v = json_object_get(o, a);
+    return json_integer_value(b ? json_object_get(v, b) : v);
+}
+
+Test(batch, a_cut_list_that_matters_is_not_called_optimal) {
+    kb_engine_t *e = guldborgsund();
+    /* Limit 1: n-1 keeps only v-a and loses v-b, which the optimum needs. */
+    json_t *out = assign(e, "{\"limit_per_need\":1}");
+    cr_assert(json_is_true(json_object_get(out, "truncated")));
+    cr_assert(json_is_false(json_object_get(out, "optimal")));
+    cr_assert_eq(int_at(out, "counts", "truncated"), 1);
+    cr_assert_eq(int_at(out, "counts", "unproven"), 1);
+    cr_assert_eq(json_array_size(json_object_get(out, "pairs")), 1);
+    /* n-2 has one feasible candidate; n-1's one is a cut list, not that. */
+    cr_assert_eq(int_at(out, "hard_to_reach", "needs"), 1);
+    json_decref(out);
+    /* Limit 2 cuts nothing (the search asks for one more to know). */
+    out = assign(e, "{\"limit_per_need\":2}");
+    cr_assert(json_is_false(json_object_get(out, "truncated")));
+    cr_assert(json_is_true(json_object_get(out, "optimal")));
+    cr_assert_eq(int_at(out, "counts", "truncated"), 0);
+    cr_assert_eq(json_array_size(json_object_get(out, "pairs")), 2);
+    json_decref(out);
+    kb_engine_free(e);
+}
+
+Test(batch, a_cut_list_that_cannot_matter_is_proven_optimal) {
+    kb_engine_t *e = guldborgsund();
+    kb_fault_t f;
+    /* n-2 leaves; n-1 alone keeps its best, v-a, and loses v-b: v-b
+     * scores less than v-a, which n-1 gets, so nothing lost could help. */
+    cr_assert_eq(kb_engine_delete(e, KB_ENT_NEED, "n-2", &f), 0);
+    json_t *out = assign(e, "{\"limit_per_need\":1}");
+    cr_assert(json_is_true(json_object_get(out, "truncated")));
+    cr_assert_eq(int_at(out, "counts", "truncated"), 1);
+    cr_assert_eq(int_at(out, "counts", "unproven"), 0);
+    cr_assert(json_is_true(json_object_get(out, "optimal")));
+    json_decref(out);
+    kb_engine_free(e);
+}
+
+Test(batch, lists_that_matter_grow_in_later_rounds) {
+    /* 25 needs and 30 alike volunteers at one spot: the first round's
+     * lists (20 each) all name the same 20 volunteers, so 5 needs go
+     * without; their lists are cut and not harmless, so they are searched
+     * again, longer, and everybody is served. */
+    kb_engine_t *e;
+    kb_fault_t f;
+    cr_assert_eq(kb_engine_new(NULL, &e), 0);
+    char id[16];
+    for (int i = 0; i < 30; i++) {
+        snprintf(id, sizeof id, "v-%02d", i);
+        cr_assert_eq(kt_put(e, KB_ENT_VOLUNTEER, id, v_near, &f), 0);
+    }
+    for (int i = 0; i < 25; i++) {
+        snprintf(id, sizeof id, "n-%02d", i);
+        cr_assert_eq(kt_put(e, KB_ENT_NEED, id,
+                            "{\"kind\":\"mentor\",\"municipality\":\"0376\",\"person_age\":18,"
+                            "\"location\":{\"lat\":54.77,\"lon\":11.87},\"max_distance_km\":30}",
+                            &f),
+                     0);
+    }
+    json_t *out = assign(e, "{}");
+    cr_assert_eq(json_array_size(json_object_get(out, "pairs")), 25);
+    cr_assert(json_is_true(json_object_get(out, "optimal")));
+    cr_assert_geq(int_at(out, "counts", "rounds"), 2);
+    json_decref(out);
+    /* With limit_per_need 20 nothing may grow: 20 served, not optimal. */
+    out = assign(e, "{\"limit_per_need\":20}");
+    cr_assert_eq(json_array_size(json_object_get(out, "pairs")), 20);
+    cr_assert(json_is_false(json_object_get(out, "optimal")));
+    cr_assert_eq(int_at(out, "counts", "rounds"), 1);
+    json_decref(out);
+    kb_engine_free(e);
 }
