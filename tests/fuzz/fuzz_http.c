@@ -40,7 +40,7 @@ typedef struct http_client {
     size_t head_len, got;
 } http_client_t;
 
-static uv_loop_t http_loop;
+static uv_loop_t *http_loop; /* the default loop: batch assignments answer on it */
 static kb_http_server_t *http_srv;
 static kb_api_t http_api;
 static int http_port;
@@ -71,8 +71,9 @@ static void http_setup(void) {
     lim.max_body_bytes = 16384; /* within reach of an input, for 413 */
     lim.max_header_bytes = 4096;
     http_api = (kb_api_t){.metrics = kb_metrics_new(), .ready = true};
-    if (uv_loop_init(&http_loop) < 0 || !http_api.metrics ||
-        kb_http_server_init(&http_loop, &http_srv, &lim, kb_api_handle, &http_api) < 0 ||
+    http_loop = uv_default_loop();
+    if (!http_loop || !http_api.metrics ||
+        kb_http_server_init(http_loop, &http_srv, &lim, kb_api_handle, &http_api) < 0 ||
         kb_http_listen(http_srv, "127.0.0.1", 0) < 0 || (http_port = kb_http_port(http_srv)) <= 0)
         fz_fail("cannot start the HTTP server", NULL);
     http_api.http = http_srv;
@@ -143,16 +144,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
     if (c.fd < 0 || (connect(c.fd, (struct sockaddr *)&a, sizeof a) < 0 && errno != EINPROGRESS))
         fz_fail("cannot connect to the HTTP server", strerror(errno));
-    uv_poll_init(&http_loop, &c.poll, c.fd);
+    uv_poll_init(http_loop, &c.poll, c.fd);
     c.poll.data = &c;
     uv_poll_start(&c.poll, UV_READABLE | UV_WRITABLE, on_client);
-    while (!c.eof) uv_run(&http_loop, UV_RUN_ONCE);
+    while (!c.eof) uv_run(http_loop, UV_RUN_ONCE);
     uv_close((uv_handle_t *)&c.poll, on_client_closed);
     kb_http_stats_t st;
     do {
-        uv_run(&http_loop, UV_RUN_ONCE);
+        uv_run(http_loop, UV_RUN_ONCE);
         kb_http_stats(http_srv, &st);
     } while (!c.closed || st.connections_open > 0);
+    /* A batch assignment may still run for a connection closed under it:
+     * the engine must outlive it. The listener is the one handle left. */
+    while (http_loop->active_handles > 1 || http_loop->active_reqs.count > 0)
+        uv_run(http_loop, UV_RUN_ONCE);
     kb_engine_free(http_api.engine);
     http_api.engine = NULL;
     if (c.got > 0 && (c.head_len < 9 || memcmp(c.head, "HTTP/1.1 ", 9) != 0))
