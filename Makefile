@@ -1,9 +1,11 @@
 # koble — one Makefile, everything built into build/.
 #
 #   make            build libkoble.a, kobled, tests and benchmarks
-#   make test       install missing packages, build, run every test
+#   make test       install missing packages, build, run every test, then
+#                   all of them again under ASan+UBSan+LSan (make test-asan)
 #   make run        install missing packages, build, start a private Redis and kobled with demo data
 #   make bench      benchmarks, quick (a few minutes); make bench-full: 1M everywhere
+#   make fuzz       libFuzzer targets (clang), FUZZ_TIME seconds each (60)
 #   make format     clang-format every C file
 #
 # Sources are found by wildcard so adding a module needs no edit here:
@@ -18,6 +20,19 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
            -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Iinclude -Iengine -MMD -MP
+# SANITIZE=1 (what `make test-asan` passes, with BUILD=build/asan): ASan,
+# UBSan and LeakSanitizer, every report fatal. UBSan's checks blur gcc's
+# value ranges into false -Wformat-truncation warnings, hence that one off.
+ifeq ($(SANITIZE),1)
+CFLAGS  += -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+           -Wno-format-truncation
+endif
+# SANITIZE=fuzz (what `make fuzz` passes, with CC=clang-14 BUILD=build/fuzz):
+# libFuzzer's coverage in every object, ASan and UBSan as above.
+ifeq ($(SANITIZE),fuzz)
+CFLAGS  += -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+           -fno-omit-frame-pointer
+endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LDLIBS  := $(PKG_LIBS) -lhttp_parser -lxxhash -lm
@@ -36,8 +51,11 @@ KOBLED  := $(BUILD)/kobled
 UNITS   := $(UNIT_SRC:tests/%.c=$(BUILD)/tests/%)
 ITS     := $(IT_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCHES := $(BENCH_MAIN:bench/%.c=$(BUILD)/bench/%)
+FUZZ_SRC:= $(wildcard tests/fuzz/fuzz_*.c)
+FUZZERS := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/%)
+FUZZ_TIME ?= 60
 
-.PHONY: all deps test unit it run bench bench-full format clean
+.PHONY: all deps test unit it test-asan check fuzz fuzzers run bench bench-full format clean
 all: $(LIB) $(KOBLED) $(UNITS) $(ITS) $(BENCHES)
 
 deps:
@@ -65,6 +83,29 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BENCH_HELP:%.c=$(BUILD)/%.o) $(LIB)
 test: deps
 	@$(MAKE) --no-print-directory all
 	@./tests/run.sh $(UNITS) $(ITS)
+	@$(MAKE) --no-print-directory test-asan
+
+# The whole suite once more under the sanitizers, built apart in build/asan;
+# the integration tests start build/asan/kobled. tests/run.sh sets the
+# sanitizer options and fails on any report, from a test or from kobled.
+test-asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 check
+
+check: $(LIB) $(KOBLED) $(UNITS) $(ITS)
+	@KOBLED=$(KOBLED) ./tests/run.sh $(UNITS) $(ITS)
+
+# libFuzzer targets (tests/fuzz/), built with clang apart in build/fuzz, each
+# run for FUZZ_TIME seconds on its corpus (tests/fuzz/corpus/<target>, new
+# inputs go to build/fuzz/corpus/<target>), crashes to build/fuzz/crashes/<target>.
+fuzz:
+	@./deploy/install-deps.sh --fuzz
+	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang-14 SANITIZE=fuzz fuzzers
+	@./tests/fuzz/run.sh $(FUZZ_TIME) $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+
+fuzzers: $(FUZZERS)
+
+$(BUILD)/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/fuzz.o $(LIB)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 run: deps
 	@$(MAKE) --no-print-directory all

@@ -399,6 +399,15 @@ static double max_of(const walk_t *w, const field_t *fd) {
 
 /* Printable bytes only: no C0 controls, DEL or C1 controls (U+0080..U+009F,
  * C2 80..C2 9F in UTF-8; Jansson has already checked the encoding). */
+static bool text_valid(const json_t *v);
+
+bool kb_codec_text_valid(const char *s, size_t len) {
+    json_t *v = json_stringn(s, len); /* NULL unless s is UTF-8 */
+    bool ok = v && text_valid(v);
+    json_decref(v);
+    return ok;
+}
+
 static bool text_valid(const json_t *v) {
     if (!json_is_string(v)) return false;
     const unsigned char *s = (const unsigned char *)json_string_value(v);

@@ -84,11 +84,16 @@ char *kb_codec_cand_text(const kb_intern_t *tokens, const kb_cand_t *c, size_t *
 /* ms since 1970 as an RFC 3339 UTC timestamp with milliseconds,
  * "2026-03-01T12:34:56.789Z" (a new reference; NULL when out of memory). */
 json_t *kb_codec_timestamp_json(int64_t ms);
-/* The inverse, for exactly that form ("2026-11-24T09:30:00.000Z"). */
+/* The inverse, for exactly that form ("2026-11-24T09:30:00.000Z"), up to
+ * KB_CODEC_MS_MAX (dates as kb_date_parse takes them). */
 int kb_codec_parse_timestamp(const char *text, int64_t *ms);
+#define KB_CODEC_MS_MAX ((int64_t)(KB_DATE_MAX + 1) * 86400000 - 1)
 
 /* 1-64 bytes of [A-Za-z0-9._:-]. */
 bool kb_codec_id_valid(const char *id);
+/* len bytes of UTF-8 as a text field takes them: 1..KB_CODEC_TEXT_MAX
+ * bytes, no control characters. */
+bool kb_codec_text_valid(const char *s, size_t len);
 /* [a-z0-9_]{1,48}. */
 bool kb_codec_token_valid(const char *tok);
 /* "mentor", "visit", "activity", "any"; "unknown" out of range. */

@@ -16,6 +16,7 @@
  * then a need's server-side fields; matches last, since they point at
  * both sides and carry the capacity taken. Restoring emits no events. */
 #include "core.h"
+#include "iso639.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +138,22 @@ static char *copy_text(const char *p, uint16_t len) {
     return s;
 }
 
+/* Whether the id, org_id and title at p (lengths lens) are what the codec
+ * takes for a candidate of type: ids of id characters, the title text. */
+static bool bin_text_ok(const char *p, const uint16_t lens[3], uint8_t type) {
+    char id[KB_ID_MAX + 1];
+    for (int k = 0; k < 2; k++) {
+        if (k == 1 && lens[1] == 0 && type == KB_VOLUNTEER) break; /* org_id is optional */
+        if (lens[k] == 0 || lens[k] > KB_ID_MAX) return false;
+        memcpy(id, p, lens[k]);
+        id[lens[k]] = '\0';
+        if (strlen(id) != lens[k] || !kb_codec_id_valid(id)) return false;
+        p += lens[k];
+    }
+    if (type == KB_VOLUNTEER) return lens[2] == 0;
+    return kb_codec_text_valid(p, lens[2]);
+}
+
 int kb_engine_restore_bin(kb_engine_t *e, const void *rec, size_t len, kb_fault_t *f) {
     if (!e->restore_ms || len < BIN_HEAD) return bad_bin(f);
     const char *r = rec;
@@ -160,11 +177,26 @@ int kb_engine_restore_bin(kb_engine_t *e, const void *rec, size_t len, kb_fault_
     size_t want = BIN_HEAD + (size_t)lens[0] + lens[1] + lens[2] +
                   4 * ((size_t)counts[0] + counts[1] + counts[2]);
     if (type > KB_ACTIVITY || want != len || lens[0] == 0) return bad_bin(f);
+    /* The file passed its checksum but is not trusted further: what the
+     * codec would refuse must not reach the index (a NaN or infinite
+     * position breaks the grid arithmetic). A birth year is checked
+     * against the last year the codec knows, not today: a clock set back
+     * must not make a snapshot unreadable. */
+    if (!(lat >= -90 && lat <= 90) || !(lon >= -180 && lon <= 180) ||
+        (type == KB_VOLUNTEER ? !(c.max_km >= 0.001 && c.max_km <= 500) : c.max_km != 0) ||
+        c.capacity < 1 || c.capacity > 1000 || c.age_min > 120 || c.age_max > 120 ||
+        c.age_min > c.age_max || (c.avail >> KB_SLOT_COUNT) != 0 ||
+        (c.birth_year != 0 && (c.birth_year < 1900 || c.birth_year > 2200 - 13)) ||
+        counts[0] > KB_CODEC_TOKENS_MAX || counts[1] > KB_CODEC_LANGS_MAX ||
+        counts[2] > KB_CODEC_TOKENS_MAX ||
+        (c.cert_until != KB_NO_DATE && (c.cert_until < KB_DATE_MIN || c.cert_until > KB_DATE_MAX)))
+        return bad_bin(f);
     const char *p = r + BIN_HEAD;
     char id[KB_ID_MAX + 1];
     if (lens[0] > KB_ID_MAX) return bad_bin(f);
     memcpy(id, p, lens[0]);
     id[lens[0]] = '\0';
+    if (!bin_text_ok(p, lens, type)) return bad_bin(f);
     kb_pool_t *pool = &e->store.cands[type];
     p += lens[0];
     c.type = type;
@@ -188,8 +220,13 @@ int kb_engine_restore_bin(kb_engine_t *e, const void *rec, size_t len, kb_fault_
         }
         memcpy(lists[k]->ids, p, 4 * (size_t)counts[k]);
         p += 4 * (size_t)counts[k];
+        /* Ids known, ascending and unique (the set operations merge), and
+         * languages ISO 639-1 codes. */
         for (unsigned i = 0; i < counts[k]; i++)
-            if (lists[k]->ids[i] >= e->store.tokens.count) rc = KB_ECORRUPT;
+            if (lists[k]->ids[i] >= e->store.tokens.count ||
+                (i > 0 && lists[k]->ids[i] <= lists[k]->ids[i - 1]) ||
+                (k == 1 && !kb_iso639_1_valid(kb_intern_name(&e->store.tokens, lists[k]->ids[i]))))
+                rc = KB_ECORRUPT;
     }
     kb_cand_derive(&c);
     uint32_t slot;
@@ -322,7 +359,7 @@ static int restore_tokens(kb_engine_t *e, const json_t *names, kb_fault_t *f) {
     json_array_foreach(names, i, v) {
         uint32_t id;
         const char *name = json_string_value(v);
-        if (!name) return bad(f, "a token is not a string");
+        if (!kb_codec_token_valid(name)) return bad(f, "a token is not a token");
         int rc = kb_intern_add(&e->store.tokens, name, &id);
         if (rc < 0) return kb_fault(f, rc, 503, "out_of_memory", NULL, "out of memory");
         if (id != i) return bad(f, "a token appears twice");
@@ -353,7 +390,8 @@ static int restore_record(kb_engine_t *e, const json_t *rec, kb_fault_t *f) {
         if (json_integer_value(json_object_get(rec, "version")) != DUMP_VERSION)
             return kb_fault(f, KB_EVERSION, 500, "bad_snapshot_record", NULL,
                             "the snapshot's engine records are of an unknown version");
-        if (!json_is_integer(ts) || json_integer_value(ts) <= 0 || !json_is_integer(next) ||
+        if (!json_is_integer(ts) || json_integer_value(ts) <= 0 ||
+            json_integer_value(ts) > KB_CODEC_MS_MAX || !json_is_integer(next) ||
             json_integer_value(next) < 1)
             return bad(f, "the engine record lacks ts or next_pairing");
         e->restore_ms = json_integer_value(ts);

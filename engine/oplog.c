@@ -75,7 +75,9 @@ int kb_engine_apply(kb_engine_t *e, const json_t *op, kb_fault_t *f) {
     const char *name = json_string_value(json_object_get(op, "op"));
     const char *id = json_string_value(json_object_get(op, "id"));
     json_t *body = json_object_get(op, "body"), *ts = json_object_get(op, "ts"), *out = NULL;
-    if (!name || !json_is_integer(ts) || json_integer_value(ts) <= 0)
+    /* ts becomes created_at and updated_at, which a snapshot must read back. */
+    if (!name || !json_is_integer(ts) || json_integer_value(ts) <= 0 ||
+        json_integer_value(ts) > KB_CODEC_MS_MAX)
         return bad_record(f, "a journal record lacks op or ts");
     kb_entity_t t = KB_ENT_VOLUNTEER;
     int rc;

@@ -233,7 +233,8 @@ int kb_route_match(kb_route_t *r, const kb_store_t *s, const kb_need_t *n, const
     for (uint32_t i = 0; i < r->found.n; i++)
         if (kb_route_satisfies(kb_store_sub(s, r->found.slots[i]), n))
             r->found.slots[out++] = r->found.slots[i];
-    qsort(r->found.slots, out, sizeof *r->found.slots, cmp_u32);
+    if (out > 1) /* found.slots is NULL while nothing was ever found */
+        qsort(r->found.slots, out, sizeof *r->found.slots, cmp_u32);
     *slots = r->found.slots;
     *count = out;
     return 0;

@@ -201,6 +201,9 @@ size_t kb_pool_bytes(const kb_pool_t *p);
 /* Days since 1970-01-01 of an ISO date "YYYY-MM-DD"; KB_EINVAL unless it is
  * a real calendar date between 1900 and 2200. */
 int kb_date_parse(const char *iso, int32_t *days);
+/* The days it reads: 1900-01-01 and 2200-12-31. */
+#define KB_DATE_MIN (-25567)
+#define KB_DATE_MAX 84370
 /* Writes "YYYY-MM-DD" (11 bytes with NUL) for days. */
 void kb_date_format(int32_t days, char out[11]);
 

@@ -33,6 +33,26 @@ static void sleep_ms(int ms) {
     nanosleep(&ts, NULL);
 }
 
+/* A sanitized kobled (make test-asan) writes its reports to its stderr,
+ * this run's log. Whenever the harness reaps kobled it copies such a report
+ * to the test's stderr, where tests/run.sh finds it and fails the run, and
+ * answers true so that the caller reports a failure too. */
+static bool sanitizer_report(const kt_daemon_t *d) {
+    char *log = kt_daemon_log(d);
+    const char *marks[] = {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error: "};
+    const char *first = NULL;
+    for (size_t i = 0; i < sizeof marks / sizeof *marks; i++) {
+        const char *at = strstr(log, marks[i]);
+        if (at && (!first || at < first)) first = at;
+    }
+    if (first) {
+        while (first > log && first[-1] != '\n') first--;
+        fprintf(stderr, "kobled (%s) sanitizer report:\n%s\n", d->log, first);
+    }
+    free(log);
+    return first != NULL;
+}
+
 /* Polls ready(ctx) every 10 ms for at most 10 s (a readiness wait, not a
  * timing assertion): 0 once it holds, -1 if the child *pid exits first
  * (then *pid is 0) or the time runs out. */
@@ -102,8 +122,10 @@ int kt_daemon_spawn(kt_daemon_t *d, const char *const *extra) {
         execv(bin, (char *const *)argv);
         _exit(127);
     }
-    if (wait_until(&d->pid, listening, d) < 0) return -1;
-    return d->no_wait ? 0 : wait_until(&d->pid, healthy, d);
+    int rc = wait_until(&d->pid, listening, d);
+    if (rc == 0 && !d->no_wait) rc = wait_until(&d->pid, healthy, d);
+    if (d->pid == 0) sanitizer_report(d); /* it exited on its own */
+    return rc;
 }
 
 int kt_daemon_kill(kt_daemon_t *d) {
@@ -112,6 +134,7 @@ int kt_daemon_kill(kt_daemon_t *d) {
     int st;
     pid_t w = waitpid(d->pid, &st, 0);
     d->pid = 0;
+    if (sanitizer_report(d)) return -1;
     return w > 0 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL ? 0 : -1;
 }
 
@@ -148,6 +171,7 @@ int kt_daemon_term(kt_daemon_t *d) {
         int st;
         if (waitpid(d->pid, &st, 0) == d->pid && WIFEXITED(st)) status = WEXITSTATUS(st);
         d->pid = 0;
+        if (sanitizer_report(d)) status = -1;
     }
     return status;
 }

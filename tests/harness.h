@@ -4,7 +4,11 @@
  * kobled is started with --listen 127.0.0.1:0 and its stderr goes to a
  * file; the harness reads the bound port from the "listening" log line, so
  * tests never race for a free port. Waiting for that line is bounded (10 s)
- * and is a readiness wait, not a timing assertion. */
+ * and is a readiness wait, not a timing assertion.
+ *
+ * Under the sanitizers (make test-asan) each function that reaps kobled
+ * copies a sanitizer report from its log to stderr, and term, kill and stop
+ * then answer -1. */
 #ifndef KT_HARNESS_H
 #define KT_HARNESS_H
 
