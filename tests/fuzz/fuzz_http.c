@@ -40,7 +40,7 @@ typedef struct http_client {
     size_t head_len, got;
 } http_client_t;
 
-static uv_loop_t *http_loop; /* the default loop: batch assignments answer on it */
+static uv_loop_t *http_loop; /* the server's; batch assignments run on it too */
 static kb_http_server_t *http_srv;
 static kb_api_t http_api;
 static int http_port;
@@ -70,8 +70,8 @@ static void http_setup(void) {
     kb_http_limits_default(&lim);
     lim.max_body_bytes = 16384; /* within reach of an input, for 413 */
     lim.max_header_bytes = 4096;
-    http_api = (kb_api_t){.metrics = kb_metrics_new(), .ready = true};
     http_loop = uv_default_loop();
+    http_api = (kb_api_t){.loop = http_loop, .metrics = kb_metrics_new(), .ready = true};
     if (!http_loop || !http_api.metrics ||
         kb_http_server_init(http_loop, &http_srv, &lim, kb_api_handle, &http_api) < 0 ||
         kb_http_listen(http_srv, "127.0.0.1", 0) < 0 || (http_port = kb_http_port(http_srv)) <= 0)
