@@ -204,18 +204,23 @@ char *kt_raw(const kt_daemon_t *d, const char *bytes, size_t len) {
         if (n <= 0) break; /* the server may close early (413, 431) */
         off += (size_t)n;
     }
+    char *buf = kt_read_all(fd, 10000);
+    close(fd);
+    return buf;
+}
+
+char *kt_read_all(int fd, int timeout_ms) {
     size_t cap = 4096, got = 0;
     char *buf = must_alloc(NULL, cap);
     for (;;) {
         struct pollfd p = {fd, POLLIN, 0};
-        if (poll(&p, 1, 10000) <= 0) break;
+        if (poll(&p, 1, timeout_ms) <= 0) break;
         if (got + 1024 > cap) buf = must_alloc(buf, cap *= 2);
         ssize_t n = read(fd, buf + got, cap - got - 1);
         if (n <= 0) break;
         got += (size_t)n;
     }
     buf[got] = '\0';
-    close(fd);
     return buf;
 }
 

@@ -63,6 +63,10 @@ void kt_resp_free(kt_resp_t *r);
 /* Sends raw bytes on a fresh connection and reads until the server closes
  * it (or 10 s pass). Returns a malloc'd NUL-terminated string. */
 char *kt_raw(const kt_daemon_t *d, const char *bytes, size_t len);
+/* Everything the server sends on fd until it closes it, or until nothing
+ * comes for timeout_ms (a bound, not a timing assertion); malloc'd,
+ * NUL-terminated. fd stays open. */
+char *kt_read_all(int fd, int timeout_ms);
 /* Connects and returns the socket (for tests that hold a connection). */
 int kt_connect(const kt_daemon_t *d);
 

@@ -149,22 +149,6 @@ static void put_many(const char *kind, const char *prefix, int n, const char *bo
     free(req);
 }
 
-/* Everything the server sends on fd until it closes it (bounded: 60 s). */
-static char *read_all(int fd) {
-    size_t cap = 1 << 20, got = 0;
-    char *buf = malloc(cap);
-    for (;;) {
-        struct pollfd p = {fd, POLLIN, 0};
-        if (poll(&p, 1, 60000) <= 0) break;
-        if (got + 4096 > cap) buf = realloc(buf, cap *= 2);
-        ssize_t n = read(fd, buf + got, cap - got - 1);
-        if (n <= 0) break;
-        got += (size_t)n;
-    }
-    buf[got] = '\0';
-    return buf;
-}
-
 /* The batch builds its candidate lists in slices, so other requests are
  * served while it runs. Shown by order, not time: connection A pipelines
  * the batch (all of Guldborgsund: 1,500 needs at one spot, so their lists
@@ -215,7 +199,7 @@ Test(assign, health_and_writes_are_served_while_a_large_batch_runs, .fini = stop
     cr_assert_eq(c.status, 200, "%s", c.body);
     kt_resp_free(&c);
 
-    char *out = read_all(a);
+    char *out = kt_read_all(a, 60000);
     close(a);
     /* Two answers, in request order: the batch, then the close. */
     char *first = strstr(out, "HTTP/1.1 200"), *body = strstr(out, "\r\n\r\n");
