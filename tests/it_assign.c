@@ -3,7 +3,6 @@
  * proposals with their events, a scope that is refused, and a large batch
  * that does not stop the daemon from answering meanwhile. */
 #include <criterion/criterion.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
