@@ -69,10 +69,10 @@ struct kb_batch {
     char **need_ids; /* owned, in batch order */
     uint32_t nneeds;
     uint32_t *order; /* needs in the order their lists are built (nearby needs together) */
-    uint32_t *todo, ntodo, next; /* this round's needs to search, in that order */
-    uint32_t *lim;               /* per need: its list's limit this round */
-    size_t *efirst;              /* per need: its list's first edge in raw */
-    kb_assign_edge_t *raw;       /* every list searched, appended (later ones replace) */
+    uint32_t *queue, nqueue, next; /* this round's needs to search, in that order */
+    uint32_t *lim;                 /* per need: its list's limit this round */
+    size_t *efirst;                /* per need: its list's first edge in raw */
+    kb_assign_edge_t *raw;         /* every list searched, appended (later ones replace) */
     size_t nraw, capraw;
     uint32_t *count;
     uint32_t *feasible; /* per need: edges found */
@@ -106,7 +106,7 @@ void kb_batch_free(kb_batch_t *b) {
     for (uint32_t j = 0; j < b->ncands; j++) free(b->cands[j].id);
     free(b->need_ids);
     free(b->order);
-    free(b->todo);
+    free(b->queue);
     free(b->lim);
     free(b->efirst);
     free(b->raw);
@@ -303,19 +303,19 @@ int kb_batch_new(kb_engine_t *e, const json_t *body, kb_batch_t **out, kb_fault_
     b->open = calloc(n, sizeof *b->open);
     b->lost = calloc(n, sizeof *b->lost);
     b->price = calloc(n, sizeof *b->price);
-    b->todo = malloc(n * sizeof *b->todo);
+    b->queue = malloc(n * sizeof *b->queue);
     b->lim = malloc(n * sizeof *b->lim);
     b->efirst = calloc(n, sizeof *b->efirst);
-    if (!b->count || !b->feasible || !b->open || !b->lost || !b->price || !b->todo || !b->lim ||
+    if (!b->count || !b->feasible || !b->open || !b->lost || !b->price || !b->queue || !b->lim ||
         !b->efirst || order_needs(e, b) < 0) {
         kb_batch_free(b);
         return no_memory(f);
     }
     for (uint32_t k = 0; k < b->nneeds; k++) {
-        b->todo[k] = b->order[k];
+        b->queue[k] = b->order[k];
         b->lim[k] = b->limit < FIRST_LIMIT ? b->limit : FIRST_LIMIT;
     }
-    b->ntodo = b->nneeds;
+    b->nqueue = b->nneeds;
     *out = b;
     return 0;
 }
@@ -383,10 +383,10 @@ static int need_edges(kb_engine_t *e, kb_batch_t *b, uint32_t k) {
 int kb_batch_step(kb_engine_t *e, kb_batch_t *b, uint64_t budget_ns, kb_fault_t *f) {
     uint64_t t0 = uv_hrtime();
     do {
-        if (b->next == b->ntodo) return 0;
-        if (need_edges(e, b, b->todo[b->next++]) < 0) return no_memory(f);
+        if (b->next == b->nqueue) return 0;
+        if (need_edges(e, b, b->queue[b->next++]) < 0) return no_memory(f);
     } while (uv_hrtime() - t0 < budget_ns);
-    return b->next < b->ntodo;
+    return b->next < b->nqueue;
 }
 
 /* The current lists in batch order of their needs (each need's best
@@ -427,15 +427,15 @@ static bool unproven(const kb_batch_t *b, uint32_t k) {
 }
 
 int kb_batch_more(kb_batch_t *b) {
-    b->ntodo = b->next = 0;
+    b->nqueue = b->next = 0;
     for (uint32_t i = 0; i < b->nneeds; i++) {
         uint32_t k = b->order[i];
         if (!unproven(b, k) || b->lim[k] >= b->limit) continue;
         b->lim[k] = b->lim[k] > b->limit / GROWTH ? b->limit : b->lim[k] * GROWTH;
-        b->todo[b->ntodo++] = k;
+        b->queue[b->nqueue++] = k;
     }
     b->rounds++;
-    return b->ntodo > 0;
+    return b->nqueue > 0;
 }
 
 void kb_batch_instance(const kb_batch_t *b, uint32_t *nneeds, uint32_t *ncands,
