@@ -35,6 +35,7 @@
 
 #include "iso639.h"
 #include "koble/error.h"
+#include "sbuf.h"
 
 /* ---- names ---- */
 
@@ -1022,52 +1023,28 @@ json_t *kb_codec_subscription_json(const kb_intern_t *tokens, const kb_sub_t *su
  * subscriptions add, so only theirs are written. test_codec checks that
  * both writers agree. */
 
-typedef struct text {
-    char *p;
-    size_t n, cap;
-    bool oom;
-} text_t;
-
-static void text_add(text_t *t, const char *s, size_t len) {
-    if (t->oom) return;
-    if (t->n + len + 1 > t->cap) {
-        size_t cap = t->cap ? t->cap : 256;
-        while (cap < t->n + len + 1) cap *= 2;
-        char *grown = realloc(t->p, cap);
-        if (!grown) {
-            t->oom = true;
-            return;
-        }
-        t->p = grown;
-        t->cap = cap;
-    }
-    memcpy(t->p + t->n, s, len);
-    t->n += len;
-    t->p[t->n] = '\0';
-}
-
-static void text_str(text_t *t, const char *s) {
-    text_add(t, "\"", 1);
+static void text_str(kb_sbuf_t *t, const char *s) {
+    kb_sbuf_add(t, "\"", 1);
     const char *run = s;
     for (; *s; s++) {
         unsigned char ch = (unsigned char)*s;
         if (ch >= 0x20 && ch != '"' && ch != '\\') continue;
-        text_add(t, run, (size_t)(s - run));
+        kb_sbuf_add(t, run, (size_t)(s - run));
         char esc[8];
         switch (ch) {
-        case '"': text_add(t, "\\\"", 2); break;
-        case '\\': text_add(t, "\\\\", 2); break;
-        case '\b': text_add(t, "\\b", 2); break;
-        case '\f': text_add(t, "\\f", 2); break;
-        case '\n': text_add(t, "\\n", 2); break;
-        case '\r': text_add(t, "\\r", 2); break;
-        case '\t': text_add(t, "\\t", 2); break;
-        default: snprintf(esc, sizeof esc, "\\u%04X", ch); text_add(t, esc, 6);
+        case '"': kb_sbuf_add(t, "\\\"", 2); break;
+        case '\\': kb_sbuf_add(t, "\\\\", 2); break;
+        case '\b': kb_sbuf_add(t, "\\b", 2); break;
+        case '\f': kb_sbuf_add(t, "\\f", 2); break;
+        case '\n': kb_sbuf_add(t, "\\n", 2); break;
+        case '\r': kb_sbuf_add(t, "\\r", 2); break;
+        case '\t': kb_sbuf_add(t, "\\t", 2); break;
+        default: snprintf(esc, sizeof esc, "\\u%04X", ch); kb_sbuf_add(t, esc, 6);
         }
         run = s + 1;
     }
-    text_add(t, run, (size_t)(s - run));
-    text_add(t, "\"", 1);
+    kb_sbuf_add(t, run, (size_t)(s - run));
+    kb_sbuf_add(t, "\"", 1);
 }
 
 /* v as "%.15g" would print it, without printf, when v is the double
@@ -1107,7 +1084,7 @@ static int short_decimal(double v, char out[40]) {
     return 0;
 }
 
-static void text_real(text_t *t, double v) {
+static void text_real(kb_sbuf_t *t, double v) {
     char buf[40];
     int fast = short_decimal(v, buf);
     if (fast) {
@@ -1115,12 +1092,12 @@ static void text_real(text_t *t, double v) {
             memcpy(buf + fast, ".0", 3);
             fast += 2;
         }
-        text_add(t, buf, (size_t)fast);
+        kb_sbuf_add(t, buf, (size_t)fast);
         return;
     }
     int n = snprintf(buf, sizeof buf, "%.15g", v);
     if (n < 0 || (size_t)n >= sizeof buf - 3) {
-        t->oom = true; /* cannot happen for a finite double */
+        t->err = KB_ENOMEM; /* cannot happen for a finite double */
         return;
     }
     if (!strchr(buf, '.') && !strchr(buf, 'e')) {
@@ -1137,51 +1114,51 @@ static void text_real(text_t *t, double v) {
             n -= (int)(end - start);
         }
     }
-    text_add(t, buf, (size_t)n);
+    kb_sbuf_add(t, buf, (size_t)n);
 }
 
-static void text_int(text_t *t, long long v) {
+static void text_int(kb_sbuf_t *t, long long v) {
     char buf[24];
     int n = sizeof buf;
     unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
     do buf[--n] = (char)('0' + u % 10), u /= 10;
     while (u);
     if (v < 0) buf[--n] = '-';
-    text_add(t, buf + n, sizeof buf - (size_t)n);
+    kb_sbuf_add(t, buf + n, sizeof buf - (size_t)n);
 }
 
-static void text_tokens(text_t *t, const kb_intern_t *tokens, const kb_toks_t *list) {
+static void kb_sbuf_tokens(kb_sbuf_t *t, const kb_intern_t *tokens, const kb_toks_t *list) {
     const char *stack[KB_CODEC_TOKENS_MAX];
     const char **names = list->n <= KB_CODEC_TOKENS_MAX ? stack : malloc(list->n * sizeof *names);
     if (!names) {
-        t->oom = true;
+        t->err = KB_ENOMEM;
         return;
     }
     for (unsigned i = 0; i < list->n; i++) names[i] = kb_intern_name(tokens, list->ids[i]);
     qsort(names, list->n, sizeof *names, compare_name);
-    text_add(t, "[", 1);
+    kb_sbuf_add(t, "[", 1);
     for (unsigned i = 0; i < list->n; i++) {
-        if (i) text_add(t, ",", 1);
+        if (i) kb_sbuf_add(t, ",", 1);
         text_str(t, names[i]);
     }
-    text_add(t, "]", 1);
+    kb_sbuf_add(t, "]", 1);
     if (names != stack) free(names);
 }
 
-static int text_object(text_t *t, const kb_intern_t *tokens, const field_t *fields, size_t n,
+static int text_object(kb_sbuf_t *t, const kb_intern_t *tokens, const field_t *fields, size_t n,
                        const char *base);
 
-static void text_key(text_t *t, const field_t *fd, bool *first) {
-    text_add(t, *first ? "\"" : ",\"", *first ? 1 : 2);
+static void text_key(kb_sbuf_t *t, const field_t *fd, bool *first) {
+    kb_sbuf_add(t, *first ? "\"" : ",\"", *first ? 1 : 2);
     *first = false;
-    text_add(t, fd->key, strlen(fd->key));
-    text_add(t, "\":", 2);
+    kb_sbuf_add(t, fd->key, strlen(fd->key));
+    kb_sbuf_add(t, "\":", 2);
 }
 
 /* Writes ,"key": and the value of one field, as encode_value would give
  * it; nothing for a field left out. KB_EINVAL for a kind this writer does
  * not know. */
-static int text_field(text_t *t, const kb_intern_t *tokens, const field_t *fd, const char *base,
+static int text_field(kb_sbuf_t *t, const kb_intern_t *tokens, const field_t *fd, const char *base,
                       bool *first) {
     const char *src = base + fd->off;
     if (fd->present) {
@@ -1224,25 +1201,25 @@ static int text_field(text_t *t, const kb_intern_t *tokens, const field_t *fd, c
         bool b;
         memcpy(&b, src, sizeof b);
         text_key(t, fd, first);
-        text_add(t, b ? "true" : "false", b ? 4 : 5);
+        kb_sbuf_add(t, b ? "true" : "false", b ? 4 : 5);
         return 0;
     }
     case FK_TOKENS:
     case FK_LANGS:
         text_key(t, fd, first);
-        text_tokens(t, tokens, (const kb_toks_t *)(const void *)src);
+        kb_sbuf_tokens(t, tokens, (const kb_toks_t *)(const void *)src);
         return 0;
     case FK_SLOTS: {
         kb_slots_t slots;
         memcpy(&slots, src, sizeof slots);
         text_key(t, fd, first);
-        text_add(t, "[", 1);
+        kb_sbuf_add(t, "[", 1);
         for (int k = 0, n = 0; k < KB_SLOT_COUNT; k++) {
             if (!(slots & (1u << k))) continue;
-            if (n++) text_add(t, ",", 1);
+            if (n++) kb_sbuf_add(t, ",", 1);
             text_str(t, kb_slot_name(k));
         }
-        text_add(t, "]", 1);
+        kb_sbuf_add(t, "]", 1);
         return 0;
     }
     case FK_POINT: text_key(t, fd, first); return text_object(t, tokens, fd->sub, fd->nsub, src);
@@ -1250,26 +1227,26 @@ static int text_field(text_t *t, const kb_intern_t *tokens, const field_t *fd, c
     }
 }
 
-static int text_object(text_t *t, const kb_intern_t *tokens, const field_t *fields, size_t n,
+static int text_object(kb_sbuf_t *t, const kb_intern_t *tokens, const field_t *fields, size_t n,
                        const char *base) {
     bool first = true;
-    text_add(t, "{", 1);
+    kb_sbuf_add(t, "{", 1);
     for (size_t i = 0; i < n; i++) {
         int rc = text_field(t, tokens, &fields[i], base, &first);
         if (rc < 0) return rc;
     }
-    text_add(t, "}", 1);
+    kb_sbuf_add(t, "}", 1);
     return 0;
 }
 
 char *kb_codec_cand_text(const kb_intern_t *tokens, const kb_cand_t *c, size_t *len) {
-    text_t t = {0};
+    kb_sbuf_t t = {0};
     const field_t *fields = c->type == KB_VOLUNTEER ? volunteer_fields : activity_fields;
     size_t n = c->type == KB_VOLUNTEER ? COUNT(volunteer_fields) : COUNT(activity_fields);
-    if (text_object(&t, tokens, fields, n, (const char *)c) < 0 || t.oom) {
+    if (text_object(&t, tokens, fields, n, (const char *)c) < 0 || t.err) {
         free(t.p);
         return NULL;
     }
-    *len = t.n;
+    *len = t.len;
     return t.p;
 }

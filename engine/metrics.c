@@ -3,12 +3,12 @@
  * grow without bound. */
 #include "metrics.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "koble/error.h"
+#include "sbuf.h"
 
 #define MAX_ROUTES 64
 #define MAX_STATUS 16
@@ -87,71 +87,42 @@ void kb_metrics_gauge(kb_metrics_t *m, const char *name, const char *help, doubl
     m->gauges[m->ngauges++].value = value;
 }
 
-typedef struct buf {
-    char *p;
-    size_t len, cap;
-    int err;
-} buf_t;
-
-static void put(buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(buf_t *b, const char *fmt, ...) {
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->err = KB_EINVAL;
-            return;
-        }
-        if (b->p && b->len + (size_t)n < b->cap) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap ? b->cap * 2 : 4096;
-        while (cap < b->len + (size_t)n + 1) cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->err = KB_ENOMEM;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-}
-
 /* Route names are our own templates: no quotes, backslashes or newlines to
  * escape. */
 int kb_metrics_render(const kb_metrics_t *m, char **out, size_t *len) {
-    buf_t b = {0};
-    put(&b, "# HELP koble_http_requests_total HTTP requests by route and status.\n"
-            "# TYPE koble_http_requests_total counter\n");
+    kb_sbuf_t b = {0};
+    kb_sbuf_printf(&b, "# HELP koble_http_requests_total HTTP requests by route and status.\n"
+                       "# TYPE koble_http_requests_total counter\n");
     for (int i = 0; i < m->nroutes; i++)
         for (int s = 0; s < MAX_STATUS && m->routes[i].status[s]; s++)
-            put(&b, "koble_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
-                m->routes[i].name, m->routes[i].status[s], m->routes[i].count[s]);
-    put(&b, "# HELP koble_http_request_duration_seconds Time from a complete request to its "
-            "answer.\n# TYPE koble_http_request_duration_seconds histogram\n");
+            kb_sbuf_printf(&b, "koble_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
+                           m->routes[i].name, m->routes[i].status[s], m->routes[i].count[s]);
+    kb_sbuf_printf(&b,
+                   "# HELP koble_http_request_duration_seconds Time from a complete request to its "
+                   "answer.\n# TYPE koble_http_request_duration_seconds histogram\n");
     for (int i = 0; i < m->nroutes; i++) {
         const route_t *r = &m->routes[i];
         unsigned long long cum = 0;
         for (size_t k = 0; k <= NBUCKETS; k++) {
             cum += r->hist[k];
             if (k < NBUCKETS)
-                put(&b, "koble_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
+                kb_sbuf_printf(
+                    &b, "koble_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
                     r->name, buckets[k], cum);
             else
-                put(&b,
+                kb_sbuf_printf(
+                    &b,
                     "koble_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
                     r->name, cum);
         }
-        put(&b, "koble_http_request_duration_seconds_sum{route=\"%s\"} %.9g\n", r->name, r->sum);
-        put(&b, "koble_http_request_duration_seconds_count{route=\"%s\"} %llu\n", r->name,
-            r->observations);
+        kb_sbuf_printf(&b, "koble_http_request_duration_seconds_sum{route=\"%s\"} %.9g\n", r->name,
+                       r->sum);
+        kb_sbuf_printf(&b, "koble_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
+                       r->name, r->observations);
     }
     for (int i = 0; i < m->ngauges; i++)
-        put(&b, "# HELP %s %s\n# TYPE %s gauge\n%s %.17g\n", m->gauges[i].name, m->gauges[i].help,
-            m->gauges[i].name, m->gauges[i].name, m->gauges[i].value);
+        kb_sbuf_printf(&b, "# HELP %s %s\n# TYPE %s gauge\n%s %.17g\n", m->gauges[i].name,
+                       m->gauges[i].help, m->gauges[i].name, m->gauges[i].name, m->gauges[i].value);
     if (b.err) {
         free(b.p);
         return b.err;

@@ -1,0 +1,38 @@
+/* test_sbuf.c — the growable text buffer: appends, formatted appends,
+ * growth past the first allocation, and the sticky error. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "koble/error.h"
+#include "sbuf.h"
+
+Test(sbuf, appends_and_formats_in_order) {
+    kb_sbuf_t b = {0};
+    kb_sbuf_add(&b, "ab", 2);
+    kb_sbuf_printf(&b, "-%d-%s", 42, "x");
+    kb_sbuf_add(&b, "cdef", 2);
+    cr_assert_eq(b.err, 0);
+    cr_assert_str_eq(b.p, "ab-42-xcd");
+    cr_assert_eq(b.len, 9);
+    free(b.p);
+}
+
+Test(sbuf, grows_past_its_first_allocation) {
+    kb_sbuf_t b = {0};
+    for (int i = 0; i < 1000; i++) kb_sbuf_printf(&b, "%04d,", i);
+    cr_assert_eq(b.err, 0);
+    cr_assert_eq(b.len, 5000);
+    cr_assert_eq(strncmp(b.p + 4995, "0999,", 5), 0);
+    cr_assert_eq(b.p[b.len], '\0');
+    free(b.p);
+}
+
+Test(sbuf, an_error_sticks_and_later_appends_do_nothing) {
+    kb_sbuf_t b = {.err = KB_ENOMEM};
+    kb_sbuf_add(&b, "ab", 2);
+    kb_sbuf_printf(&b, "%d", 1);
+    cr_assert_eq(b.err, KB_ENOMEM);
+    cr_assert_eq(b.len, 0);
+    cr_assert_null(b.p);
+}
