@@ -81,8 +81,10 @@ static int dump_cands_bin(const kb_engine_t *e, int type, kb_engine_bin_fn bin, 
     if (!buf) return KB_ENOMEM;
     int rc = 0;
     for (uint32_t cell = 0; rc == 0 && cell < ix->ncells; cell++) {
-        for (uint32_t m = 0; rc == 0 && m < ix->cells[cell].n; m++) {
-            const kb_cand_t *c = kb_store_cand(&e->store, type, ix->cells[cell].members[m]);
+        const kb_cell_t *cl = &ix->cells[cell];
+        for (uint32_t m = 0; rc == 0 && m < cl->npos; m++) {
+            if (kb_cell_is_free(cl, m)) continue;
+            const kb_cand_t *c = kb_store_cand(&e->store, type, cl->members[m]);
             uint16_t lens[3] = {(uint16_t)strlen(c->id),
                                 (uint16_t)(c->org_id ? strlen(c->org_id) : 0),
                                 (uint16_t)(c->title ? strlen(c->title) : 0)};
@@ -258,9 +260,10 @@ int kb_engine_restore_bin(kb_engine_t *e, const void *rec, size_t len, kb_fault_
  * cell at a time. */
 static int index_range(kb_engine_t *e, int type, uint32_t from, uint32_t to) {
     /* One buffer: a run's slots, then its n + 1 key offsets, then up to
-     * KB_INDEX_MAX_KEYS keys per item. */
+     * KB_INDEX_MAX_KEYS keys per item; and one of its hot records. */
     size_t cap = 0;
     uint32_t *buf = NULL;
+    kb_hot_t *hot = NULL;
     int rc = 0;
     for (uint32_t start = from; rc == 0 && start < to;) {
         const kb_cand_t *first = kb_store_cand(&e->store, type, start);
@@ -279,20 +282,28 @@ static int index_range(kb_engine_t *e, int type, uint32_t from, uint32_t to) {
                 break;
             }
             buf = grown;
+            free(hot); /* kb_hot_t is cache-line aligned, which realloc does not promise */
+            hot = aligned_alloc(_Alignof(kb_hot_t), (size_t)n * sizeof *hot);
+            if (!hot) {
+                rc = KB_ENOMEM;
+                break;
+            }
             cap = need;
         }
         uint32_t *slots = buf, *off = buf + n, *keys = off + n + 1;
         off[0] = 0;
         for (uint32_t i = 0; i < n; i++) {
+            const kb_cand_t *c = kb_store_cand(&e->store, type, start + i);
             slots[i] = start + i;
-            off[i + 1] = off[i] + kb_index_cand_keys(kb_store_cand(&e->store, type, start + i),
-                                                     keys + off[i]);
+            off[i + 1] = off[i] + kb_index_cand_keys(c, keys + off[i]);
+            kb_cand_hot(c, &hot[i]);
         }
         rc = kb_index_add_cell(&e->cand_ix[type], first->pos.lat, first->pos.lon, slots, n, keys,
-                               off);
+                               off, hot);
         start = end;
     }
     free(buf);
+    free(hot);
     return rc;
 }
 

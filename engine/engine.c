@@ -183,7 +183,9 @@ static int log_put(kb_engine_t *e, kb_entity_t t, const char *id, const json_t *
 int kb_engine_index_cand(kb_engine_t *e, const kb_cand_t *c, uint32_t slot) {
     uint32_t keys[KB_INDEX_MAX_KEYS];
     unsigned n = kb_index_cand_keys(c, keys);
-    return kb_index_add(&e->cand_ix[c->type], slot, c->pos.lat, c->pos.lon, keys, n);
+    kb_hot_t hot;
+    kb_cand_hot(c, &hot);
+    return kb_index_add(&e->cand_ix[c->type], slot, c->pos.lat, c->pos.lon, keys, n, &hot);
 }
 
 static void cand_unindex(kb_engine_t *e, const kb_cand_t *c, uint32_t slot) {
@@ -275,7 +277,7 @@ static int put_need(kb_engine_t *e, const char *id, const json_t *body, json_t *
     if (*created) {
         if (kb_pool_alloc(pool, id, &slot) < 0) goto nomem;
         kb_need_t *n = kb_store_need(&e->store, slot);
-        if (kb_index_add(&e->need_ix, slot, nn.pos.lat, nn.pos.lon, NULL, 0) < 0) {
+        if (kb_index_add(&e->need_ix, slot, nn.pos.lat, nn.pos.lon, NULL, 0, NULL) < 0) {
             kb_pool_release(pool, slot);
             goto nomem;
         }
@@ -288,8 +290,8 @@ static int put_need(kb_engine_t *e, const char *id, const json_t *body, json_t *
     } else {
         kb_need_t *n = kb_store_need(&e->store, slot);
         kb_index_remove(&e->need_ix, slot, n->pos.lat, n->pos.lon, NULL, 0);
-        if (kb_index_add(&e->need_ix, slot, nn.pos.lat, nn.pos.lon, NULL, 0) < 0) {
-            if (kb_index_add(&e->need_ix, slot, n->pos.lat, n->pos.lon, NULL, 0) < 0) abort();
+        if (kb_index_add(&e->need_ix, slot, nn.pos.lat, nn.pos.lon, NULL, 0, NULL) < 0) {
+            if (kb_index_add(&e->need_ix, slot, n->pos.lat, n->pos.lon, NULL, 0, NULL) < 0) abort();
             goto nomem;
         }
         /* Server-side fields survive a replace. */

@@ -3,9 +3,10 @@
  * Grid arithmetic: cell (ilat, ilon) covers latitudes
  * [ilat*DLAT - 90, +DLAT) and longitudes [ilon*DLON - 180, +DLON); block
  * (blat, blon) = (ilat >> 3, ilon >> 3). Longitude indices wrap at the
- * antimeridian. Removal swaps the last entry into the hole, so order inside
- * a cell is not stable; matching never depends on it (its ordering is
- * total: score, distance, id). Empty cells and blocks are kept for reuse. */
+ * antimeridian. Removal from a posting swaps its last entry into the hole,
+ * and freed positions are reused, so order inside a cell is not stable;
+ * matching never depends on it (its ordering is total: score, distance,
+ * id). Empty cells and blocks are kept for reuse. */
 #include "index.h"
 
 #include <math.h>
@@ -55,9 +56,10 @@ void kb_index_init(kb_index_t *ix) {
 void kb_index_free(kb_index_t *ix) {
     for (uint32_t i = 0; i < ix->ncells; i++) {
         kb_cell_t *c = &ix->cells[i];
-        for (uint32_t p = 0; p < c->nposts; p++) free(c->posts[p].slots);
+        for (uint32_t p = 0; p < c->nposts; p++) free(c->posts[p].pos);
         free(c->posts);
         free(c->members);
+        free(c->hot);
     }
     for (uint32_t i = 0; i < ix->nblocks; i++) free(ix->blocks[i].cells);
     free(ix->scratch);
@@ -111,7 +113,7 @@ static int cell_for(kb_index_t *ix, double lat, double lon, uint32_t *out) {
         reserve((void **)&blk->cells, &blk->cap, blk->ncells + 1, sizeof(uint32_t)))
         return KB_ENOMEM;
     uint32_t c = ix->ncells;
-    ix->cells[c] = (kb_cell_t){.ilat = ilat, .ilon = ilon};
+    ix->cells[c] = (kb_cell_t){.ilat = ilat, .ilon = ilon, .free = KB_CELL_NONE};
     if (kb_imap_put(&ix->cellmap, grid_key(ilat, ilon), c)) return KB_ENOMEM;
     ix->ncells++;
     blk->cells[blk->ncells++] = c;
@@ -141,9 +143,9 @@ const kb_posting_t *kb_cell_posting(const kb_cell_t *c, uint32_t key) {
     return i < c->nposts && c->posts[i].key == key ? &c->posts[i] : NULL;
 }
 
-static void drop(uint32_t *arr, uint32_t *n, uint32_t slot) {
+static void drop(uint32_t *arr, uint32_t *n, uint32_t pos) {
     for (uint32_t i = 0; i < *n; i++) {
-        if (arr[i] == slot) {
+        if (arr[i] == pos) {
             arr[i] = arr[--*n];
             return;
         }
@@ -155,29 +157,52 @@ void kb_index_remove(kb_index_t *ix, uint32_t slot, double lat, double lon, cons
     uint32_t ci;
     if (kb_imap_get(&ix->cellmap, grid_key(cell_lat(lat), cell_lon(lon)), &ci) != 0) return;
     kb_cell_t *c = &ix->cells[ci];
-    uint32_t before = c->n;
-    drop(c->members, &c->n, slot);
-    if (c->n == before) return;
+    uint32_t pos = 0;
+    while (pos < c->npos && c->members[pos] != slot) pos++;
+    if (pos == c->npos) return;
     for (unsigned k = 0; k < nkeys; k++) {
         uint32_t p = posting_pos(c, keys[k]);
         if (p < c->nposts && c->posts[p].key == keys[k]) {
             uint32_t had = c->posts[p].n;
-            drop(c->posts[p].slots, &c->posts[p].n, slot);
+            drop(c->posts[p].pos, &c->posts[p].n, pos);
             ix->posting_entries -= had - c->posts[p].n;
         }
     }
+    c->members[pos] = KB_CELL_FREE | c->free;
+    c->free = pos;
+    c->n--;
     block_of(ix, c)->members--;
     ix->count--;
 }
 
+/* Grows the position arrays of c (the hot one only if with_hot) to hold
+ * need positions; exact sizes them to need. Either array may have grown
+ * when this fails, which changes nothing else. */
+static int reserve_positions(kb_cell_t *c, uint32_t need, bool with_hot, bool exact) {
+    if (with_hot && need > c->caphot) {
+        /* Cache-line aligned, which realloc does not promise. */
+        uint32_t n = c->caphot ? c->caphot : 4;
+        while (!exact && n < need) n *= 2;
+        if (exact) n = need;
+        kb_hot_t *h = aligned_alloc(_Alignof(kb_hot_t), (size_t)n * sizeof *h);
+        if (!h) return KB_ENOMEM;
+        if (c->hot) memcpy(h, c->hot, (size_t)c->npos * sizeof *h);
+        free(c->hot);
+        c->hot = h;
+        c->caphot = n;
+    }
+    return (exact ? reserve_exact : reserve)((void **)&c->members, &c->cap, need, sizeof(uint32_t));
+}
+
 int kb_index_add(kb_index_t *ix, uint32_t slot, double lat, double lon, const uint32_t *keys,
-                 unsigned nkeys) {
+                 unsigned nkeys, const kb_hot_t *hot) {
     uint32_t ci;
     int rc = cell_for(ix, lat, lon, &ci);
     if (rc < 0) return rc;
     kb_cell_t *c = &ix->cells[ci];
     /* Reserve everything first so a failure leaves the cell untouched. */
-    if (reserve((void **)&c->members, &c->cap, c->n + 1, sizeof(uint32_t)) ||
+    uint32_t pos = c->free != KB_CELL_NONE ? c->free : c->npos;
+    if (reserve_positions(c, pos + 1, hot != NULL, false) ||
         reserve((void **)&c->posts, &c->capposts, c->nposts + nkeys, sizeof(kb_posting_t)))
         return KB_ENOMEM;
     for (unsigned k = 0; k < nkeys; k++) {
@@ -188,19 +213,23 @@ int kb_index_add(kb_index_t *ix, uint32_t slot, double lat, double lon, const ui
             c->nposts++;
         }
         kb_posting_t *post = &c->posts[p];
-        if (reserve((void **)&post->slots, &post->cap, post->n + 1, sizeof(uint32_t))) {
+        if (reserve((void **)&post->pos, &post->cap, post->n + 1, sizeof(uint32_t))) {
             /* Undo the postings already extended; empty ones may stay. */
             for (unsigned u = 0; u < k; u++) {
                 kb_posting_t *q = &c->posts[posting_pos(c, keys[u])];
-                drop(q->slots, &q->n, slot);
+                drop(q->pos, &q->n, pos);
                 ix->posting_entries--;
             }
             return KB_ENOMEM;
         }
-        post->slots[post->n++] = slot;
+        post->pos[post->n++] = pos;
         ix->posting_entries++;
     }
-    c->members[c->n++] = slot;
+    if (pos == c->npos) c->npos++;
+    else c->free = c->members[pos] & ~KB_CELL_FREE;
+    c->members[pos] = slot;
+    if (hot) c->hot[pos] = *hot;
+    c->n++;
     block_of(ix, c)->members++;
     ix->count++;
     return 0;
@@ -238,7 +267,7 @@ static int merge_postings(kb_cell_t *c, const uint32_t *fresh, uint32_t nnew) {
 }
 
 int kb_index_add_cell(kb_index_t *ix, double lat, double lon, const uint32_t *slots, uint32_t n,
-                      const uint32_t *keys, const uint32_t *off) {
+                      const uint32_t *keys, const uint32_t *off, const kb_hot_t *hot) {
     uint32_t total = off[n], span = 1;
     for (uint32_t k = 0; k < total; k++)
         if ((keys[k] & ~KEY_FLAGS) >= span) span = (keys[k] & ~KEY_FLAGS) + 1;
@@ -266,22 +295,25 @@ int kb_index_add_cell(kb_index_t *ix, double lat, double lon, const uint32_t *sl
         distinct[ndistinct++] = key;
         if (!kb_cell_posting(c, key)) fresh[nfresh++] = key;
     }
-    rc = reserve_exact((void **)&c->members, &c->cap, c->n + n, sizeof(uint32_t));
+    rc = reserve_positions(c, c->npos + n, hot != NULL, true);
     if (rc == 0) rc = merge_postings(c, fresh, nfresh);
     for (uint32_t d = 0; rc == 0 && d < ndistinct; d++) {
         uint32_t dk = dense_key(distinct[d], span), p = posting_pos(c, distinct[d]);
         kb_posting_t *ps = &c->posts[p];
         post[dk] = p;
-        rc = reserve_exact((void **)&ps->slots, &ps->cap, ps->n + count[dk], sizeof(uint32_t));
+        rc = reserve_exact((void **)&ps->pos, &ps->cap, ps->n + count[dk], sizeof(uint32_t));
     }
     if (rc == 0) {
         for (uint32_t i = 0; i < n; i++) {
+            uint32_t pos = c->npos++;
             for (uint32_t k = off[i]; k < off[i + 1]; k++) {
                 kb_posting_t *ps = &c->posts[post[dense_key(keys[k], span)]];
-                ps->slots[ps->n++] = slots[i];
+                ps->pos[ps->n++] = pos;
             }
-            c->members[c->n++] = slots[i];
+            c->members[pos] = slots[i];
+            if (hot) c->hot[pos] = hot[i];
         }
+        c->n += n;
         block_of(ix, c)->members += n;
         ix->count += n;
         ix->posting_entries += total;
@@ -401,7 +433,8 @@ size_t kb_index_bytes(const kb_index_t *ix) {
     n += kb_imap_bytes(&ix->cellmap) + kb_imap_bytes(&ix->blockmap);
     for (uint32_t i = 0; i < ix->ncells; i++) {
         const kb_cell_t *c = &ix->cells[i];
-        n += (size_t)c->cap * sizeof(uint32_t) + (size_t)c->capposts * sizeof(kb_posting_t);
+        n += (size_t)c->cap * sizeof(uint32_t) + (size_t)c->caphot * sizeof(kb_hot_t) +
+             (size_t)c->capposts * sizeof(kb_posting_t);
         for (uint32_t p = 0; p < c->nposts; p++) n += (size_t)c->posts[p].cap * sizeof(uint32_t);
     }
     for (uint32_t i = 0; i < ix->nblocks; i++) n += (size_t)ix->blocks[i].cap * sizeof(uint32_t);

@@ -7,7 +7,9 @@
  * a few thousand blocks, not a million cells. Each cell keeps, besides its
  * member list, a posting list per key (a skill, or a language marked with
  * KB_INDEX_LANG) so a query can walk only the members that have a required
- * skill or speak a wanted language.
+ * skill or speak a wanted language. An index of candidates also keeps
+ * each member's kb_hot_t (store.h) in its cell, so matching turns most
+ * candidates down without reading their records.
  *
  * A search visits cells best-first: a heap ordered by a lower bound of the
  * distance from the query point to each block or cell. The caller scores a
@@ -34,19 +36,34 @@
 #define KB_INDEX_NO_SLOTS (KB_INDEX_SLOT | 31u)
 #define KB_INDEX_MAX_KEYS 128 /* 32 skills + 16 languages + 32 tags + 21 slots + 1 */
 
+/* An item keeps its position in its cell while it stays there: postings
+ * hold positions, so the hot record at that position is read without
+ * going through the slot. A removed item's position is freed (chained
+ * through members) and reused by the next item added to the cell. */
 typedef struct kb_posting {
     uint32_t key;
     uint32_t n, cap;
-    uint32_t *slots;
+    uint32_t *pos; /* positions in the cell, in no order */
 } kb_posting_t;
+
+#define KB_CELL_FREE 0x80000000u /* members[] of a free position has this bit */
+#define KB_CELL_NONE 0x7fffffffu /* no free position: the end of the chain */
 
 typedef struct kb_cell {
     int32_t ilat, ilon;
-    uint32_t n, cap;
-    uint32_t *members;
+    uint32_t n;         /* items */
+    uint32_t npos, cap; /* positions used (items and free ones), allocated */
+    uint32_t free;      /* first free position, or KB_CELL_NONE */
+    uint32_t *members;  /* by position: a slot, or KB_CELL_FREE | next free */
+    kb_hot_t *hot;      /* by position, in an index of candidates; else NULL */
+    uint32_t caphot;
     uint32_t nposts, capposts;
     kb_posting_t *posts; /* sorted by key */
 } kb_cell_t;
+
+static inline bool kb_cell_is_free(const kb_cell_t *c, uint32_t pos) {
+    return c->members[pos] & KB_CELL_FREE;
+}
 
 typedef struct kb_block {
     int32_t blat, blon;
@@ -92,17 +109,19 @@ unsigned kb_index_cand_keys(const kb_cand_t *c, uint32_t *keys);
 
 void kb_index_init(kb_index_t *ix);
 void kb_index_free(kb_index_t *ix);
-/* Adds slot at lat/lon with posting keys (may repeat none). On failure the
+/* Adds slot at lat/lon with posting keys (may repeat none) and hot record
+ * (NULL in an index that keeps none, such as the needs'). On failure the
  * index is unchanged. */
 int kb_index_add(kb_index_t *ix, uint32_t slot, double lat, double lon, const uint32_t *keys,
-                 unsigned nkeys);
+                 unsigned nkeys, const kb_hot_t *hot);
 /* Adds n items that all lie in the cell of lat/lon, as kb_index_add would
- * one by one: item i has slots[i] and the keys keys[off[i]..off[i+1]).
+ * one by one: item i has slots[i], the keys keys[off[i]..off[i+1]) and
+ * hot[i] (hot may be NULL). They take new positions, not freed ones.
  * Each array of the cell grows once, to its final size, so a snapshot
  * restored cell by cell (dump.c) allocates exactly what it keeps. On
  * failure nothing is added (empty postings may remain). */
 int kb_index_add_cell(kb_index_t *ix, double lat, double lon, const uint32_t *slots, uint32_t n,
-                      const uint32_t *keys, const uint32_t *off);
+                      const uint32_t *keys, const uint32_t *off, const kb_hot_t *hot);
 /* Whether a and b lie in the same cell. */
 bool kb_index_same_cell(double lat_a, double lon_a, double lat_b, double lon_b);
 /* Removes what kb_index_add added; the same lat/lon and keys must be given. */

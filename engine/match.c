@@ -104,7 +104,11 @@ static void finish(kb_matcher_t *m, kb_match_result_t *out) {
  * a cell is walked through the posting lists of the essential terms only,
  * or through another list every passing candidate must be on (a required
  * skill, the need's languages) with a mask test for "has an essential
- * term" that reads nothing but the candidate's record. */
+ * term". Every member on the walk is first tried on its hot record in the
+ * cell (kb_score_hot: the hard constraints masks can decide, and a bound of
+ * its score against the current k-th); only those it lets through have
+ * their full record read and scored. In a dense city that is a few dozen
+ * records per query instead of thousands. */
 
 #define MAX_TERMS (32 + KB_SLOT_COUNT + 32 + 1)
 /* Slack for the different order in which the bound and the score add up
@@ -167,29 +171,40 @@ static void make_plan(const kb_query_t *q, int type, plan_t *p) {
     qsort(p->terms, (size_t)p->nterms, sizeof p->terms[0], cmp_term);
 }
 
-static bool has_term(const kb_cand_t *c, uint32_t key) {
-    if (key == KB_INDEX_NO_SLOTS) return c->avail == 0;
-    if (key & KB_INDEX_SLOT) return (c->avail >> (key & 31)) & 1;
-    if (key & KB_INDEX_EXP) return (c->exp_mask >> (key & ~KB_INDEX_EXP)) & 1;
-    return (c->skill_mask >> key) & 1;
+static bool has_term(const kb_hot_t *h, uint32_t key) {
+    if (key == KB_INDEX_NO_SLOTS) return h->avail == 0;
+    if (key & KB_INDEX_SLOT) return (h->avail >> (key & 31)) & 1;
+    if (key & KB_INDEX_EXP) return (h->exp_mask >> (key & ~KB_INDEX_EXP)) & 1;
+    return (h->skill_mask >> key) & 1;
 }
 
-/* Does c have one of the terms from index `from` on? */
-static bool has_any(const plan_t *p, int from, int to, const kb_cand_t *c) {
+/* Does h have one of the terms from index `from` to `to`? */
+static bool has_any(const plan_t *p, int from, int to, const kb_hot_t *h) {
     for (int i = from; i < to; i++)
-        if (has_term(c, p->terms[i].key)) return true;
+        if (has_term(h, p->terms[i].key)) return true;
     return false;
 }
 
-/* First language shared by the need and c, as an index into need->langs. */
-static unsigned first_shared_lang(const kb_toks_t *need, const kb_toks_t *c) {
+/* Is language l (an index into the need's languages) the first of them the
+ * candidate speaks? From the mask when the need's list is exact, else
+ * from the record. */
+static bool first_shared_lang(const kb_matcher_t *m, const kb_query_t *q, int type,
+                              const kb_cell_t *cell, uint32_t pos, unsigned l) {
+    const kb_toks_t *need = &q->need->langs;
+    if (q->lang_exact) {
+        uint64_t mask = cell->hot[pos].lang_mask;
+        for (unsigned i = 0; i < l; i++)
+            if ((mask >> need->ids[i]) & 1) return false;
+        return true;
+    }
+    const kb_toks_t *c = &kb_store_cand(m->store, type, cell->members[pos])->langs;
     unsigned i = 0, j = 0;
     while (i < need->n && j < c->n) {
         if (need->ids[i] < c->ids[j]) i++;
         else if (need->ids[i] > c->ids[j]) j++;
-        else return i;
+        else return i == l;
     }
-    return need->n;
+    return false;
 }
 
 static void check_one(kb_matcher_t *m, const kb_query_t *q, int type, uint32_t slot,
@@ -207,18 +222,17 @@ static void check_one(kb_matcher_t *m, const kb_query_t *q, int type, uint32_t s
     offer(m, &h);
 }
 
-/* Records are looked up in posting order, which is random in memory; asking
- * for the record a few entries ahead overlaps the cache misses instead of
- * paying them one after another. A record spans two cache lines. */
+/* A posting jumps through the cell's hot records; asking for the one a few
+ * entries ahead overlaps the cache misses instead of paying them one after
+ * another. */
 #define PREFETCH_AHEAD 8
 
-static inline void prefetch(const kb_matcher_t *m, int type, const uint32_t *list, uint32_t n,
-                            uint32_t i) {
-    if (i + PREFETCH_AHEAD < n) {
-        const char *rec = (const char *)kb_store_cand(m->store, type, list[i + PREFETCH_AHEAD]);
-        __builtin_prefetch(rec);
-        __builtin_prefetch(rec + 64);
-    }
+/* Checks the member at pos if its hot record lets it into the top k. */
+static void consider(kb_matcher_t *m, const kb_query_t *q, int type, const kb_cell_t *cell,
+                     uint32_t pos, kb_match_result_t *out) {
+    double min_score = m->n == m->limit ? m->heap[0].score - BOUND_SLACK : -INFINITY;
+    if (kb_score_hot(q, type, &cell->hot[pos], min_score))
+        check_one(m, q, type, cell->members[pos], out, false);
 }
 
 static uint32_t posting_len(const kb_cell_t *cell, uint32_t key) {
@@ -242,13 +256,13 @@ static void scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, 
         if (ess == plan->nterms && acc < theta) return; /* nobody here can make it */
     }
 
-    /* The candidate lists to choose from, by length. */
-    const uint32_t *list = cell->members;
-    uint32_t len = cell->n;
+    /* The candidate lists to choose from, by length; NULL is every position. */
+    const uint32_t *list = NULL;
+    uint32_t len = cell->npos;
     for (unsigned i = 0; i < need->skills_required.n; i++) {
         const kb_posting_t *p = kb_cell_posting(cell, need->skills_required.ids[i]);
         if (!p) return; /* nobody here has a required skill */
-        if (p->n < len) list = p->slots, len = p->n;
+        if (p->n < len) list = p->pos, len = p->n;
     }
     uint32_t lang_len = 0, ess_len = 0;
     for (unsigned i = 0; i < need->langs.n; i++)
@@ -262,31 +276,31 @@ static void scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, 
         for (int t = ess; t < plan->nterms; t++) {
             const kb_posting_t *p = kb_cell_posting(cell, plan->terms[t].key);
             for (uint32_t i = 0; p && i < p->n; i++) {
-                prefetch(m, type, p->slots, p->n, i);
-                const kb_cand_t *c = kb_store_cand(m->store, type, p->slots[i]);
-                if (t > ess && has_any(plan, ess, t, c)) continue;
-                check_one(m, q, type, p->slots[i], out, false);
+                if (i + PREFETCH_AHEAD < p->n)
+                    __builtin_prefetch(&cell->hot[p->pos[i + PREFETCH_AHEAD]]);
+                if (t > ess && has_any(plan, ess, t, &cell->hot[p->pos[i]])) continue;
+                consider(m, q, type, cell, p->pos[i], out);
             }
         }
     } else if (need->langs.n && lang_len < len) {
-        const kb_toks_t *langs = &need->langs;
-        for (unsigned l = 0; l < langs->n; l++) {
-            const kb_posting_t *p = kb_cell_posting(cell, langs->ids[l] | KB_INDEX_LANG);
+        for (unsigned l = 0; l < need->langs.n; l++) {
+            const kb_posting_t *p = kb_cell_posting(cell, need->langs.ids[l] | KB_INDEX_LANG);
             for (uint32_t i = 0; p && i < p->n; i++) {
-                prefetch(m, type, p->slots, p->n, i);
-                const kb_cand_t *c = kb_store_cand(m->store, type, p->slots[i]);
-                if (first_shared_lang(langs, &c->langs) != l) continue;
-                if (ess > 0 && !has_any(plan, ess, plan->nterms, c)) continue;
-                check_one(m, q, type, p->slots[i], out, false);
+                if (i + PREFETCH_AHEAD < p->n)
+                    __builtin_prefetch(&cell->hot[p->pos[i + PREFETCH_AHEAD]]);
+                if (l > 0 && !first_shared_lang(m, q, type, cell, p->pos[i], l)) continue;
+                if (ess > 0 && !has_any(plan, ess, plan->nterms, &cell->hot[p->pos[i]])) continue;
+                consider(m, q, type, cell, p->pos[i], out);
             }
         }
     } else {
         for (uint32_t i = 0; i < len; i++) {
-            prefetch(m, type, list, len, i);
-            if (ess > 0 &&
-                !has_any(plan, ess, plan->nterms, kb_store_cand(m->store, type, list[i])))
-                continue;
-            check_one(m, q, type, list[i], out, false);
+            uint32_t pos = list ? list[i] : i;
+            if (list && i + PREFETCH_AHEAD < len)
+                __builtin_prefetch(&cell->hot[list[i + PREFETCH_AHEAD]]);
+            if (!list && kb_cell_is_free(cell, pos)) continue;
+            if (ess > 0 && !has_any(plan, ess, plan->nterms, &cell->hot[pos])) continue;
+            consider(m, q, type, cell, pos, out);
         }
     }
 }
@@ -311,10 +325,9 @@ int kb_match_need(kb_matcher_t *m, const kb_store_t *s, const kb_index_t *const 
             out->cells++;
             seen += cell->n;
             if (explain) {
-                for (uint32_t i = 0; i < cell->n; i++) {
-                    prefetch(m, type, cell->members, cell->n, i);
-                    check_one(m, q, type, cell->members[i], out, true);
-                }
+                for (uint32_t pos = 0; pos < cell->npos; pos++)
+                    if (!kb_cell_is_free(cell, pos))
+                        check_one(m, q, type, cell->members[pos], out, true);
             } else {
                 scan_cell(m, q, &plan, type, cell, lb, out);
             }
@@ -352,9 +365,10 @@ int kb_match_volunteer(kb_matcher_t *m, const kb_store_t *s, const kb_index_t *n
     const kb_cell_t *cell;
     while ((cell = kb_index_search_next(&m->search))) {
         out->cells++;
-        for (uint32_t i = 0; i < cell->n; i++) {
+        for (uint32_t pos = 0; pos < cell->npos; pos++) {
             kb_query_t q;
-            uint32_t slot = cell->members[i];
+            uint32_t slot = cell->members[pos];
+            if (kb_cell_is_free(cell, pos)) continue;
             if (!src->prepare(src->ctx, slot, &q)) continue;
             double chord2 = kb_geo_chord2(&q.need->pos, &c->pos);
             out->checked++;

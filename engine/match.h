@@ -37,7 +37,7 @@ typedef struct kb_match_result {
     uint32_t n;
     uint64_t excluded[KB_X_COUNT]; /* filled with explain only */
     uint32_t cells;                /* cells visited */
-    uint32_t checked;              /* candidates checked against the hard constraints */
+    uint32_t checked;              /* candidates whose full record was checked */
 } kb_match_result_t;
 
 /* Scratch state reused across queries so a query allocates nothing once

@@ -25,6 +25,7 @@ void kb_query_init(kb_query_t *q, const kb_need_t *need, const kb_weights_t *w, 
                    int current_year, const uint64_t *paired, uint32_t npaired) {
     q->need = need;
     q->chord2_max = kb_geo_chord2_of_km(need->max_km);
+    q->chord_max = sqrt(q->chord2_max);
     q->weights = *w;
     q->wsum = 0;
     for (int i = 0; i < KB_C_COUNT; i++) q->wsum += w->w[i];
@@ -94,10 +95,10 @@ int kb_score_check(const kb_query_t *q, const kb_cand_t *c, uint32_t slot, doubl
 
 static double share(unsigned have, unsigned want) { return want ? (double)have / want : 1.0; }
 
-static double age_component(const kb_query_t *q, const kb_cand_t *c) {
+static double age_component(const kb_query_t *q, int type, int birth_year) {
     const kb_need_t *n = q->need;
-    if (c->type != KB_VOLUNTEER || !n->has_age_gap || !c->birth_year) return 1.0;
-    int gap = (q->current_year - c->birth_year) - n->person_age;
+    if (type != KB_VOLUNTEER || !n->has_age_gap || !birth_year) return 1.0;
+    int gap = (q->current_year - birth_year) - n->person_age;
     int outside = gap < n->gap_min ? n->gap_min - gap : (gap > n->gap_max ? gap - n->gap_max : 0);
     double v = 1.0 - outside / AGE_DECAY_YEARS;
     return v > 0 ? v : 0;
@@ -115,6 +116,11 @@ static double distance_component(const kb_query_t *q, double km) {
     return v > 0 ? v : 0;
 }
 
+static double avail_component(kb_slots_t need, kb_slots_t c) {
+    return need && c ? share((unsigned)kb_slots_count(need & c), (unsigned)kb_slots_count(need))
+                     : 1.0;
+}
+
 double kb_score(const kb_query_t *q, const kb_cand_t *c, double dist_km, double *comps) {
     const kb_need_t *n = q->need;
     double comp[KB_C_COUNT];
@@ -122,11 +128,8 @@ double kb_score(const kb_query_t *q, const kb_cand_t *c, double dist_km, double 
         share(common(q->wanted_exact, q->wanted_mask, c->skill_mask, &n->skills_wanted, &c->skills),
               n->skills_wanted.n);
     comp[KB_C_DISTANCE] = distance_component(q, dist_km);
-    comp[KB_C_AVAILABILITY] = (n->avail && c->avail)
-                                  ? share((unsigned)kb_slots_count(n->avail & c->avail),
-                                          (unsigned)kb_slots_count(n->avail))
-                                  : 1.0;
-    comp[KB_C_AGE] = age_component(q, c);
+    comp[KB_C_AVAILABILITY] = avail_component(n->avail, c->avail);
+    comp[KB_C_AGE] = age_component(q, c->type, c->birth_year);
     comp[KB_C_EXPERIENCE] =
         c->type == KB_VOLUNTEER
             ? share(common(q->exp_exact, q->exp_mask, c->exp_mask, &n->exp_wanted, &c->exp),
@@ -137,6 +140,45 @@ double kb_score(const kb_query_t *q, const kb_cand_t *c, double dist_km, double 
     if (comps)
         for (int i = 0; i < KB_C_COUNT; i++) comps[i] = comp[i];
     return weighted(q, comp);
+}
+
+/* The hot record repeats kb_score_check's tests that need nothing but
+ * masks, and bounds the score with the components it can compute exactly
+ * (availability, age, and skills and experience when their masks are
+ * exact); the rest count as 1. The distance is bounded from below: the
+ * float position is within KB_HOT_POS_ERR of the record's, and an arc is
+ * never shorter than its chord. */
+bool kb_score_hot(const kb_query_t *q, int type, const kb_hot_t *h, double min_score) {
+    const kb_need_t *n = q->need;
+    double dx = h->x - n->pos.x, dy = h->y - n->pos.y, dz = h->z - n->pos.z;
+    double chord = sqrt(dx * dx + dy * dy + dz * dz) - KB_HOT_POS_ERR;
+    if (chord > q->chord_max || chord > h->max_chord) return false;
+    if (!h->active) return false;
+    if (n->skills_required.n && (q->required_mask & ~h->skill_mask)) return false;
+    if (n->langs.n && !(q->lang_mask & h->lang_mask)) return false;
+    if (n->avail && h->avail && !(n->avail & h->avail)) return false;
+    if (type == KB_VOLUNTEER) {
+        if (n->person_age < 15 && (h->cert_until == KB_NO_DATE || h->cert_until < q->today))
+            return false;
+    } else if (n->person_age < h->age_min || n->person_age > h->age_max) {
+        return false;
+    }
+    if (min_score == -INFINITY) return true;
+
+    double comp[KB_C_COUNT];
+    comp[KB_C_SKILLS] = q->wanted_exact
+                            ? share((unsigned)__builtin_popcountll(q->wanted_mask & h->skill_mask),
+                                    n->skills_wanted.n)
+                            : 1.0;
+    comp[KB_C_DISTANCE] = distance_component(q, chord > 0 ? chord * KB_EARTH_RADIUS_KM : 0);
+    comp[KB_C_AVAILABILITY] = avail_component(n->avail, h->avail);
+    comp[KB_C_AGE] = age_component(q, type, h->birth_year);
+    comp[KB_C_EXPERIENCE] =
+        type == KB_VOLUNTEER && q->exp_exact
+            ? share((unsigned)__builtin_popcountll(q->exp_mask & h->exp_mask), n->exp_wanted.n)
+            : 1.0;
+    comp[KB_C_LOAD] = 1.0;
+    return weighted(q, comp) >= min_score;
 }
 
 double kb_score_bound(const kb_query_t *q, double min_km) {

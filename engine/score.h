@@ -58,6 +58,7 @@ static inline uint64_t kb_cand_key(int type, uint32_t slot) {
 typedef struct kb_query {
     const kb_need_t *need;
     double chord2_max; /* the need's radius */
+    double chord_max;  /* its square root */
     double wsum;
     kb_weights_t weights;
     int32_t today; /* days since 1970-01-01 */
@@ -82,6 +83,11 @@ int kb_score_check(const kb_query_t *q, const kb_cand_t *c, uint32_t slot, doubl
 /* Score of a candidate that passed; comps (may be NULL) receives the parts. */
 double kb_score(const kb_query_t *q, const kb_cand_t *c, double dist_km, double *comps);
 double kb_score_bound(const kb_query_t *q, double min_km);
+/* From a candidate's hot record alone (type is its kb_cand_type_t): false
+ * if the candidate surely fails a hard constraint, or surely scores below
+ * min_score; true if it may pass and reach it (then its record decides).
+ * Pass -INFINITY for "any score". */
+bool kb_score_hot(const kb_query_t *q, int type, const kb_hot_t *h, double min_score);
 /* Does need kind k look for candidates of type t? */
 bool kb_kind_wants(int kind, int type);
 

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -196,6 +197,24 @@ void kb_cand_derive(kb_cand_t *c) {
     c->skill_mask = kb_toks_mask(&c->skills);
     c->lang_mask = kb_toks_mask(&c->langs);
     c->exp_mask = kb_toks_mask(&c->exp);
+}
+
+void kb_cand_hot(const kb_cand_t *c, kb_hot_t *h) {
+    *h = (kb_hot_t){
+        .x = (float)c->pos.x,
+        .y = (float)c->pos.y,
+        .z = (float)c->pos.z,
+        .max_chord = nextafterf((float)sqrt(c->max_chord2), INFINITY),
+        .skill_mask = c->skill_mask,
+        .lang_mask = c->lang_mask,
+        .exp_mask = c->exp_mask,
+        .avail = c->avail,
+        .cert_until = c->cert_until,
+        .birth_year = c->birth_year,
+        .age_min = c->age_min,
+        .age_max = c->age_max,
+        .active = c->active,
+    };
 }
 
 unsigned kb_toks_common(const kb_toks_t *a, const kb_toks_t *b) {

@@ -60,6 +60,30 @@ typedef struct kb_cand {
     char *title; /* activities only */
 } kb_cand_t;
 
+/* The part of a candidate that matching reads first, copied next to its
+ * entry in an index cell (index.h) so that most candidates are turned down
+ * from a short, cell-local record instead of a read of the kb_cand_t
+ * somewhere in a large pool. It only ever rejects what the full record
+ * would reject too (score.c's kb_score_hot), so the position is rounded to
+ * floats and the candidate's own limit rounded up. An index entry is
+ * rewritten whenever the candidate is (every replace re-indexes it); the
+ * load, which changes without a replace, is not here. */
+typedef struct kb_hot {
+    _Alignas(64) uint64_t skill_mask; /* one cache line each, in an array too */
+    uint64_t lang_mask, exp_mask;
+    float x, y, z;   /* unit vector, each within KB_HOT_POS_ERR of the record's */
+    float max_chord; /* chord of the candidate's own limit, rounded up (2: none) */
+    kb_slots_t avail;
+    int32_t cert_until;
+    int16_t birth_year;
+    uint8_t age_min, age_max;
+    bool active;
+} kb_hot_t;
+
+/* Bound on the distance between the float unit vector of a kb_hot_t and
+ * the record's: three components each rounded by at most 2^-25. */
+#define KB_HOT_POS_ERR 1e-7
+
 typedef enum kb_need_kind {
     KB_KIND_MENTOR,
     KB_KIND_VISIT,
@@ -190,6 +214,8 @@ uint64_t kb_toks_mask(const kb_toks_t *t);
 bool kb_toks_small(const kb_toks_t *t);
 /* Sets the fields derived from others: the token masks. */
 void kb_cand_derive(kb_cand_t *c);
+/* The hot copy of c. */
+void kb_cand_hot(const kb_cand_t *c, kb_hot_t *h);
 /* Number of ids in both sorted lists. */
 unsigned kb_toks_common(const kb_toks_t *a, const kb_toks_t *b);
 /* 1 if every id of sub is in super. */

@@ -17,15 +17,22 @@ static void teardown(void) { kb_index_free(&ix); }
 TestSuite(index, .init = setup, .fini = teardown);
 
 static void add(uint32_t slot, double lat, double lon, const uint32_t *keys, unsigned nkeys) {
-    cr_assert_eq(kb_index_add(&ix, slot, lat, lon, keys, nkeys), 0);
+    cr_assert_eq(kb_index_add(&ix, slot, lat, lon, keys, nkeys, NULL), 0);
 }
 
 /* The cell holding slot, or NULL. */
 static const kb_cell_t *cell_of(uint32_t slot) {
     for (uint32_t i = 0; i < ix.ncells; i++)
-        for (uint32_t k = 0; k < ix.cells[i].n; k++)
+        for (uint32_t k = 0; k < ix.cells[i].npos; k++)
             if (ix.cells[i].members[k] == slot) return &ix.cells[i];
     return NULL;
+}
+
+/* The slot of entry k of posting p in cell c. */
+static uint32_t slot_at(const kb_cell_t *c, const kb_posting_t *p, uint32_t k) {
+    cr_assert_lt(p->pos[k], c->npos);
+    cr_assert(!kb_cell_is_free(c, p->pos[k]), "a posting holds a free position");
+    return c->members[p->pos[k]];
 }
 
 static uint32_t block_members(void) {
@@ -71,11 +78,11 @@ Test(index, add_and_remove_keep_counts_and_postings) {
     const kb_posting_t *p = kb_cell_posting(c, 7);
     cr_assert_not_null(p);
     cr_assert_eq(p->n, 2);
-    cr_assert_eq(p->slots[0] + p->slots[1], 3);
+    cr_assert_eq(slot_at(c, p, 0) + slot_at(c, p, 1), 3);
     p = kb_cell_posting(c, 2 | KB_INDEX_LANG);
     cr_assert_not_null(p);
     cr_assert_eq(p->n, 1);
-    cr_assert_eq(p->slots[0], 1);
+    cr_assert_eq(slot_at(c, p, 0), 1);
     cr_assert_null(kb_cell_posting(c, 2), "a skill 2 is not the language 2");
     cr_assert_null(kb_cell_posting(c, 9));
 
@@ -86,7 +93,7 @@ Test(index, add_and_remove_keep_counts_and_postings) {
     cr_assert_null(cell_of(1));
     cr_assert_eq(c->n, 1);
     cr_assert_eq(kb_cell_posting(c, 7)->n, 1);
-    cr_assert_eq(kb_cell_posting(c, 7)->slots[0], 2);
+    cr_assert_eq(slot_at(c, kb_cell_posting(c, 7), 0), 2);
     cr_assert_eq(kb_cell_posting(c, 2 | KB_INDEX_LANG)->n, 0);
     /* Removing what is not there changes nothing. */
     kb_index_remove(&ix, 1, 55.681, 12.571, k1, 2);
@@ -139,7 +146,8 @@ static void search(const kb_point_t *pts, const kb_point_t *at, double radius, b
         uint32_t ci = (uint32_t)(c - ix.cells);
         cr_assert(!cell_seen[ci], "cell %u returned twice", ci);
         cell_seen[ci] = true;
-        for (uint32_t k = 0; k < c->n; k++) {
+        for (uint32_t k = 0; k < c->npos; k++) {
+            if (kb_cell_is_free(c, k)) continue;
             uint32_t slot = c->members[k];
             double d = kb_geo_distance_km(at, &pts[slot]);
             cr_assert_leq(lb, d + 1e-9, "bound %f above the true %f km (%f,%f)", lb, d,
@@ -302,9 +310,10 @@ Test(index, empty_index_yields_nothing) {
     kb_index_search_free(&s);
 }
 
-/* Sorted copy of a posting's slots, for comparing two indexes. */
-static void sorted_slots(const kb_posting_t *p, uint32_t *out) {
-    memcpy(out, p->slots, p->n * sizeof *out);
+/* Sorted copy of the slots of posting p of cell c, for comparing two
+ * indexes. */
+static void sorted_slots(const kb_cell_t *c, const kb_posting_t *p, uint32_t *out) {
+    for (uint32_t k = 0; k < p->n; k++) out[k] = slot_at(c, p, k);
     for (uint32_t i = 1; i < p->n; i++)
         for (uint32_t j = i; j > 0 && out[j - 1] > out[j]; j--) {
             uint32_t t = out[j];
@@ -331,14 +340,18 @@ Test(index, adding_a_cell_at_once_equals_adding_one_by_one) {
                              KB_INDEX_SLOT | 3,
                              0}; /* item 14 */
     const uint32_t off[] = {0, 3, 6, 7, 11, 14}, slots[] = {10, 11, 12, 13, 14};
+    kb_hot_t hot[5];
+    for (int i = 0; i < 5; i++) hot[i] = (kb_hot_t){.skill_mask = 100u + (unsigned)i};
     kb_index_t one;
     kb_index_init(&one);
     for (uint32_t i = 0; i < 5; i++)
-        cr_assert_eq(
-            kb_index_add(&one, slots[i], 55.681, 12.571, keys + off[i], off[i + 1] - off[i]), 0);
-    cr_assert_eq(kb_index_add_cell(&ix, 55.681, 12.571, slots, 2, keys, off), 0);
+        cr_assert_eq(kb_index_add(&one, slots[i], 55.681, 12.571, keys + off[i],
+                                  off[i + 1] - off[i], &hot[i]),
+                     0);
+    cr_assert_eq(kb_index_add_cell(&ix, 55.681, 12.571, slots, 2, keys, off, hot), 0);
     const uint32_t off2[] = {0, 1, 5, 8};
-    cr_assert_eq(kb_index_add_cell(&ix, 55.6811, 12.5711, slots + 2, 3, keys + 6, off2), 0);
+    cr_assert_eq(kb_index_add_cell(&ix, 55.6811, 12.5711, slots + 2, 3, keys + 6, off2, hot + 2),
+                 0);
 
     cr_assert_eq(ix.count, one.count);
     cr_assert_eq(ix.posting_entries, one.posting_entries);
@@ -353,14 +366,52 @@ Test(index, adding_a_cell_at_once_equals_adding_one_by_one) {
         if (p) cr_assert_gt(a->posts[p].key, a->posts[p - 1].key, "postings stay sorted");
         cr_assert_eq(a->posts[p].n, b->posts[p].n, "key %#x", a->posts[p].key);
         uint32_t x[8], y[8];
-        sorted_slots(&a->posts[p], x);
-        sorted_slots(&b->posts[p], y);
+        sorted_slots(a, &a->posts[p], x);
+        sorted_slots(b, &b->posts[p], y);
         cr_assert_arr_eq(x, y, a->posts[p].n * sizeof x[0], "key %#x", a->posts[p].key);
     }
+    for (uint32_t k = 0; k < a->npos; k++)
+        cr_assert_eq(a->hot[k].skill_mask, 100 + a->members[k] - 10, "hot record of position %u",
+                     k);
     /* And it takes removals like any other cell. */
     kb_index_remove(&ix, 13, 55.681, 12.571, keys + 7, 4);
     cr_assert_eq(ix.count, 4);
     cr_assert_eq(kb_cell_posting(a, 40 | KB_INDEX_LANG)->n, 0);
     cr_assert_eq(kb_cell_posting(a, 5)->n, 2);
     kb_index_free(&one);
+}
+
+Test(index, positions_are_reused_and_keep_their_hot_records) {
+    const uint32_t ka[] = {3, 1 | KB_INDEX_LANG}, kb[] = {3}, kc[] = {4};
+    kb_hot_t ha = {.skill_mask = 0xa}, hb = {.skill_mask = 0xb}, hc = {.skill_mask = 0xc};
+    cr_assert_eq(kb_index_add(&ix, 1, 55.681, 12.571, ka, 2, &ha), 0);
+    cr_assert_eq(kb_index_add(&ix, 2, 55.681, 12.571, kb, 1, &hb), 0);
+    const kb_cell_t *c = cell_of(1);
+    cr_assert_eq(c->npos, 2);
+    kb_index_remove(&ix, 1, 55.681, 12.571, ka, 2);
+    cr_assert_eq(c->n, 1);
+    cr_assert_eq(c->npos, 2, "a freed position stays in place");
+    cr_assert(kb_cell_is_free(c, 0));
+    cr_assert_null(cell_of(1));
+    /* The next item takes the freed position, with its own hot record. */
+    cr_assert_eq(kb_index_add(&ix, 7, 55.681, 12.571, kc, 1, &hc), 0);
+    cr_assert_eq(c->npos, 2);
+    cr_assert_eq(c->n, 2);
+    cr_assert_eq(c->members[0], 7);
+    cr_assert_eq(c->hot[0].skill_mask, 0xc);
+    cr_assert_eq(c->hot[1].skill_mask, 0xb);
+    const kb_posting_t *p3 = kb_cell_posting(c, 3), *p4 = kb_cell_posting(c, 4);
+    cr_assert_eq(p3->n, 1);
+    cr_assert_eq(slot_at(c, p3, 0), 2);
+    cr_assert_eq(p4->n, 1);
+    cr_assert_eq(slot_at(c, p4, 0), 7);
+    cr_assert_eq(kb_cell_posting(c, 1 | KB_INDEX_LANG)->n, 0);
+    /* Once the free list is used up, positions are appended again. */
+    cr_assert_eq(kb_index_add(&ix, 8, 55.681, 12.571, kc, 1, &ha), 0);
+    cr_assert_eq(c->npos, 3);
+    cr_assert_eq(c->members[2], 8);
+    cr_assert_eq(c->hot[2].skill_mask, 0xa);
+    cr_assert_eq(kb_cell_posting(c, 4)->n, 2);
+    cr_assert_eq(ix.count, 3);
+    cr_assert_eq(ix.posting_entries, 3);
 }

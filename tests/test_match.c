@@ -26,6 +26,10 @@ static double rndf(void) { return rnd(1000000) / 1e6; }
 
 static kb_store_t store;
 static kb_index_t ix[2];
+/* First language and experience token ids. Above KB_TOKS_MASK_BITS the
+ * masks are not exact and matching must read token lists; below it they
+ * are, and it must not need to. */
+static uint32_t lang_base = 100, exp_base = 200;
 
 static kb_toks_t toks(uint32_t n, uint32_t base, uint32_t range) {
     kb_toks_t t = {calloc(n ? n : 1, sizeof(uint32_t)), 0};
@@ -38,6 +42,14 @@ static kb_toks_t toks(uint32_t n, uint32_t base, uint32_t range) {
         t.n++;
     }
     return t;
+}
+
+static void index_cand(const kb_cand_t *c, uint32_t slot) {
+    uint32_t keys[KB_INDEX_MAX_KEYS];
+    unsigned nk = kb_index_cand_keys(c, keys);
+    kb_hot_t hot;
+    kb_cand_hot(c, &hot);
+    cr_assert_eq(kb_index_add(&ix[c->type], slot, c->pos.lat, c->pos.lon, keys, nk, &hot), 0);
 }
 
 static void setup(void) {
@@ -62,8 +74,8 @@ static void setup(void) {
         c->capacity = (uint16_t)(1 + rnd(3));
         c->load = (uint16_t)rnd(c->capacity + 1);
         c->skills = toks(1 + rnd(3), 0, 6);
-        c->langs = toks(1 + rnd(2), 100, 4);
-        c->exp = toks(rnd(2), 200, 3);
+        c->langs = toks(1 + rnd(2), lang_base, 4);
+        c->exp = toks(rnd(2), exp_base, 3);
         c->avail = rnd(1u << 21);
         if (type == KB_VOLUNTEER) {
             c->max_km = (float)(3 + rnd(30));
@@ -76,10 +88,14 @@ static void setup(void) {
             c->age_max = (uint8_t)(c->age_min + rnd(60));
         }
         kb_cand_derive(c);
-        uint32_t keys[KB_INDEX_MAX_KEYS];
-        unsigned nk = kb_index_cand_keys(c, keys);
-        cr_assert_eq(kb_index_add(&ix[type], slot, c->pos.lat, c->pos.lon, keys, nk), 0);
+        index_cand(c, slot);
     }
+}
+
+static void setup_small_ids(void) {
+    lang_base = 20;
+    exp_base = 30;
+    setup();
 }
 
 static void teardown(void) {
@@ -98,8 +114,8 @@ static kb_need_t random_need(void) {
     n.person_age = (uint8_t)(8 + rnd(80));
     n.skills_required = toks(rnd(2), 0, 6);
     n.skills_wanted = toks(rnd(3), 0, 6);
-    n.langs = toks(rnd(3), 100, 4);
-    n.exp_wanted = toks(rnd(2), 200, 3);
+    n.langs = toks(rnd(3), lang_base, 4);
+    n.exp_wanted = toks(rnd(2), exp_base, 3);
     n.avail = rnd(3) ? rnd(1u << 21) : 0;
     n.has_age_gap = rnd(2);
     n.gap_min = 2;
@@ -108,7 +124,9 @@ static kb_need_t random_need(void) {
     return n;
 }
 
-Test(match, pruned_search_equals_brute_force, .init = setup, .fini = teardown) {
+/* Random needs: the index's answer (with and without explain) equals the
+ * brute-force scan's, hit for hit. */
+static void compare_with_brute_force(int iterations) {
     kb_matcher_t m;
     kb_matcher_init(&m);
     kb_weights_t w;
@@ -116,7 +134,7 @@ Test(match, pruned_search_equals_brute_force, .init = setup, .fini = teardown) {
     kb_matcher_t scan; /* the reference keeps its hits while m runs */
     kb_matcher_init(&scan);
     uint64_t paired[3];
-    for (int iter = 0; iter < 300; iter++) {
+    for (int iter = 0; iter < iterations; iter++) {
         kb_need_t n = random_need();
         /* Exclude a few pairs, as declined or proposed matches would. */
         uint32_t np = 0;
@@ -162,6 +180,36 @@ Test(match, pruned_search_equals_brute_force, .init = setup, .fini = teardown) {
     }
     kb_matcher_free(&scan);
     kb_matcher_free(&m);
+}
+
+Test(match, pruned_search_equals_brute_force, .init = setup, .fini = teardown) {
+    compare_with_brute_force(300);
+}
+
+Test(match, pruned_search_equals_brute_force_with_exact_masks, .init = setup_small_ids,
+     .fini = teardown) {
+    compare_with_brute_force(300);
+}
+
+Test(match, replaced_candidates_match_from_their_new_records, .init = setup_small_ids,
+     .fini = teardown) {
+    /* Replace every third volunteer as an upsert does (out of the index,
+     * changed, back in: into a freed position of its new cell), then the
+     * index must still agree with the records. */
+    for (uint32_t s = 0; s < store.cands[KB_VOLUNTEER].used; s += 3) {
+        kb_cand_t *c = kb_store_cand(&store, KB_VOLUNTEER, s);
+        uint32_t keys[KB_INDEX_MAX_KEYS];
+        unsigned nk = kb_index_cand_keys(c, keys);
+        kb_index_remove(&ix[KB_VOLUNTEER], s, c->pos.lat, c->pos.lon, keys, nk);
+        kb_toks_free(&c->skills);
+        c->skills = toks(1 + rnd(3), 0, 6);
+        c->avail = rnd(1u << 21);
+        c->active = rnd(20) != 0;
+        kb_point_set(&c->pos, c->pos.lat + (rndf() - 0.5) * 0.01, c->pos.lon);
+        kb_cand_derive(c);
+        index_cand(c, s);
+    }
+    compare_with_brute_force(150);
 }
 
 Test(match, pruning_checks_fewer_candidates_in_a_dense_centre, .init = setup, .fini = teardown) {
@@ -217,15 +265,19 @@ Test(index, remove_keeps_index_exact, .init = setup, .fini = teardown) {
         cr_assert_geq(lb, last - 1e-9, "cells come best-first: %f after %f", lb, last);
         last = lb;
         cell = kb_index_search_next(&s);
-        for (uint32_t i = 0; i < cell->n; i++) {
+        for (uint32_t i = 0; i < cell->npos; i++) {
+            if (kb_cell_is_free(cell, i)) continue;
             cr_assert_eq(cell->members[i] % 2, 1, "removed slot %u still indexed",
                          cell->members[i]);
             seen++;
         }
         /* Postings hold only members. */
         for (uint32_t pi = 0; pi < cell->nposts; pi++)
-            for (uint32_t k = 0; k < cell->posts[pi].n; k++)
-                cr_assert_eq(cell->posts[pi].slots[k] % 2, 1);
+            for (uint32_t k = 0; k < cell->posts[pi].n; k++) {
+                uint32_t pos = cell->posts[pi].pos[k];
+                cr_assert(!kb_cell_is_free(cell, pos));
+                cr_assert_eq(cell->members[pos] % 2, 1);
+            }
     }
     cr_assert_eq(seen, live);
     kb_index_search_free(&s);
