@@ -44,6 +44,7 @@ unsigned kb_index_cand_keys(const kb_cand_t *c, uint32_t *keys) {
     for (int i = 0; i < KB_SLOT_COUNT; i++)
         if (c->avail & (1u << i)) keys[n++] = KB_INDEX_SLOT | (uint32_t)i;
     if (!c->avail) keys[n++] = KB_INDEX_NO_SLOTS;
+    if (c->active) keys[n++] = KB_INDEX_ACTIVE;
     return n;
 }
 
@@ -56,8 +57,8 @@ void kb_index_init(kb_index_t *ix) {
 void kb_index_free(kb_index_t *ix) {
     for (uint32_t i = 0; i < ix->ncells; i++) {
         kb_cell_t *c = &ix->cells[i];
-        for (uint32_t p = 0; p < c->nposts; p++) free(c->posts[p].pos);
-        free(c->posts);
+        free(c->keys);
+        free(c->bits);
         free(c->members);
         free(c->hot);
     }
@@ -79,17 +80,6 @@ static int reserve(void **arr, uint32_t *cap, uint32_t need, size_t elem) {
     if (!p) return KB_ENOMEM;
     *arr = p;
     *cap = n;
-    return 0;
-}
-
-/* Grows *arr to exactly need items (if it holds fewer): for arrays whose
- * final size is known. */
-static int reserve_exact(void **arr, uint32_t *cap, uint32_t need, size_t elem) {
-    if (need <= *cap) return 0;
-    void *p = realloc(*arr, (size_t)need * elem);
-    if (!p) return KB_ENOMEM;
-    *arr = p;
-    *cap = need;
     return 0;
 }
 
@@ -127,29 +117,106 @@ static kb_block_t *block_of(kb_index_t *ix, const kb_cell_t *c) {
     return &ix->blocks[b];
 }
 
-/* Index of the first posting with key >= key. */
-static uint32_t posting_pos(const kb_cell_t *c, uint32_t key) {
-    uint32_t lo = 0, hi = c->nposts;
+/* ---- a cell's keys and bitmaps ---- */
+
+/* Index of the first key >= key. */
+static uint32_t key_pos(const kb_cell_t *c, uint32_t key) {
+    uint32_t lo = 0, hi = c->nkeys;
     while (lo < hi) {
         uint32_t mid = (lo + hi) / 2;
-        if (c->posts[mid].key < key) lo = mid + 1;
+        if (c->keys[mid] < key) lo = mid + 1;
         else hi = mid;
     }
     return lo;
 }
 
-const kb_posting_t *kb_cell_posting(const kb_cell_t *c, uint32_t key) {
-    uint32_t i = posting_pos(c, key);
-    return i < c->nposts && c->posts[i].key == key ? &c->posts[i] : NULL;
+static uint64_t *row(const kb_cell_t *c, uint32_t i) {
+    return c->bits + (size_t)i * kb_cell_stride(c);
 }
 
-static void drop(uint32_t *arr, uint32_t *n, uint32_t pos) {
-    for (uint32_t i = 0; i < *n; i++) {
-        if (arr[i] == pos) {
-            arr[i] = arr[--*n];
-            return;
-        }
+const uint64_t *kb_cell_bits(const kb_cell_t *c, uint32_t key) {
+    uint32_t i = key_pos(c, key);
+    return i < c->nkeys && c->keys[i] == key ? row(c, i) : NULL;
+}
+
+uint32_t kb_cell_count(const kb_cell_t *c, uint32_t key) {
+    const uint64_t *b = kb_cell_bits(c, key);
+    uint32_t n = 0;
+    for (uint32_t w = 0; b && w < kb_cell_words(c); w++) n += (uint32_t)__builtin_popcountll(b[w]);
+    return n;
+}
+
+static void set_bit(uint64_t *b, uint32_t pos) { b[pos / 64] |= 1ull << (pos % 64); }
+
+/* Grows c to hold need positions (exactly need when exact): members, the
+ * hot records if with_hot, and every bitmap row. Nothing changes unless
+ * all of them could be allocated. */
+static int reserve_positions(kb_cell_t *c, uint32_t need, bool with_hot, bool exact) {
+    if (need <= c->cap) return 0;
+    uint32_t cap = c->cap ? c->cap : 4;
+    while (cap < need) cap *= 2;
+    if (exact) cap = need;
+    uint32_t stride = (cap + 63) / 64, old = kb_cell_stride(c);
+    kb_hot_t *hot = NULL;
+    uint64_t *bits = NULL;
+    if (with_hot || c->hot) {
+        /* Cache-line aligned, which realloc does not promise. */
+        hot = aligned_alloc(_Alignof(kb_hot_t), (size_t)cap * sizeof *hot);
+        if (!hot) return KB_ENOMEM;
     }
+    if (stride != old && c->capkeys) {
+        bits = calloc((size_t)c->capkeys * stride, sizeof *bits);
+        if (!bits) goto nomem;
+    }
+    uint32_t *members = realloc(c->members, (size_t)cap * sizeof *members);
+    if (!members) goto nomem;
+    c->members = members;
+    if (hot) {
+        if (c->hot) memcpy(hot, c->hot, (size_t)c->npos * sizeof *hot);
+        free(c->hot);
+        c->hot = hot;
+    }
+    if (bits) {
+        for (uint32_t k = 0; k < c->nkeys; k++)
+            memcpy(bits + (size_t)k * stride, row(c, k), (size_t)old * sizeof *bits);
+        free(c->bits);
+        c->bits = bits;
+    }
+    c->cap = cap;
+    return 0;
+nomem:
+    free(hot);
+    free(bits);
+    return KB_ENOMEM;
+}
+
+/* Room for extra more keys (and their rows); exact as above. */
+static int reserve_keys(kb_cell_t *c, uint32_t extra, bool exact) {
+    uint32_t need = c->nkeys + extra;
+    if (need <= c->capkeys) return 0;
+    uint32_t cap = c->capkeys ? c->capkeys : 4;
+    while (cap < need) cap *= 2;
+    if (exact) cap = need;
+    uint32_t *keys = realloc(c->keys, (size_t)cap * sizeof *keys);
+    if (!keys) return KB_ENOMEM;
+    c->keys = keys; /* a larger array than capkeys says is harmless */
+    if (kb_cell_stride(c)) { /* else the rows get their words with the first positions */
+        uint64_t *bits = realloc(c->bits, (size_t)cap * kb_cell_stride(c) * sizeof *bits);
+        if (!bits) return KB_ENOMEM;
+        c->bits = bits;
+    }
+    c->capkeys = cap;
+    return 0;
+}
+
+/* Inserts key (not in c; room reserved) at index i with an empty row. */
+static void insert_key(kb_cell_t *c, uint32_t i, uint32_t key) {
+    size_t stride = kb_cell_stride(c);
+    memmove(&c->keys[i + 1], &c->keys[i], (c->nkeys - i) * sizeof *c->keys);
+    memmove(row(c, i + 1), row(c, i), (c->nkeys - i) * stride * sizeof *c->bits);
+    memset(row(c, i), 0, stride * sizeof *c->bits);
+    c->keys[i] = key;
+    c->nkeys++;
 }
 
 void kb_index_remove(kb_index_t *ix, uint32_t slot, double lat, double lon, const uint32_t *keys,
@@ -160,12 +227,12 @@ void kb_index_remove(kb_index_t *ix, uint32_t slot, double lat, double lon, cons
     uint32_t pos = 0;
     while (pos < c->npos && c->members[pos] != slot) pos++;
     if (pos == c->npos) return;
+    uint64_t bit = 1ull << (pos % 64);
     for (unsigned k = 0; k < nkeys; k++) {
-        uint32_t p = posting_pos(c, keys[k]);
-        if (p < c->nposts && c->posts[p].key == keys[k]) {
-            uint32_t had = c->posts[p].n;
-            drop(c->posts[p].pos, &c->posts[p].n, pos);
-            ix->posting_entries -= had - c->posts[p].n;
+        uint32_t i = key_pos(c, keys[k]);
+        if (i < c->nkeys && c->keys[i] == keys[k] && (row(c, i)[pos / 64] & bit)) {
+            row(c, i)[pos / 64] &= ~bit;
+            ix->posting_entries--;
         }
     }
     c->members[pos] = KB_CELL_FREE | c->free;
@@ -175,25 +242,6 @@ void kb_index_remove(kb_index_t *ix, uint32_t slot, double lat, double lon, cons
     ix->count--;
 }
 
-/* Grows the position arrays of c (the hot one only if with_hot) to hold
- * need positions; exact sizes them to need. Either array may have grown
- * when this fails, which changes nothing else. */
-static int reserve_positions(kb_cell_t *c, uint32_t need, bool with_hot, bool exact) {
-    if (with_hot && need > c->caphot) {
-        /* Cache-line aligned, which realloc does not promise. */
-        uint32_t n = c->caphot ? c->caphot : 4;
-        while (!exact && n < need) n *= 2;
-        if (exact) n = need;
-        kb_hot_t *h = aligned_alloc(_Alignof(kb_hot_t), (size_t)n * sizeof *h);
-        if (!h) return KB_ENOMEM;
-        if (c->hot) memcpy(h, c->hot, (size_t)c->npos * sizeof *h);
-        free(c->hot);
-        c->hot = h;
-        c->caphot = n;
-    }
-    return (exact ? reserve_exact : reserve)((void **)&c->members, &c->cap, need, sizeof(uint32_t));
-}
-
 int kb_index_add(kb_index_t *ix, uint32_t slot, double lat, double lon, const uint32_t *keys,
                  unsigned nkeys, const kb_hot_t *hot) {
     uint32_t ci;
@@ -201,30 +249,16 @@ int kb_index_add(kb_index_t *ix, uint32_t slot, double lat, double lon, const ui
     if (rc < 0) return rc;
     kb_cell_t *c = &ix->cells[ci];
     /* Reserve everything first so a failure leaves the cell untouched. */
-    uint32_t pos = c->free != KB_CELL_NONE ? c->free : c->npos;
-    if (reserve_positions(c, pos + 1, hot != NULL, false) ||
-        reserve((void **)&c->posts, &c->capposts, c->nposts + nkeys, sizeof(kb_posting_t)))
+    uint32_t pos = c->free != KB_CELL_NONE ? c->free : c->npos, fresh = 0;
+    for (unsigned k = 0; k < nkeys; k++) fresh += !kb_cell_bits(c, keys[k]);
+    if (reserve_positions(c, pos + 1, hot != NULL, false) || reserve_keys(c, fresh, false))
         return KB_ENOMEM;
     for (unsigned k = 0; k < nkeys; k++) {
-        uint32_t p = posting_pos(c, keys[k]);
-        if (p == c->nposts || c->posts[p].key != keys[k]) {
-            memmove(&c->posts[p + 1], &c->posts[p], (c->nposts - p) * sizeof(kb_posting_t));
-            c->posts[p] = (kb_posting_t){.key = keys[k]};
-            c->nposts++;
-        }
-        kb_posting_t *post = &c->posts[p];
-        if (reserve((void **)&post->pos, &post->cap, post->n + 1, sizeof(uint32_t))) {
-            /* Undo the postings already extended; empty ones may stay. */
-            for (unsigned u = 0; u < k; u++) {
-                kb_posting_t *q = &c->posts[posting_pos(c, keys[u])];
-                drop(q->pos, &q->n, pos);
-                ix->posting_entries--;
-            }
-            return KB_ENOMEM;
-        }
-        post->pos[post->n++] = pos;
-        ix->posting_entries++;
+        uint32_t i = key_pos(c, keys[k]);
+        if (i == c->nkeys || c->keys[i] != keys[k]) insert_key(c, i, keys[k]);
+        set_bit(row(c, i), pos);
     }
+    ix->posting_entries += nkeys;
     if (pos == c->npos) c->npos++;
     else c->free = c->members[pos] & ~KB_CELL_FREE;
     c->members[pos] = slot;
@@ -239,10 +273,10 @@ bool kb_index_same_cell(double lat_a, double lon_a, double lat_b, double lon_b) 
     return cell_lat(lat_a) == cell_lat(lat_b) && cell_lon(lon_a) == cell_lon(lon_b);
 }
 
-/* A posting key as a dense number: its class times span plus its id, so
- * per-key counters are an array indexed directly. The classes are
- * numbered in the order of their flag bits (none, slot, tag, language),
- * so dense order is key order. */
+/* A key as a dense number: its class times span plus its id, so per-key
+ * marks are an array indexed directly. The classes are numbered in the
+ * order of their flag bits (none, slot, tag, language), so dense order is
+ * key order. */
 static const uint32_t class_flag[4] = {0, KB_INDEX_SLOT, KB_INDEX_EXP, KB_INDEX_LANG};
 #define KEY_FLAGS (KB_INDEX_LANG | KB_INDEX_EXP | KB_INDEX_SLOT)
 
@@ -251,19 +285,22 @@ static uint32_t dense_key(uint32_t key, uint32_t span) {
     return cls * span + (key & ~KEY_FLAGS);
 }
 
-/* Makes room for the postings of the nnew keys in fresh (sorted, none in
- * c yet) and merges them in from the back, keeping c->posts sorted. */
-static int merge_postings(kb_cell_t *c, const uint32_t *fresh, uint32_t nnew) {
-    if (!nnew) return 0;
-    if (reserve((void **)&c->posts, &c->capposts, c->nposts + nnew, sizeof(kb_posting_t)))
-        return KB_ENOMEM;
-    uint32_t i = c->nposts, j = nnew, w = c->nposts + nnew;
+/* Merges the nnew keys in fresh (sorted, none in c yet; room reserved)
+ * into c from the back, moving rows along and keeping keys sorted. */
+static void merge_keys(kb_cell_t *c, const uint32_t *fresh, uint32_t nnew) {
+    size_t stride = kb_cell_stride(c);
+    uint32_t i = c->nkeys, j = nnew, w = c->nkeys + nnew;
     while (j > 0) {
-        if (i > 0 && c->posts[i - 1].key > fresh[j - 1]) c->posts[--w] = c->posts[--i];
-        else c->posts[--w] = (kb_posting_t){.key = fresh[--j]};
+        --w;
+        if (i > 0 && c->keys[i - 1] > fresh[j - 1]) {
+            c->keys[w] = c->keys[--i];
+            memcpy(row(c, w), row(c, i), stride * sizeof *c->bits);
+        } else {
+            c->keys[w] = fresh[--j];
+            memset(row(c, w), 0, stride * sizeof *c->bits);
+        }
     }
-    c->nposts += nnew;
-    return 0;
+    c->nkeys += nnew;
 }
 
 int kb_index_add_cell(kb_index_t *ix, double lat, double lon, const uint32_t *slots, uint32_t n,
@@ -271,8 +308,8 @@ int kb_index_add_cell(kb_index_t *ix, double lat, double lon, const uint32_t *sl
     uint32_t total = off[n], span = 1;
     for (uint32_t k = 0; k < total; k++)
         if ((keys[k] & ~KEY_FLAGS) >= span) span = (keys[k] & ~KEY_FLAGS) + 1;
-    /* Four arrays of 4 * span: counters, posting numbers, the distinct
-     * keys in order and those of them the cell has no posting for. */
+    /* Four arrays of 4 * span: marks, row numbers, the distinct keys in
+     * order and those of them the cell has no row for. */
     uint32_t dense = 4 * span;
     if (dense > ix->scratch_cap) {
         uint32_t *grown = calloc(4 * (size_t)dense, sizeof *grown);
@@ -281,35 +318,30 @@ int kb_index_add_cell(kb_index_t *ix, double lat, double lon, const uint32_t *sl
         ix->scratch = grown;
         ix->scratch_cap = dense;
     }
-    uint32_t *count = ix->scratch, *post = count + ix->scratch_cap,
-             *distinct = post + ix->scratch_cap, *fresh = distinct + ix->scratch_cap;
+    uint32_t *mark = ix->scratch, *rown = mark + ix->scratch_cap,
+             *distinct = rown + ix->scratch_cap, *fresh = distinct + ix->scratch_cap;
     uint32_t ci;
     int rc = cell_for(ix, lat, lon, &ci);
     if (rc < 0) return rc;
     kb_cell_t *c = &ix->cells[ci];
-    for (uint32_t k = 0; k < total; k++) count[dense_key(keys[k], span)]++;
+    for (uint32_t k = 0; k < total; k++) mark[dense_key(keys[k], span)] = 1;
     uint32_t ndistinct = 0, nfresh = 0;
     for (uint32_t dk = 0; dk < dense; dk++) {
-        if (!count[dk]) continue;
+        if (!mark[dk]) continue;
         uint32_t key = class_flag[dk / span] | dk % span;
         distinct[ndistinct++] = key;
-        if (!kb_cell_posting(c, key)) fresh[nfresh++] = key;
+        if (!kb_cell_bits(c, key)) fresh[nfresh++] = key;
     }
     rc = reserve_positions(c, c->npos + n, hot != NULL, true);
-    if (rc == 0) rc = merge_postings(c, fresh, nfresh);
-    for (uint32_t d = 0; rc == 0 && d < ndistinct; d++) {
-        uint32_t dk = dense_key(distinct[d], span), p = posting_pos(c, distinct[d]);
-        kb_posting_t *ps = &c->posts[p];
-        post[dk] = p;
-        rc = reserve_exact((void **)&ps->pos, &ps->cap, ps->n + count[dk], sizeof(uint32_t));
-    }
+    if (rc == 0) rc = reserve_keys(c, nfresh, true);
     if (rc == 0) {
+        merge_keys(c, fresh, nfresh);
+        for (uint32_t d = 0; d < ndistinct; d++)
+            rown[dense_key(distinct[d], span)] = key_pos(c, distinct[d]);
         for (uint32_t i = 0; i < n; i++) {
             uint32_t pos = c->npos++;
-            for (uint32_t k = off[i]; k < off[i + 1]; k++) {
-                kb_posting_t *ps = &c->posts[post[dense_key(keys[k], span)]];
-                ps->pos[ps->n++] = pos;
-            }
+            for (uint32_t k = off[i]; k < off[i + 1]; k++)
+                set_bit(row(c, rown[dense_key(keys[k], span)]), pos);
             c->members[pos] = slots[i];
             if (hot) c->hot[pos] = hot[i];
         }
@@ -318,7 +350,7 @@ int kb_index_add_cell(kb_index_t *ix, double lat, double lon, const uint32_t *sl
         ix->count += n;
         ix->posting_entries += total;
     }
-    for (uint32_t d = 0; d < ndistinct; d++) count[dense_key(distinct[d], span)] = 0;
+    for (uint32_t d = 0; d < ndistinct; d++) mark[dense_key(distinct[d], span)] = 0;
     return rc;
 }
 
@@ -433,9 +465,8 @@ size_t kb_index_bytes(const kb_index_t *ix) {
     n += kb_imap_bytes(&ix->cellmap) + kb_imap_bytes(&ix->blockmap);
     for (uint32_t i = 0; i < ix->ncells; i++) {
         const kb_cell_t *c = &ix->cells[i];
-        n += (size_t)c->cap * sizeof(uint32_t) + (size_t)c->caphot * sizeof(kb_hot_t) +
-             (size_t)c->capposts * sizeof(kb_posting_t);
-        for (uint32_t p = 0; p < c->nposts; p++) n += (size_t)c->posts[p].cap * sizeof(uint32_t);
+        n += (size_t)c->cap * (sizeof(uint32_t) + (c->hot ? sizeof(kb_hot_t) : 0));
+        n += (size_t)c->capkeys * (sizeof(uint32_t) + kb_cell_stride(c) * sizeof(uint64_t));
     }
     for (uint32_t i = 0; i < ix->nblocks; i++) n += (size_t)ix->blocks[i].cap * sizeof(uint32_t);
     return n;

@@ -5,11 +5,18 @@
  * blocks of 8 × 8 so a search touches only the blocks in range and then
  * only their non-empty cells; a query with a 500 km radius still looks at
  * a few thousand blocks, not a million cells. Each cell keeps, besides its
- * member list, a posting list per key (a skill, or a language marked with
- * KB_INDEX_LANG) so a query can walk only the members that have a required
- * skill or speak a wanted language. An index of candidates also keeps
- * each member's kb_hot_t (store.h) in its cell, so matching turns most
- * candidates down without reading their records.
+ * members, a bitmap per key over their positions (a skill, a language
+ * marked with KB_INDEX_LANG, ...), so a query combines the bitmaps of what
+ * it requires with a few word operations and looks only at the members
+ * left. An index of candidates also keeps each member's kb_hot_t
+ * (store.h) in its cell, so matching turns most of those down without
+ * reading their records.
+ *
+ * Bitmaps rather than lists of positions: in a town cell most keys are
+ * held by a good share of the members, where a bit costs far less than a
+ * 4-byte entry, and "has a required skill, speaks one of the languages,
+ * shares a time slot" is then an AND of ORs instead of a walk through the
+ * shortest of the lists.
  *
  * A search visits cells best-first: a heap ordered by a lower bound of the
  * distance from the query point to each block or cell. The caller scores a
@@ -26,26 +33,20 @@
 #include "imap.h"
 #include "store.h"
 
-/* Posting keys of a candidate: its skills (the token id), languages,
- * experience tags and time slots, told apart by flag bits; and one key
- * for "lists no availability". Matching walks the posting lists of the
- * terms a need asks for instead of every member of a cell. */
+/* Keys of a candidate: its skills (the token id), languages, experience
+ * tags and time slots, told apart by flag bits; one key for "lists no
+ * availability" and one for "active". */
 #define KB_INDEX_LANG     0x80000000u
 #define KB_INDEX_EXP      0x40000000u
 #define KB_INDEX_SLOT     0x20000000u
+#define KB_INDEX_ACTIVE   (KB_INDEX_SLOT | 30u)
 #define KB_INDEX_NO_SLOTS (KB_INDEX_SLOT | 31u)
-#define KB_INDEX_MAX_KEYS 128 /* 32 skills + 16 languages + 32 tags + 21 slots + 1 */
+#define KB_INDEX_MAX_KEYS 128 /* 32 skills + 16 languages + 32 tags + 21 slots + 2 */
 
-/* An item keeps its position in its cell while it stays there: postings
- * hold positions, so the hot record at that position is read without
- * going through the slot. A removed item's position is freed (chained
- * through members) and reused by the next item added to the cell. */
-typedef struct kb_posting {
-    uint32_t key;
-    uint32_t n, cap;
-    uint32_t *pos; /* positions in the cell, in no order */
-} kb_posting_t;
-
+/* An item keeps its position in its cell while it stays there, so bits
+ * and hot records are found by position. A removed item's position is
+ * freed (chained through members, its bits cleared) and reused by the
+ * next item added to the cell. */
 #define KB_CELL_FREE 0x80000000u /* members[] of a free position has this bit */
 #define KB_CELL_NONE 0x7fffffffu /* no free position: the end of the chain */
 
@@ -56,14 +57,17 @@ typedef struct kb_cell {
     uint32_t free;      /* first free position, or KB_CELL_NONE */
     uint32_t *members;  /* by position: a slot, or KB_CELL_FREE | next free */
     kb_hot_t *hot;      /* by position, in an index of candidates; else NULL */
-    uint32_t caphot;
-    uint32_t nposts, capposts;
-    kb_posting_t *posts; /* sorted by key */
+    uint32_t nkeys, capkeys;
+    uint32_t *keys; /* sorted */
+    uint64_t *bits; /* row i, kb_cell_stride() words, is the bitmap of keys[i] */
 } kb_cell_t;
 
 static inline bool kb_cell_is_free(const kb_cell_t *c, uint32_t pos) {
     return c->members[pos] & KB_CELL_FREE;
 }
+/* Words per bitmap row as allocated, and as far as positions are used. */
+static inline uint32_t kb_cell_stride(const kb_cell_t *c) { return (c->cap + 63) / 64; }
+static inline uint32_t kb_cell_words(const kb_cell_t *c) { return (c->npos + 63) / 64; }
 
 typedef struct kb_block {
     int32_t blat, blon;
@@ -78,10 +82,10 @@ typedef struct kb_index {
     kb_block_t *blocks;
     uint32_t nblocks, capblocks;
     kb_imap_t cellmap, blockmap;
-    uint32_t count; /* items */
-    size_t posting_entries;
-    /* kb_index_add_cell's per-key counters and posting numbers, all zero
-     * between calls; 2 * scratch_cap entries. */
+    uint32_t count;         /* items */
+    size_t posting_entries; /* bits set */
+    /* kb_index_add_cell's per-key marks and row numbers, the marks all
+     * zero between calls; 4 * scratch_cap entries. */
     uint32_t *scratch;
     uint32_t scratch_cap;
 } kb_index_t;
@@ -104,12 +108,12 @@ typedef struct kb_index_search {
     int err; /* KB_ENOMEM if the heap could not grow */
 } kb_index_search_t;
 
-/* The posting keys of c into keys (KB_INDEX_MAX_KEYS); returns how many. */
+/* The keys of c into keys (KB_INDEX_MAX_KEYS), distinct; returns how many. */
 unsigned kb_index_cand_keys(const kb_cand_t *c, uint32_t *keys);
 
 void kb_index_init(kb_index_t *ix);
 void kb_index_free(kb_index_t *ix);
-/* Adds slot at lat/lon with posting keys (may repeat none) and hot record
+/* Adds slot at lat/lon with distinct keys and hot record
  * (NULL in an index that keeps none, such as the needs'). On failure the
  * index is unchanged. */
 int kb_index_add(kb_index_t *ix, uint32_t slot, double lat, double lon, const uint32_t *keys,
@@ -119,7 +123,7 @@ int kb_index_add(kb_index_t *ix, uint32_t slot, double lat, double lon, const ui
  * hot[i] (hot may be NULL). They take new positions, not freed ones.
  * Each array of the cell grows once, to its final size, so a snapshot
  * restored cell by cell (dump.c) allocates exactly what it keeps. On
- * failure nothing is added (empty postings may remain). */
+ * failure nothing is added (empty bitmaps may remain). */
 int kb_index_add_cell(kb_index_t *ix, double lat, double lon, const uint32_t *slots, uint32_t n,
                       const uint32_t *keys, const uint32_t *off, const kb_hot_t *hot);
 /* Whether a and b lie in the same cell. */
@@ -127,8 +131,11 @@ bool kb_index_same_cell(double lat_a, double lon_a, double lat_b, double lon_b);
 /* Removes what kb_index_add added; the same lat/lon and keys must be given. */
 void kb_index_remove(kb_index_t *ix, uint32_t slot, double lat, double lon, const uint32_t *keys,
                      unsigned nkeys);
-/* Posting list of key in cell, or NULL. */
-const kb_posting_t *kb_cell_posting(const kb_cell_t *c, uint32_t key);
+/* The bitmap of key in cell (kb_cell_words() words), or NULL if no member
+ * ever had the key. */
+const uint64_t *kb_cell_bits(const kb_cell_t *c, uint32_t key);
+/* How many members of c have key. */
+uint32_t kb_cell_count(const kb_cell_t *c, uint32_t key);
 
 void kb_index_search_init(kb_index_search_t *s);
 void kb_index_search_free(kb_index_search_t *s);

@@ -15,6 +15,8 @@ void kb_matcher_init(kb_matcher_t *m) {
 void kb_matcher_free(kb_matcher_t *m) {
     kb_index_search_free(&m->search);
     free(m->heap);
+    free(m->bits);
+    free(m->pos);
     memset(m, 0, sizeof *m);
 }
 
@@ -101,14 +103,12 @@ static void finish(kb_matcher_t *m, kb_match_result_t *out) {
  * the terms by weight; the lightest ones whose weights together with the
  * fixed part cannot reach the current k-th score are non-essential, and a
  * candidate having none of the essential terms cannot enter the top k. So
- * a cell is walked through the posting lists of the essential terms only,
- * or through another list every passing candidate must be on (a required
- * skill, the need's languages) with a mask test for "has an essential
- * term". Every member on the walk is first tried on its hot record in the
- * cell (kb_score_hot: the hard constraints masks can decide, and a bound of
- * its score against the current k-th); only those it lets through have
- * their full record read and scored. In a dense city that is a few dozen
- * records per query instead of thousands. */
+ * the cell's bitmap of "has an essential term" joins those of the hard
+ * constraints (see scan_cell). Every member left is then tried on its hot
+ * record in the cell (kb_score_hot: the constraints masks decide, and a
+ * bound of its score against the current k-th); only those it lets through
+ * have their full record read and scored. In a dense city that is a few
+ * dozen records per query instead of thousands. */
 
 #define MAX_TERMS (32 + KB_SLOT_COUNT + 32 + 1)
 /* Slack for the different order in which the bound and the score add up
@@ -116,13 +116,15 @@ static void finish(kb_matcher_t *m, kb_match_result_t *out) {
 #define BOUND_SLACK 1e-9
 
 typedef struct term {
-    uint32_t key;  /* posting key */
+    uint32_t key;  /* index key */
     double weight; /* share of the score, already divided by the weight sum */
 } term_t;
 
 typedef struct plan {
     term_t terms[MAX_TERMS]; /* lightest first */
     int nterms;
+    uint32_t slots[KB_SLOT_COUNT + 1]; /* keys of a shared time slot or none listed */
+    unsigned nslots;
     double fixed; /* bound of every non-term, non-distance part */
     double wdist; /* distance weight share */
 } plan_t;
@@ -133,17 +135,22 @@ static int cmp_term(const void *a, const void *b) {
     return (x->key > y->key) - (x->key < y->key);
 }
 
-/* Terms of q for candidates of the given type. A list that is not exact
- * (see kb_toks_small) cannot be tested with masks, so its component goes to
- * the fixed part at full weight: a weaker bound, never a wrong one. */
+/* Terms of q for candidates of the given type, and the keys of the time
+ * slots one of which a candidate must share (or list none). */
 static void make_plan(const kb_query_t *q, int type, plan_t *p) {
     const kb_need_t *n = q->need;
     const double *w = q->weights.w;
     double W = q->wsum;
     p->nterms = 0;
+    p->nslots = 0;
+    if (n->avail) {
+        for (int i = 0; i < KB_SLOT_COUNT; i++)
+            if (n->avail & (1u << i)) p->slots[p->nslots++] = KB_INDEX_SLOT | (uint32_t)i;
+        p->slots[p->nslots++] = KB_INDEX_NO_SLOTS;
+    }
     p->wdist = w[KB_C_DISTANCE] / W;
     p->fixed = (w[KB_C_AGE] + w[KB_C_LOAD]) / W;
-    if (n->skills_wanted.n && q->wanted_exact) {
+    if (n->skills_wanted.n) {
         for (unsigned i = 0; i < n->skills_wanted.n; i++)
             p->terms[p->nterms++] =
                 (term_t){n->skills_wanted.ids[i], w[KB_C_SKILLS] / n->skills_wanted.n / W};
@@ -161,7 +168,7 @@ static void make_plan(const kb_query_t *q, int type, plan_t *p) {
     } else {
         p->fixed += w[KB_C_AVAILABILITY] / W;
     }
-    if (type == KB_VOLUNTEER && n->exp_wanted.n && q->exp_exact) {
+    if (type == KB_VOLUNTEER && n->exp_wanted.n) {
         for (unsigned i = 0; i < n->exp_wanted.n; i++)
             p->terms[p->nterms++] = (term_t){n->exp_wanted.ids[i] | KB_INDEX_EXP,
                                              w[KB_C_EXPERIENCE] / n->exp_wanted.n / W};
@@ -169,42 +176,6 @@ static void make_plan(const kb_query_t *q, int type, plan_t *p) {
         p->fixed += w[KB_C_EXPERIENCE] / W;
     }
     qsort(p->terms, (size_t)p->nterms, sizeof p->terms[0], cmp_term);
-}
-
-static bool has_term(const kb_hot_t *h, uint32_t key) {
-    if (key == KB_INDEX_NO_SLOTS) return h->avail == 0;
-    if (key & KB_INDEX_SLOT) return (h->avail >> (key & 31)) & 1;
-    if (key & KB_INDEX_EXP) return (h->exp_mask >> (key & ~KB_INDEX_EXP)) & 1;
-    return (h->skill_mask >> key) & 1;
-}
-
-/* Does h have one of the terms from index `from` to `to`? */
-static bool has_any(const plan_t *p, int from, int to, const kb_hot_t *h) {
-    for (int i = from; i < to; i++)
-        if (has_term(h, p->terms[i].key)) return true;
-    return false;
-}
-
-/* Is language l (an index into the need's languages) the first of them the
- * candidate speaks? From the mask when the need's list is exact, else
- * from the record. */
-static bool first_shared_lang(const kb_matcher_t *m, const kb_query_t *q, int type,
-                              const kb_cell_t *cell, uint32_t pos, unsigned l) {
-    const kb_toks_t *need = &q->need->langs;
-    if (q->lang_exact) {
-        uint64_t mask = cell->hot[pos].lang_mask;
-        for (unsigned i = 0; i < l; i++)
-            if ((mask >> need->ids[i]) & 1) return false;
-        return true;
-    }
-    const kb_toks_t *c = &kb_store_cand(m->store, type, cell->members[pos])->langs;
-    unsigned i = 0, j = 0;
-    while (i < need->n && j < c->n) {
-        if (need->ids[i] < c->ids[j]) i++;
-        else if (need->ids[i] > c->ids[j]) j++;
-        else return i == l;
-    }
-    return false;
 }
 
 static void check_one(kb_matcher_t *m, const kb_query_t *q, int type, uint32_t slot,
@@ -222,28 +193,53 @@ static void check_one(kb_matcher_t *m, const kb_query_t *q, int type, uint32_t s
     offer(m, &h);
 }
 
-/* A posting jumps through the cell's hot records; asking for the one a few
- * entries ahead overlaps the cache misses instead of paying them one after
- * another. */
+/* Room in the matcher's scratch for a cell of npos positions: two bitmaps
+ * and the list of positions left. */
+static int reserve_scratch(kb_matcher_t *m, uint32_t npos) {
+    if (npos <= m->capscratch) return 0;
+    uint32_t cap = m->capscratch ? m->capscratch : 256;
+    while (cap < npos) cap *= 2;
+    uint64_t *bits = realloc(m->bits, 2 * (size_t)((cap + 63) / 64) * sizeof *bits);
+    if (!bits) return KB_ENOMEM;
+    m->bits = bits;
+    uint32_t *pos = realloc(m->pos, (size_t)cap * sizeof *pos);
+    if (!pos) return KB_ENOMEM;
+    m->pos = pos;
+    m->capscratch = cap;
+    return 0;
+}
+
+/* ORs the bitmaps of the n keys (each with flag) into out; false if the
+ * cell has none of them, so nobody there passes. */
+static bool any_of(const kb_cell_t *cell, const uint32_t *keys, unsigned n, uint32_t flag,
+                   uint32_t words, uint64_t *out) {
+    bool found = false;
+    memset(out, 0, words * sizeof *out);
+    for (unsigned k = 0; k < n; k++) {
+        const uint64_t *b = kb_cell_bits(cell, keys[k] | flag);
+        if (!b) continue;
+        for (uint32_t w = 0; w < words; w++) out[w] |= b[w];
+        found = true;
+    }
+    return found;
+}
+
+static void and_into(uint64_t *acc, const uint64_t *b, uint32_t words) {
+    for (uint32_t w = 0; w < words; w++) acc[w] &= b[w];
+}
+
+/* Hot records are read in position order, a few cache lines apart; asking
+ * for the one a few positions ahead overlaps the cache misses instead of
+ * paying them one after another. */
 #define PREFETCH_AHEAD 8
 
-/* Checks the member at pos if its hot record lets it into the top k. */
-static void consider(kb_matcher_t *m, const kb_query_t *q, int type, const kb_cell_t *cell,
-                     uint32_t pos, kb_match_result_t *out) {
-    double min_score = m->n == m->limit ? m->heap[0].score - BOUND_SLACK : -INFINITY;
-    if (kb_score_hot(q, type, &cell->hot[pos], min_score))
-        check_one(m, q, type, cell->members[pos], out, false);
-}
-
-static uint32_t posting_len(const kb_cell_t *cell, uint32_t key) {
-    const kb_posting_t *p = kb_cell_posting(cell, key);
-    return p ? p->n : 0;
-}
-
-/* Walks the cell through the cheapest list that every candidate able to
- * enter the top k is on. */
-static void scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, int type,
-                      const kb_cell_t *cell, double lb_km, kb_match_result_t *out) {
+/* Looks at the members of cell that can enter the top k: the AND of the
+ * bitmaps of what every passing candidate has (active, each required
+ * skill, one of the languages, a shared time slot or none listed) and,
+ * once the heap is full, of the essential terms. Each of them is tried on
+ * its hot record, and what that lets through is checked on its record. */
+static int scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, int type,
+                     const kb_cell_t *cell, double lb_km, kb_match_result_t *out) {
     const kb_need_t *need = q->need;
     /* Essential terms: from index `ess` on. */
     int ess = 0;
@@ -253,56 +249,46 @@ static void scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, 
         double theta = m->heap[0].score - BOUND_SLACK;
         while (ess < plan->nterms && acc + plan->terms[ess].weight < theta)
             acc += plan->terms[ess++].weight;
-        if (ess == plan->nterms && acc < theta) return; /* nobody here can make it */
+        if (ess == plan->nterms && acc < theta) return 0; /* nobody here can make it */
     }
 
-    /* The candidate lists to choose from, by length; NULL is every position. */
-    const uint32_t *list = NULL;
-    uint32_t len = cell->npos;
+    const uint64_t *active = kb_cell_bits(cell, KB_INDEX_ACTIVE);
+    if (!active) return 0;
+    uint32_t words = kb_cell_words(cell);
+    if (reserve_scratch(m, cell->npos) < 0) return KB_ENOMEM;
+    uint64_t *acc = m->bits, *any = m->bits + words;
+    memcpy(acc, active, words * sizeof *acc);
     for (unsigned i = 0; i < need->skills_required.n; i++) {
-        const kb_posting_t *p = kb_cell_posting(cell, need->skills_required.ids[i]);
-        if (!p) return; /* nobody here has a required skill */
-        if (p->n < len) list = p->pos, len = p->n;
+        const uint64_t *b = kb_cell_bits(cell, need->skills_required.ids[i]);
+        if (!b) return 0;
+        and_into(acc, b, words);
     }
-    uint32_t lang_len = 0, ess_len = 0;
-    for (unsigned i = 0; i < need->langs.n; i++)
-        lang_len += posting_len(cell, need->langs.ids[i] | KB_INDEX_LANG);
-    for (int i = ess; ess > 0 && i < plan->nterms; i++)
-        ess_len += posting_len(cell, plan->terms[i].key);
+    if (need->langs.n) {
+        if (!any_of(cell, need->langs.ids, need->langs.n, KB_INDEX_LANG, words, any)) return 0;
+        and_into(acc, any, words);
+    }
+    if (plan->nslots) {
+        if (!any_of(cell, plan->slots, plan->nslots, 0, words, any)) return 0;
+        and_into(acc, any, words);
+    }
+    if (ess > 0) {
+        uint32_t keys[MAX_TERMS];
+        for (int t = ess; t < plan->nterms; t++) keys[t - ess] = plan->terms[t].key;
+        if (!any_of(cell, keys, (unsigned)(plan->nterms - ess), 0, words, any)) return 0;
+        and_into(acc, any, words);
+    }
 
-    if (ess > 0 && ess_len < len && (!need->langs.n || ess_len <= lang_len)) {
-        /* The union of the essential postings: each candidate is taken
-         * from the first of them it is on. */
-        for (int t = ess; t < plan->nterms; t++) {
-            const kb_posting_t *p = kb_cell_posting(cell, plan->terms[t].key);
-            for (uint32_t i = 0; p && i < p->n; i++) {
-                if (i + PREFETCH_AHEAD < p->n)
-                    __builtin_prefetch(&cell->hot[p->pos[i + PREFETCH_AHEAD]]);
-                if (t > ess && has_any(plan, ess, t, &cell->hot[p->pos[i]])) continue;
-                consider(m, q, type, cell, p->pos[i], out);
-            }
-        }
-    } else if (need->langs.n && lang_len < len) {
-        for (unsigned l = 0; l < need->langs.n; l++) {
-            const kb_posting_t *p = kb_cell_posting(cell, need->langs.ids[l] | KB_INDEX_LANG);
-            for (uint32_t i = 0; p && i < p->n; i++) {
-                if (i + PREFETCH_AHEAD < p->n)
-                    __builtin_prefetch(&cell->hot[p->pos[i + PREFETCH_AHEAD]]);
-                if (l > 0 && !first_shared_lang(m, q, type, cell, p->pos[i], l)) continue;
-                if (ess > 0 && !has_any(plan, ess, plan->nterms, &cell->hot[p->pos[i]])) continue;
-                consider(m, q, type, cell, p->pos[i], out);
-            }
-        }
-    } else {
-        for (uint32_t i = 0; i < len; i++) {
-            uint32_t pos = list ? list[i] : i;
-            if (list && i + PREFETCH_AHEAD < len)
-                __builtin_prefetch(&cell->hot[list[i + PREFETCH_AHEAD]]);
-            if (!list && kb_cell_is_free(cell, pos)) continue;
-            if (ess > 0 && !has_any(plan, ess, plan->nterms, &cell->hot[pos])) continue;
-            consider(m, q, type, cell, pos, out);
-        }
+    uint32_t n = 0;
+    for (uint32_t w = 0; w < words; w++)
+        for (uint64_t x = acc[w]; x; x &= x - 1)
+            m->pos[n++] = w * 64 + (uint32_t)__builtin_ctzll(x);
+    for (uint32_t i = 0; i < n; i++) {
+        if (i + PREFETCH_AHEAD < n) __builtin_prefetch(&cell->hot[m->pos[i + PREFETCH_AHEAD]]);
+        double min_score = m->n == m->limit ? m->heap[0].score - BOUND_SLACK : -INFINITY;
+        if (kb_score_hot(q, type, &cell->hot[m->pos[i]], min_score))
+            check_one(m, q, type, cell->members[m->pos[i]], out, false);
     }
+    return 0;
 }
 
 int kb_match_need(kb_matcher_t *m, const kb_store_t *s, const kb_index_t *const ix[2],
@@ -328,8 +314,8 @@ int kb_match_need(kb_matcher_t *m, const kb_store_t *s, const kb_index_t *const 
                 for (uint32_t pos = 0; pos < cell->npos; pos++)
                     if (!kb_cell_is_free(cell, pos))
                         check_one(m, q, type, cell->members[pos], out, true);
-            } else {
-                scan_cell(m, q, &plan, type, cell, lb, out);
+            } else if ((rc = scan_cell(m, q, &plan, type, cell, lb, out)) < 0) {
+                return rc;
             }
         }
         if (m->search.err) return m->search.err;

@@ -1,4 +1,4 @@
-/* test_index.c — the grid index: counts and postings through add and
+/* test_index.c — the grid index: counts and key bitmaps through add and
  * remove, and a best-first search that finds every item in range, in
  * non-decreasing order of true lower bounds, at the poles and across the
  * antimeridian too. */
@@ -28,11 +28,21 @@ static const kb_cell_t *cell_of(uint32_t slot) {
     return NULL;
 }
 
-/* The slot of entry k of posting p in cell c. */
-static uint32_t slot_at(const kb_cell_t *c, const kb_posting_t *p, uint32_t k) {
-    cr_assert_lt(p->pos[k], c->npos);
-    cr_assert(!kb_cell_is_free(c, p->pos[k]), "a posting holds a free position");
-    return c->members[p->pos[k]];
+/* The slots of the members of c with key, ascending, into out; how many.
+ * Every bit set must be a member's. */
+static uint32_t key_slots(const kb_cell_t *c, uint32_t key, uint32_t *out) {
+    const uint64_t *b = kb_cell_bits(c, key);
+    uint32_t n = 0;
+    for (uint32_t pos = 0; b && pos < kb_cell_stride(c) * 64; pos++) {
+        if (!((b[pos / 64] >> (pos % 64)) & 1)) continue;
+        cr_assert_lt(pos, c->npos, "a bit beyond the positions used");
+        cr_assert(!kb_cell_is_free(c, pos), "a bit of a free position");
+        uint32_t slot = c->members[pos], j = n++;
+        for (; j > 0 && out[j - 1] > slot; j--) out[j] = out[j - 1];
+        out[j] = slot;
+    }
+    cr_assert_eq(n, kb_cell_count(c, key));
+    return n;
 }
 
 static uint32_t block_members(void) {
@@ -57,9 +67,12 @@ Test(index, candidate_keys_tell_terms_apart) {
     c.avail = 0;
     cr_assert_eq(kb_index_cand_keys(&c, keys), 5);
     cr_assert_eq(keys[4], KB_INDEX_NO_SLOTS);
+    c.active = true;
+    cr_assert_eq(kb_index_cand_keys(&c, keys), 6);
+    cr_assert_eq(keys[5], KB_INDEX_ACTIVE);
 }
 
-Test(index, add_and_remove_keep_counts_and_postings) {
+Test(index, add_and_remove_keep_counts_and_bitmaps) {
     const uint32_t k1[] = {7, 2 | KB_INDEX_LANG}, k2[] = {7}, k3[] = {9};
     add(1, 55.681, 12.571, k1, 2);
     add(2, 55.682, 12.572, k2, 1); /* same cell */
@@ -72,19 +85,17 @@ Test(index, add_and_remove_keep_counts_and_postings) {
     cr_assert_eq(c, cell_of(2));
     cr_assert_neq(c, cell_of(3));
     cr_assert_eq(c->n, 2);
-    /* Postings are sorted by key and hold exactly the members with it. */
-    cr_assert_eq(c->nposts, 2);
-    cr_assert_lt(c->posts[0].key, c->posts[1].key);
-    const kb_posting_t *p = kb_cell_posting(c, 7);
-    cr_assert_not_null(p);
-    cr_assert_eq(p->n, 2);
-    cr_assert_eq(slot_at(c, p, 0) + slot_at(c, p, 1), 3);
-    p = kb_cell_posting(c, 2 | KB_INDEX_LANG);
-    cr_assert_not_null(p);
-    cr_assert_eq(p->n, 1);
-    cr_assert_eq(slot_at(c, p, 0), 1);
-    cr_assert_null(kb_cell_posting(c, 2), "a skill 2 is not the language 2");
-    cr_assert_null(kb_cell_posting(c, 9));
+    /* Keys are sorted and their bitmaps hold exactly the members with them. */
+    cr_assert_eq(c->nkeys, 2);
+    cr_assert_lt(c->keys[0], c->keys[1]);
+    uint32_t got[4];
+    cr_assert_eq(key_slots(c, 7, got), 2);
+    cr_assert_eq(got[0], 1);
+    cr_assert_eq(got[1], 2);
+    cr_assert_eq(key_slots(c, 2 | KB_INDEX_LANG, got), 1);
+    cr_assert_eq(got[0], 1);
+    cr_assert_null(kb_cell_bits(c, 2), "a skill 2 is not the language 2");
+    cr_assert_null(kb_cell_bits(c, 9));
 
     kb_index_remove(&ix, 1, 55.681, 12.571, k1, 2);
     cr_assert_eq(ix.count, 2);
@@ -92,9 +103,9 @@ Test(index, add_and_remove_keep_counts_and_postings) {
     cr_assert_eq(block_members(), 2);
     cr_assert_null(cell_of(1));
     cr_assert_eq(c->n, 1);
-    cr_assert_eq(kb_cell_posting(c, 7)->n, 1);
-    cr_assert_eq(slot_at(c, kb_cell_posting(c, 7), 0), 2);
-    cr_assert_eq(kb_cell_posting(c, 2 | KB_INDEX_LANG)->n, 0);
+    cr_assert_eq(key_slots(c, 7, got), 1);
+    cr_assert_eq(got[0], 2);
+    cr_assert_eq(key_slots(c, 2 | KB_INDEX_LANG, got), 0);
     /* Removing what is not there changes nothing. */
     kb_index_remove(&ix, 1, 55.681, 12.571, k1, 2);
     kb_index_remove(&ix, 5, 55.682, 12.572, k2, 1);
@@ -310,20 +321,8 @@ Test(index, empty_index_yields_nothing) {
     kb_index_search_free(&s);
 }
 
-/* Sorted copy of the slots of posting p of cell c, for comparing two
- * indexes. */
-static void sorted_slots(const kb_cell_t *c, const kb_posting_t *p, uint32_t *out) {
-    for (uint32_t k = 0; k < p->n; k++) out[k] = slot_at(c, p, k);
-    for (uint32_t i = 1; i < p->n; i++)
-        for (uint32_t j = i; j > 0 && out[j - 1] > out[j]; j--) {
-            uint32_t t = out[j];
-            out[j] = out[j - 1];
-            out[j - 1] = t;
-        }
-}
-
 Test(index, adding_a_cell_at_once_equals_adding_one_by_one) {
-    /* Two batches into one cell (the second meets postings the first made),
+    /* Two batches into one cell (the second meets keys the first added),
      * keys of every class, a key only some items have. */
     const uint32_t keys[] = {5,
                              9 | KB_INDEX_LANG,
@@ -360,15 +359,13 @@ Test(index, adding_a_cell_at_once_equals_adding_one_by_one) {
     cr_assert_eq(block_members(), 5);
     const kb_cell_t *a = &ix.cells[0], *b = &one.cells[0];
     cr_assert_eq(a->n, b->n);
-    cr_assert_eq(a->nposts, b->nposts);
-    for (uint32_t p = 0; p < a->nposts; p++) {
-        cr_assert_eq(a->posts[p].key, b->posts[p].key, "posting %u", p);
-        if (p) cr_assert_gt(a->posts[p].key, a->posts[p - 1].key, "postings stay sorted");
-        cr_assert_eq(a->posts[p].n, b->posts[p].n, "key %#x", a->posts[p].key);
-        uint32_t x[8], y[8];
-        sorted_slots(a, &a->posts[p], x);
-        sorted_slots(b, &b->posts[p], y);
-        cr_assert_arr_eq(x, y, a->posts[p].n * sizeof x[0], "key %#x", a->posts[p].key);
+    cr_assert_eq(a->nkeys, b->nkeys);
+    for (uint32_t k = 0; k < a->nkeys; k++) {
+        cr_assert_eq(a->keys[k], b->keys[k], "key %u", k);
+        if (k) cr_assert_gt(a->keys[k], a->keys[k - 1], "keys stay sorted");
+        uint32_t x[8], y[8], nx = key_slots(a, a->keys[k], x);
+        cr_assert_eq(nx, key_slots(b, b->keys[k], y), "key %#x", a->keys[k]);
+        cr_assert_arr_eq(x, y, nx * sizeof x[0], "key %#x", a->keys[k]);
     }
     for (uint32_t k = 0; k < a->npos; k++)
         cr_assert_eq(a->hot[k].skill_mask, 100 + a->members[k] - 10, "hot record of position %u",
@@ -376,8 +373,8 @@ Test(index, adding_a_cell_at_once_equals_adding_one_by_one) {
     /* And it takes removals like any other cell. */
     kb_index_remove(&ix, 13, 55.681, 12.571, keys + 7, 4);
     cr_assert_eq(ix.count, 4);
-    cr_assert_eq(kb_cell_posting(a, 40 | KB_INDEX_LANG)->n, 0);
-    cr_assert_eq(kb_cell_posting(a, 5)->n, 2);
+    cr_assert_eq(kb_cell_count(a, 40 | KB_INDEX_LANG), 0);
+    cr_assert_eq(kb_cell_count(a, 5), 2);
     kb_index_free(&one);
 }
 
@@ -400,18 +397,20 @@ Test(index, positions_are_reused_and_keep_their_hot_records) {
     cr_assert_eq(c->members[0], 7);
     cr_assert_eq(c->hot[0].skill_mask, 0xc);
     cr_assert_eq(c->hot[1].skill_mask, 0xb);
-    const kb_posting_t *p3 = kb_cell_posting(c, 3), *p4 = kb_cell_posting(c, 4);
-    cr_assert_eq(p3->n, 1);
-    cr_assert_eq(slot_at(c, p3, 0), 2);
-    cr_assert_eq(p4->n, 1);
-    cr_assert_eq(slot_at(c, p4, 0), 7);
-    cr_assert_eq(kb_cell_posting(c, 1 | KB_INDEX_LANG)->n, 0);
+    uint32_t got[4];
+    cr_assert_eq(key_slots(c, 3, got), 1);
+    cr_assert_eq(got[0], 2);
+    cr_assert_eq(key_slots(c, 4, got), 1);
+    cr_assert_eq(got[0], 7);
+    cr_assert_eq(key_slots(c, 1 | KB_INDEX_LANG, got), 0);
     /* Once the free list is used up, positions are appended again. */
     cr_assert_eq(kb_index_add(&ix, 8, 55.681, 12.571, kc, 1, &ha), 0);
     cr_assert_eq(c->npos, 3);
     cr_assert_eq(c->members[2], 8);
     cr_assert_eq(c->hot[2].skill_mask, 0xa);
-    cr_assert_eq(kb_cell_posting(c, 4)->n, 2);
+    cr_assert_eq(key_slots(c, 4, got), 2);
+    cr_assert_eq(got[0], 7);
+    cr_assert_eq(got[1], 8);
     cr_assert_eq(ix.count, 3);
     cr_assert_eq(ix.posting_entries, 3);
 }
