@@ -1069,7 +1069,9 @@ static int short_decimal(double v, char out[40]) {
     for (int d = 0; d + (a >= 1 ? whole : 0) <= 15 && d < 16; d++) {
         double scaled = a * p10[d];
         if (scaled >= 1e15) return 0;
-        long long m = llround(scaled);
+        /* llround without the call: scaled is >= 0 and below 2^50,
+         * where adding 0.5 is exact. */
+        long long m = (long long)(scaled + 0.5);
         if ((double)m / p10[d] != a) continue;
         char digits[24];
         int n = 0;

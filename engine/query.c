@@ -52,6 +52,14 @@ static int no_memory(kb_fault_t *f) {
     return kb_fault(f, KB_ENOMEM, 503, "out_of_memory", NULL, "the server is out of memory");
 }
 
+/* "name": for a key from a table of names (kb_comp_names, kb_excl_names):
+ * lower-case words that need no escaping. */
+static void key(kb_sbuf_t *t, const char *name) {
+    ADD(t, "\"");
+    kb_sbuf_add(t, name, strlen(name));
+    ADD(t, "\":");
+}
+
 /* The answer in t as *answer / *answer_len, with the newline answers end
  * with; frees it on failure. A writer fails only when out of memory or
  * given a score that is not finite (a bug, answered like Jansson's
@@ -79,8 +87,7 @@ static void hit_text(kb_sbuf_t *t, const kb_query_t *q, const kb_cand_t *c, cons
     ADD(t, ",\"components\":{");
     for (int i = 0; i < KB_C_COUNT; i++) {
         if (i) ADD(t, ",");
-        kb_codec_text_str(t, kb_comp_names[i]);
-        ADD(t, ":");
+        key(t, kb_comp_names[i]);
         kb_codec_text_real(t, kb_round(comp[i], 4));
     }
     ADD(t, "}}");
@@ -96,6 +103,8 @@ static int matches_answer(kb_engine_t *e, const kb_query_t *q, const char *need_
     if (kb_match_need(&e->matcher, &e->store, ix, q, o->limit, o->explain, &r) < 0)
         return no_memory(f);
     kb_sbuf_t t = {0};
+    /* One allocation for most answers: a hit takes about 200 bytes. */
+    kb_sbuf_reserve(&t, 256 + (size_t)r.n * 224);
     if (need_id) {
         ADD(&t, "{\"need_id\":");
         kb_codec_text_str(&t, need_id);
@@ -120,8 +129,7 @@ static int matches_answer(kb_engine_t *e, const kb_query_t *q, const char *need_
         ADD(&t, ",\"excluded\":{");
         for (int i = 0; i < KB_X_COUNT; i++) {
             if (i) ADD(&t, ",");
-            kb_codec_text_str(&t, kb_excl_names[i]);
-            ADD(&t, ":");
+            key(&t, kb_excl_names[i]);
             kb_codec_text_int(&t, (long long)r.excluded[i]);
         }
         ADD(&t, "},\"searched\":{\"cells\":");
@@ -209,6 +217,7 @@ int kb_engine_volunteer_needs_text(kb_engine_t *e, const char *volunteer_id,
         return no_memory(f);
     const kb_cand_t *c = kb_store_cand(&e->store, KB_VOLUNTEER, v);
     kb_sbuf_t t = {0};
+    kb_sbuf_reserve(&t, 256 + (size_t)r.n * 224);
     ADD(&t, "{\"volunteer_id\":");
     kb_codec_text_str(&t, volunteer_id);
     ADD(&t, ",\"needs\":[");
