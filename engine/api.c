@@ -277,9 +277,16 @@ static void entity(call_t *c, kb_entity_t t, const char *label) {
     finish(c, 204, NULL, "", 0);
 }
 
+/* Answers an engine call that wrote its answer as text (the *_text calls). */
+static void reply_text(call_t *c, int rc, char *text, size_t len, const kb_fault_t *f) {
+    if (rc < 0) reply_fault(c, f);
+    else finish(c, 200, "application/json", text, len);
+    free(text);
+}
+
 /* The ranked queries: GET /v1/needs/{id}/matches, GET /v1/volunteers/{id}/needs. */
-typedef int (*ranked_fn)(kb_engine_t *e, const char *id, const kb_match_opts_t *o, json_t **out,
-                         kb_fault_t *f);
+typedef int (*ranked_fn)(kb_engine_t *e, const char *id, const kb_match_opts_t *o, char **answer,
+                         size_t *answer_len, kb_fault_t *f);
 
 static void ranked(call_t *c, const char *route, ranked_fn fn, bool reverse) {
     c->route = route;
@@ -295,8 +302,10 @@ static void ranked(call_t *c, const char *route, ranked_fn fn, bool reverse) {
         o.nmunis = c->who->nmunis;
     }
     kb_fault_t f;
-    json_t *out = NULL;
-    reply_result(c, fn(c->api->engine, c->seg[2], &o, &out, &f), 200, &out, &f);
+    char *text = NULL;
+    size_t len = 0;
+    int rc = fn(c->api->engine, c->seg[2], &o, &text, &len, &f);
+    reply_text(c, rc, text, len, &f);
 }
 
 static void need_close(call_t *c) {
@@ -313,16 +322,18 @@ static void what_if(call_t *c) {
     c->route = "POST /v1/match";
     if (!method_is(c, "POST")) return;
     kb_match_opts_t o = {0};
-    json_t *body, *out = NULL;
+    json_t *body;
     if (parse_match_opts(c, &o) < 0 || !body_json(c, &body)) return;
     if (denied(c, kb_access_what_if(c->who, body))) {
         json_decref(body);
         return;
     }
     kb_fault_t f;
-    int rc = kb_engine_what_if(c->api->engine, body, &o, &out, &f);
+    char *text = NULL;
+    size_t len = 0;
+    int rc = kb_engine_what_if_text(c->api->engine, body, &o, &text, &len, &f);
     json_decref(body);
-    reply_result(c, rc, 200, &out, &f);
+    reply_text(c, rc, text, len, &f);
 }
 
 static void matches(call_t *c) {
@@ -575,7 +586,7 @@ static void route(call_t *c) {
             return;
         }
         if (n == 4 && kinds[i].t == KB_ENT_NEED && !strcmp(s[3], "matches")) {
-            ranked(c, "GET /v1/needs/{id}/matches", kb_engine_matches, false);
+            ranked(c, "GET /v1/needs/{id}/matches", kb_engine_matches_text, false);
             return;
         }
         if (n == 4 && kinds[i].t == KB_ENT_NEED && !strcmp(s[3], "close")) {
@@ -583,7 +594,7 @@ static void route(call_t *c) {
             return;
         }
         if (n == 4 && kinds[i].t == KB_ENT_VOLUNTEER && !strcmp(s[3], "needs")) {
-            ranked(c, "GET /v1/volunteers/{id}/needs", kb_engine_volunteer_needs, true);
+            ranked(c, "GET /v1/volunteers/{id}/needs", kb_engine_volunteer_needs_text, true);
             return;
         }
     }

@@ -35,7 +35,6 @@
 
 #include "iso639.h"
 #include "koble/error.h"
-#include "sbuf.h"
 
 /* ---- names ---- */
 
@@ -1016,14 +1015,13 @@ json_t *kb_codec_subscription_json(const kb_intern_t *tokens, const kb_sub_t *su
 /* ---- encoding as text ----
  *
  * The same walk over the same tables as encode_value, writing JSON text
- * as Jansson's compact dump does: keys in table order, reals as "%.15g"
- * with ".0" added when that reads as an integer and the exponent without
- * "+" or leading zeros, strings with '"', '\\' and control characters
- * escaped. Candidates have no field of the kinds needs, organisations and
+ * as Jansson's compact dump does: keys in table order, values by the
+ * kb_codec_text_* writers (codec.h), which the match answers of query.c
+ * use too. Candidates have no field of the kinds needs, organisations and
  * subscriptions add, so only theirs are written. test_codec checks that
  * both writers agree. */
 
-static void text_str(kb_sbuf_t *t, const char *s) {
+void kb_codec_text_str(kb_sbuf_t *t, const char *s) {
     kb_sbuf_add(t, "\"", 1);
     const char *run = s;
     for (; *s; s++) {
@@ -1047,24 +1045,33 @@ static void text_str(kb_sbuf_t *t, const char *s) {
     kb_sbuf_add(t, "\"", 1);
 }
 
-/* v as "%.15g" would print it, without printf, when v is the double
- * nearest to a decimal of at most 15 significant digits written without
- * an exponent (1e-4 <= |v| < 1e15): the coordinates and distances people
- * send. That decimal is then exactly what "%.15g" prints (a double is
- * within 1.2e-16 of it, the 15-digit grid is 1e-14 apart), so trying
+/* v as "%.15g" would print it, without printf, when v is zero or the
+ * double nearest to a decimal of at most 15 significant digits written
+ * without an exponent (1e-4 <= |v| < 1e15): the coordinates and distances
+ * people send, and the rounded scores of the match answers. That decimal is then exactly what
+ * "%.15g" prints (a double is within 1.2e-16 of it, the 15-digit grid is 1e-14 apart), so trying
  * fraction lengths from 0 up finds it. Returns the length, or 0 when v is
  * not such a number. */
 static int short_decimal(double v, char out[40]) {
     static const double p10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                  1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
     double a = fabs(v);
+    if (a == 0) { /* scores and distances are often exactly 0 */
+        int w = 0;
+        if (signbit(v)) out[w++] = '-';
+        out[w++] = '0';
+        out[w] = '\0';
+        return w;
+    }
     if (!(a >= 1e-4 && a < 1e15)) return 0;
     int whole = 1; /* digits before the point */
     while (whole < 15 && a >= p10[whole]) whole++;
     for (int d = 0; d + (a >= 1 ? whole : 0) <= 15 && d < 16; d++) {
         double scaled = a * p10[d];
         if (scaled >= 1e15) return 0;
-        long long m = llround(scaled);
+        /* llround without the call: scaled is >= 0 and below 2^50,
+         * where adding 0.5 is exact. */
+        long long m = (long long)(scaled + 0.5);
         if ((double)m / p10[d] != a) continue;
         char digits[24];
         int n = 0;
@@ -1084,7 +1091,11 @@ static int short_decimal(double v, char out[40]) {
     return 0;
 }
 
-static void text_real(kb_sbuf_t *t, double v) {
+void kb_codec_text_real(kb_sbuf_t *t, double v) {
+    if (!isfinite(v)) { /* Jansson has no real for these either */
+        if (!t->err) t->err = KB_EINVAL;
+        return;
+    }
     char buf[40];
     int fast = short_decimal(v, buf);
     if (fast) {
@@ -1117,7 +1128,7 @@ static void text_real(kb_sbuf_t *t, double v) {
     kb_sbuf_add(t, buf, (size_t)n);
 }
 
-static void text_int(kb_sbuf_t *t, long long v) {
+void kb_codec_text_int(kb_sbuf_t *t, long long v) {
     char buf[24];
     int n = sizeof buf;
     unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
@@ -1139,7 +1150,7 @@ static void kb_sbuf_tokens(kb_sbuf_t *t, const kb_intern_t *tokens, const kb_tok
     kb_sbuf_add(t, "[", 1);
     for (unsigned i = 0; i < list->n; i++) {
         if (i) kb_sbuf_add(t, ",", 1);
-        text_str(t, names[i]);
+        kb_codec_text_str(t, names[i]);
     }
     kb_sbuf_add(t, "]", 1);
     if (names != stack) free(names);
@@ -1173,14 +1184,14 @@ static int text_field(kb_sbuf_t *t, const kb_intern_t *tokens, const field_t *fd
         const char *s = member_str(base, fd);
         if (!s) return 0;
         text_key(t, fd, first);
-        text_str(t, s);
+        kb_codec_text_str(t, s);
         return 0;
     }
     case FK_INT: {
         long long i = load_int(src, fd->width, fd->min < 0);
         if ((fd->flags & F_ZERO_ABSENT) && i == 0) return 0;
         text_key(t, fd, first);
-        text_int(t, i);
+        kb_codec_text_int(t, i);
         return 0;
     }
     case FK_DATE: {
@@ -1190,12 +1201,12 @@ static int text_field(kb_sbuf_t *t, const kb_intern_t *tokens, const field_t *fd
         char iso[11];
         kb_date_format(days, iso);
         text_key(t, fd, first);
-        text_str(t, iso);
+        kb_codec_text_str(t, iso);
         return 0;
     }
     case FK_NUMBER:
         text_key(t, fd, first);
-        text_real(t, load_number(src, fd->width));
+        kb_codec_text_real(t, load_number(src, fd->width));
         return 0;
     case FK_BOOL: {
         bool b;
@@ -1217,7 +1228,7 @@ static int text_field(kb_sbuf_t *t, const kb_intern_t *tokens, const field_t *fd
         for (int k = 0, n = 0; k < KB_SLOT_COUNT; k++) {
             if (!(slots & (1u << k))) continue;
             if (n++) kb_sbuf_add(t, ",", 1);
-            text_str(t, kb_slot_name(k));
+            kb_codec_text_str(t, kb_slot_name(k));
         }
         kb_sbuf_add(t, "]", 1);
         return 0;

@@ -18,6 +18,7 @@
 
 #include "fault.h"
 #include "intern.h"
+#include "sbuf.h"
 #include "store.h"
 
 #define KB_CODEC_TOKEN_MAX  48  /* bytes of a skill or experience token */
@@ -80,6 +81,19 @@ json_t *kb_codec_subscription_json(const kb_intern_t *tokens, const kb_sub_t *su
  * building the object. Returns a malloc'ed, NUL-terminated string (the
  * caller frees it) and its length in *len, or NULL when out of memory. */
 char *kb_codec_cand_text(const kb_intern_t *tokens, const kb_cand_t *c, size_t *len);
+
+/* JSON values appended to t as json_dumps writes them with JSON_COMPACT |
+ * JSON_REAL_PRECISION(15): every answer written as text uses these, so
+ * text and Jansson answers cannot drift apart.
+ * kb_codec_text_str: s (UTF-8, NUL-terminated) quoted, with '"', '\\' and
+ * control characters escaped (\n, \t, ..., else \u00XX); nothing else is.
+ * kb_codec_text_real: "%.15g" with ".0" added when that reads as an
+ * integer and the exponent without "+" or leading zeros; common values
+ * (zero, short decimals such as rounded scores) without printf. A NaN or
+ * infinity, which JSON cannot hold, sets t->err to KB_EINVAL. */
+void kb_codec_text_str(kb_sbuf_t *t, const char *s);
+void kb_codec_text_real(kb_sbuf_t *t, double v);
+void kb_codec_text_int(kb_sbuf_t *t, long long v);
 
 /* ms since 1970 as an RFC 3339 UTC timestamp with milliseconds,
  * "2026-03-01T12:34:56.789Z" (a new reference; NULL when out of memory). */

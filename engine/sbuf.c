@@ -8,8 +8,7 @@
 
 #include "koble/error.h"
 
-/* Room for extra more bytes and a NUL; -1 (err set) if there is none. */
-static int reserve(kb_sbuf_t *b, size_t extra) {
+int kb_sbuf_reserve(kb_sbuf_t *b, size_t extra) {
     if (b->err) return -1;
     if (b->len + extra + 1 <= b->cap) return 0;
     size_t cap = b->cap ? b->cap : 256;
@@ -24,13 +23,6 @@ static int reserve(kb_sbuf_t *b, size_t extra) {
     return 0;
 }
 
-void kb_sbuf_add(kb_sbuf_t *b, const char *s, size_t len) {
-    if (reserve(b, len) < 0) return;
-    memcpy(b->p + b->len, s, len);
-    b->len += len;
-    b->p[b->len] = '\0';
-}
-
 void kb_sbuf_printf(kb_sbuf_t *b, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -40,7 +32,7 @@ void kb_sbuf_printf(kb_sbuf_t *b, const char *fmt, ...) {
         if (!b->err) b->err = KB_EINVAL;
         return;
     }
-    if (reserve(b, (size_t)n) < 0) return;
+    if (kb_sbuf_reserve(b, (size_t)n) < 0) return;
     va_start(ap, fmt);
     vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
     va_end(ap);

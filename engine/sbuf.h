@@ -8,6 +8,7 @@
 #define KB_SBUF_H
 
 #include <stddef.h>
+#include <string.h>
 
 typedef struct kb_sbuf {
     char *p;
@@ -15,7 +16,18 @@ typedef struct kb_sbuf {
     int err; /* 0, or the first KB_E* code */
 } kb_sbuf_t;
 
-void kb_sbuf_add(kb_sbuf_t *b, const char *s, size_t len);
+/* Room for extra more bytes and a NUL: 0, or -1 with err set (also when
+ * it was set before). kb_sbuf_add calls it only when the room is short. */
+int kb_sbuf_reserve(kb_sbuf_t *b, size_t extra);
+
+/* Inline: JSON writers append many short pieces, most of them literals
+ * whose copy the compiler then inlines too. */
+static inline void kb_sbuf_add(kb_sbuf_t *b, const char *s, size_t len) {
+    if (b->err || (b->len + len >= b->cap && kb_sbuf_reserve(b, len) < 0)) return;
+    memcpy(b->p + b->len, s, len);
+    b->len += len;
+    b->p[b->len] = '\0';
+}
 void kb_sbuf_printf(kb_sbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

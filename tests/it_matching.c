@@ -254,3 +254,60 @@ Test(matching, empty_result_says_why, .init = start, .fini = stop) {
     cr_assert_eq(int_at(r.json, "excluded.distance"), 4, "%s", r.body);
     kt_resp_free(&r);
 }
+
+/* The ranked answers are written as text (query.c): on the wire each is
+ * one compact JSON object as Jansson would dump it, a newline, and a
+ * Content-Length that counts exactly that; failures keep their JSON
+ * errors. */
+Test(matching, answers_on_the_wire_are_compact_json_and_a_newline, .init = start, .fini = stop) {
+    young_person_and_mentors();
+    put("/v1/needs/n-closed",
+        "{\"kind\":\"mentor\",\"municipality\":\"0376\",\"location\":{\"lat\":54.77,\"lon\":11.87},"
+        "\"skills_required\":[\"mentoring\"],\"person_age\":30}",
+        201);
+    kt_resp_t r = kt_http(&d, "POST", "/v1/needs/n-closed/close", NULL);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    kt_resp_free(&r);
+    static const struct {
+        const char *method, *path, *body;
+    } calls[] = {
+        {"GET", "/v1/needs/n-ung/matches?explain=1", NULL},
+        {"GET", "/v1/needs/n-ung/matches?limit=1", NULL},
+        {"GET", "/v1/needs/n-closed/matches", NULL},
+        {"GET", "/v1/volunteers/v-peer/needs", NULL},
+        {"POST", "/v1/match?explain=true",
+         "{\"kind\":\"any\",\"municipality\":\"0376\",\"location\":{\"lat\":54.77,"
+         "\"lon\":11.87},\"person_age\":19}"},
+    };
+    for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
+        r = kt_http(&d, calls[i].method, calls[i].path, calls[i].body);
+        cr_assert_eq(r.status, 200, "%s: %s", calls[i].path, r.body);
+        cr_assert_not_null(r.json, "%s", calls[i].path);
+        cr_assert(strstr(r.raw, "Content-Type: application/json\r\n"), "%s", r.raw);
+        char *want = json_dumps(r.json, JSON_COMPACT | JSON_REAL_PRECISION(15));
+        size_t n = strlen(want);
+        cr_assert_eq(strncmp(r.body, want, n), 0, "%s:\n got %s\nwant %s", calls[i].path, r.body,
+                     want);
+        cr_assert_str_eq(r.body + n, "\n", "%s", calls[i].path);
+        char length[48];
+        snprintf(length, sizeof length, "Content-Length: %zu\r\n", n + 1);
+        cr_assert(strstr(r.raw, length), "%s: %s", length, r.raw);
+        free(want);
+        kt_resp_free(&r);
+    }
+    r = kt_http(&d, "GET", "/v1/needs/n-closed/matches", NULL);
+    cr_assert_str_eq(str_at(r.json, "state"), "closed");
+    cr_assert_eq(json_array_size(kt_json_path(r.json, "matches")), 0);
+    kt_resp_free(&r);
+    r = kt_http(&d, "GET", "/v1/needs/n-none/matches", NULL);
+    cr_assert_eq(r.status, 404);
+    cr_assert_str_eq(str_at(r.json, "error.code"), "not_found");
+    kt_resp_free(&r);
+    r = kt_http(&d, "GET", "/v1/volunteers/v-none/needs", NULL);
+    cr_assert_eq(r.status, 404);
+    kt_resp_free(&r);
+    r = kt_http(&d, "POST", "/v1/match", "{\"kind\":\"mentor\"}");
+    cr_assert_eq(r.status, 422, "%s", r.body);
+    cr_assert_not_null(r.json);
+    kt_resp_free(&r);
+}

@@ -1,6 +1,8 @@
 /* test_codec.c — engine/codec.c and engine/iso639.c: request bodies to
  * records and back, every validation rule, and no side effect on reject. */
 #include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "codec.h"
@@ -937,5 +939,104 @@ Test(codec, candidate_text_writes_every_real_as_the_dump_does) {
         json_decref(j);
         c.id = NULL;
         kb_cand_clear(&c);
+    }
+}
+
+/* What Jansson writes for one value, as the answers dumped it. */
+static char *jansson_text(json_t *v) {
+    char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(15));
+    json_decref(v);
+    cr_assert_not_null(s);
+    return s;
+}
+
+/* The writers every text answer uses (the match answers too) against
+ * Jansson, string by string: each ASCII character alone and amid text,
+ * and UTF-8 that passes through as it is. */
+Test(codec, text_strings_are_escaped_as_jansson_does) {
+    char s[8];
+    for (int ch = 1; ch < 0x80; ch++) {
+        for (int k = 0; k < 2; k++) {
+            if (k) snprintf(s, sizeof s, "a%cb", ch);
+            else snprintf(s, sizeof s, "%c", ch);
+            kb_sbuf_t t = {0};
+            kb_codec_text_str(&t, s);
+            char *want = jansson_text(json_string(s));
+            cr_assert_eq(t.err, 0);
+            cr_assert_str_eq(t.p, want, "character 0x%02x", ch);
+            json_t *back = json_loads(t.p, JSON_DECODE_ANY, NULL);
+            cr_assert_str_eq(json_string_value(back), s, "0x%02x reads back", ch);
+            json_decref(back);
+            free(want);
+            free(t.p);
+        }
+    }
+    static const char *const texts[] = {"", "v-1", "Læsegruppe på Ærø – été \xf0\x9f\x98\x80",
+                                        "\"\\\"\\\\/\x7f\x01\x1f", "tab\there\r\n\b\f"};
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        kb_sbuf_t t = {0};
+        kb_codec_text_str(&t, texts[i]);
+        char *want = jansson_text(json_string(texts[i]));
+        cr_assert_str_eq(t.p, want, "text %zu", i);
+        free(want);
+        free(t.p);
+    }
+}
+
+/* Reals: rounded scores (4 decimals) and distances (2), zero of both
+ * signs, values with exponents, integers, and arbitrary doubles, each as
+ * Jansson writes it; what is written reads back as Jansson's would. Not
+ * finite: an error, as Jansson has no such real. */
+Test(codec, text_reals_are_written_as_jansson_does) {
+    uint64_t x = 0x2545f4914f6cdd1dull;
+    for (int k = 0; k < 20000; k++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+        double u = (double)(x >> 11) / 9007199254740992.0, v;
+        switch (k % 8) {
+        case 0: v = round(u * 1e4) / 1e4; break; /* a score or component */
+        case 1: v = round(u * 1e5) / 1e2; break; /* a distance, km */
+        case 2: v = round(u * 300 * 1e4) / 1e4 - 150; break;
+        case 3: v = u; break;
+        case 4: v = ldexp(u, (int)(x % 200) - 100); break; /* exponents both ways */
+        case 5: v = (double)(int64_t)(x >> 8) * (k & 16 ? -1 : 1); break;
+        case 6: v = round(u * 1e6) / (k & 16 ? 1e9 : 1e3); break;
+        default: v = (double)(x % 100000) / 1e4; break;
+        }
+        kb_sbuf_t t = {0};
+        kb_codec_text_real(&t, v);
+        char *want = jansson_text(json_real(v));
+        cr_assert_eq(t.err, 0);
+        cr_assert_str_eq(t.p, want, "%.17g", v);
+        cr_assert_eq(strtod(t.p, NULL), strtod(want, NULL));
+        free(want);
+        free(t.p);
+    }
+    static const double fixed[] = {0.0,
+                                   -0.0,
+                                   1.0,
+                                   -1.0,
+                                   0.5,
+                                   0.0001,
+                                   0.00009999,
+                                   1e15,
+                                   1e-300,
+                                   5e-324,
+                                   1.7976931348623157e308,
+                                   123456789012345.6,
+                                   0.1 + 0.2};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        kb_sbuf_t t = {0};
+        kb_codec_text_real(&t, fixed[i]);
+        char *want = jansson_text(json_real(fixed[i]));
+        cr_assert_str_eq(t.p, want, "%.17g", fixed[i]);
+        free(want);
+        free(t.p);
+    }
+    const double bad[] = {NAN, INFINITY, -INFINITY};
+    for (int i = 0; i < 3; i++) {
+        kb_sbuf_t t = {0};
+        kb_codec_text_real(&t, bad[i]);
+        cr_assert_eq(t.err, KB_EINVAL);
+        free(t.p);
     }
 }

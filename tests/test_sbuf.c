@@ -1,5 +1,6 @@
 /* test_sbuf.c — the growable text buffer: appends, formatted appends,
- * growth past the first allocation, and the sticky error. */
+ * growth past the first allocation, room reserved ahead, and the sticky
+ * error. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,4 +36,22 @@ Test(sbuf, an_error_sticks_and_later_appends_do_nothing) {
     cr_assert_eq(b.err, KB_ENOMEM);
     cr_assert_eq(b.len, 0);
     cr_assert_null(b.p);
+}
+
+Test(sbuf, reserved_room_takes_appends_without_moving) {
+    kb_sbuf_t b = {0};
+    cr_assert_eq(kb_sbuf_reserve(&b, 1000), 0);
+    cr_assert_geq(b.cap, 1001);
+    const char *p = b.p;
+    for (int i = 0; i < 100; i++) kb_sbuf_add(&b, "0123456789", 10);
+    cr_assert_eq(b.p, p, "1000 bytes fit the room reserved");
+    cr_assert_eq(b.len, 1000);
+    cr_assert_eq(b.p[1000], '\0');
+    kb_sbuf_add(&b, "x", 1);
+    cr_assert_eq(b.len, 1001);
+    cr_assert_eq(b.p[1000], 'x');
+    free(b.p);
+    kb_sbuf_t bad = {.err = KB_ENOMEM};
+    cr_assert_eq(kb_sbuf_reserve(&bad, 1), -1);
+    cr_assert_null(bad.p);
 }

@@ -93,13 +93,27 @@ int kb_engine_delete(kb_engine_t *e, kb_entity_t t, const char *id, kb_fault_t *
 /* Closes a need: it leaves suggestions; its proposals are ended. */
 int kb_engine_close_need(kb_engine_t *e, const char *id, json_t **out, kb_fault_t *f);
 
+/* The ranked queries answer with text, written without building a
+ * Jansson object (the answers of the hot read path): on success *answer
+ * is compact JSON text (reals with 15 digits, as json_dumps would write
+ * them) and a newline, *answer_len its length; malloc'ed, the caller
+ * frees it. On failure *answer is NULL and f says why. */
 /* GET /v1/needs/{id}/matches */
+int kb_engine_matches_text(kb_engine_t *e, const char *need_id, const kb_match_opts_t *o,
+                           char **answer, size_t *answer_len, kb_fault_t *f);
+/* POST /v1/match: the same for a need body that is not stored. */
+int kb_engine_what_if_text(kb_engine_t *e, const json_t *need_body, const kb_match_opts_t *o,
+                           char **answer, size_t *answer_len, kb_fault_t *f);
+/* GET /v1/volunteers/{id}/needs: open needs that fit a volunteer. */
+int kb_engine_volunteer_needs_text(kb_engine_t *e, const char *volunteer_id,
+                                   const kb_match_opts_t *o, char **answer, size_t *answer_len,
+                                   kb_fault_t *f);
+/* The same answers as JSON values (the text parsed; *out a new
+ * reference), for callers in-process. */
 int kb_engine_matches(kb_engine_t *e, const char *need_id, const kb_match_opts_t *o, json_t **out,
                       kb_fault_t *f);
-/* POST /v1/match: the same for a need body that is not stored. */
 int kb_engine_what_if(kb_engine_t *e, const json_t *need_body, const kb_match_opts_t *o,
                       json_t **out, kb_fault_t *f);
-/* GET /v1/volunteers/{id}/needs: open needs that fit a volunteer. */
 int kb_engine_volunteer_needs(kb_engine_t *e, const char *volunteer_id, const kb_match_opts_t *o,
                               json_t **out, kb_fault_t *f);
 
