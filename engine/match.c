@@ -233,6 +233,19 @@ static void and_into(uint64_t *acc, const uint64_t *b, uint32_t words) {
  * paying them one after another. */
 #define PREFETCH_AHEAD 8
 
+/* Checks the member at pos if its hot record lets it into the top k. */
+static void try_hot(kb_matcher_t *m, const kb_query_t *q, int type, const kb_cell_t *cell,
+                    uint32_t pos, kb_match_result_t *out) {
+    double min_score = m->n == m->limit ? m->heap[0].score - BOUND_SLACK : -INFINITY;
+    if (kb_score_hot(q, type, &cell->hot[pos], min_score))
+        check_one(m, q, type, cell->members[pos], out, false);
+}
+
+/* A cell of at most this many positions is cheaper to read through than to
+ * look up its bitmaps for (a binary search per key of the need), and its
+ * hot records decide the same constraints. */
+#define SMALL_CELL 32
+
 /* Looks at the members of cell that can enter the top k: the AND of the
  * bitmaps of what every passing candidate has (active, each required
  * skill, one of the languages, a shared time slot or none listed) and,
@@ -252,6 +265,11 @@ static int scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, i
         if (ess == plan->nterms && acc < theta) return 0; /* nobody here can make it */
     }
 
+    if (cell->npos <= SMALL_CELL) {
+        for (uint32_t pos = 0; pos < cell->npos; pos++)
+            if (!kb_cell_is_free(cell, pos)) try_hot(m, q, type, cell, pos, out);
+        return 0;
+    }
     const uint64_t *active = kb_cell_bits(cell, KB_INDEX_ACTIVE);
     if (!active) return 0;
     uint32_t words = kb_cell_words(cell);
@@ -284,9 +302,7 @@ static int scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, i
             m->pos[n++] = w * 64 + (uint32_t)__builtin_ctzll(x);
     for (uint32_t i = 0; i < n; i++) {
         if (i + PREFETCH_AHEAD < n) __builtin_prefetch(&cell->hot[m->pos[i + PREFETCH_AHEAD]]);
-        double min_score = m->n == m->limit ? m->heap[0].score - BOUND_SLACK : -INFINITY;
-        if (kb_score_hot(q, type, &cell->hot[m->pos[i]], min_score))
-            check_one(m, q, type, cell->members[m->pos[i]], out, false);
+        try_hot(m, q, type, cell, m->pos[i], out);
     }
     return 0;
 }
