@@ -599,10 +599,7 @@ json_t *kb_engine_stats(const kb_engine_t *e) {
     size_t index_bytes = kb_index_bytes(vix) + kb_index_bytes(&e->cand_ix[KB_ACTIVITY]) +
                          kb_index_bytes(&e->need_ix) + kb_dict_bytes(&e->store.cands[0].ids) +
                          kb_dict_bytes(&e->store.cands[1].ids) + kb_dict_bytes(&e->store.needs.ids);
-    size_t store_bytes = kb_pool_bytes(&e->store.cands[0]) + kb_pool_bytes(&e->store.cands[1]) +
-                         kb_pool_bytes(&e->store.needs) + kb_pool_bytes(&e->store.orgs) +
-                         kb_pool_bytes(&e->store.subs) + kb_pool_bytes(&e->pairings) +
-                         kb_intern_bytes(&e->store.tokens);
+    size_t store_bytes = kb_store_bytes(&e->store) + kb_pool_bytes(&e->pairings);
     uint32_t vols = e->store.cands[KB_VOLUNTEER].live;
     return json_pack(
         "{s:{s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I}, s:I},"
