@@ -55,9 +55,11 @@ void kb_index_init(kb_index_t *ix) {
 void kb_index_free(kb_index_t *ix) {
     for (uint32_t i = 0; i < ix->ncells; i++) {
         kb_cell_t *c = &ix->cells[i];
-        for (uint32_t p = 0; p < c->nposts; p++) free(c->posts[p].slots);
+        for (uint32_t p = 0; p < c->nposts; p++)
+            if (!c->posts[p].in_block) free(c->posts[p].slots);
         free(c->posts);
         free(c->members);
+        free(c->block);
     }
     for (uint32_t i = 0; i < ix->nblocks; i++) free(ix->blocks[i].cells);
     free(ix->scratch);
@@ -88,6 +90,26 @@ static int reserve_exact(void **arr, uint32_t *cap, uint32_t need, size_t elem) 
     if (!p) return KB_ENOMEM;
     *arr = p;
     *cap = need;
+    return 0;
+}
+
+/* Grows post's list so it holds need slots: as reserve (exact: to need
+ * and no more), and a list in the cell's block moves to its own memory. */
+static int posting_reserve(kb_posting_t *post, uint32_t need, bool exact) {
+    if (need <= post->cap) return 0;
+    if (!post->in_block) {
+        return exact ? reserve_exact((void **)&post->slots, &post->cap, need, sizeof(uint32_t))
+                     : reserve((void **)&post->slots, &post->cap, need, sizeof(uint32_t));
+    }
+    uint32_t cap = need;
+    if (!exact)
+        while (cap < 2 * post->cap) cap *= 2;
+    uint32_t *own = malloc((size_t)cap * sizeof *own);
+    if (!own) return KB_ENOMEM;
+    memcpy(own, post->slots, (size_t)post->n * sizeof *own);
+    post->slots = own;
+    post->cap = cap;
+    post->in_block = false;
     return 0;
 }
 
@@ -188,7 +210,7 @@ int kb_index_add(kb_index_t *ix, uint32_t slot, double lat, double lon, const ui
             c->nposts++;
         }
         kb_posting_t *post = &c->posts[p];
-        if (reserve((void **)&post->slots, &post->cap, post->n + 1, sizeof(uint32_t))) {
+        if (posting_reserve(post, post->n + 1, false)) {
             /* Undo the postings already extended; empty ones may stay. */
             for (unsigned u = 0; u < k; u++) {
                 kb_posting_t *q = &c->posts[posting_pos(c, keys[u])];
@@ -268,11 +290,27 @@ int kb_index_add_cell(kb_index_t *ix, double lat, double lon, const uint32_t *sl
     }
     rc = reserve_exact((void **)&c->members, &c->cap, c->n + n, sizeof(uint32_t));
     if (rc == 0) rc = merge_postings(c, fresh, nfresh);
-    for (uint32_t d = 0; rc == 0 && d < ndistinct; d++) {
+    /* A cell without postings yet (every cell of a snapshot being
+     * restored) gets all its lists in one piece, sized exactly. */
+    uint32_t *block = NULL;
+    if (rc == 0 && !c->block && nfresh == c->nposts && nfresh == ndistinct) {
+        if (!(block = malloc((size_t)total * sizeof *block))) rc = KB_ENOMEM;
+    }
+    for (uint32_t d = 0, at = 0; rc == 0 && d < ndistinct; d++) {
         uint32_t dk = dense_key(distinct[d], span), p = posting_pos(c, distinct[d]);
         kb_posting_t *ps = &c->posts[p];
         post[dk] = p;
-        rc = reserve_exact((void **)&ps->slots, &ps->cap, ps->n + count[dk], sizeof(uint32_t));
+        if (block) {
+            *ps = (kb_posting_t){
+                .key = ps->key, .cap = count[dk], .in_block = true, .slots = block + at};
+            at += count[dk];
+        } else {
+            rc = posting_reserve(ps, ps->n + count[dk], true);
+        }
+    }
+    if (block) {
+        if (rc == 0) c->block = block;
+        else free(block);
     }
     if (rc == 0) {
         for (uint32_t i = 0; i < n; i++) {

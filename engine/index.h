@@ -37,6 +37,7 @@
 typedef struct kb_posting {
     uint32_t key;
     uint32_t n, cap;
+    bool in_block; /* slots lies in the cell's block: never realloc'd or freed alone */
     uint32_t *slots;
 } kb_posting_t;
 
@@ -46,6 +47,11 @@ typedef struct kb_cell {
     uint32_t *members;
     uint32_t nposts, capposts;
     kb_posting_t *posts; /* sorted by key */
+    /* The posting lists kb_index_add_cell made for a cell that was empty,
+     * in one allocation (a restored snapshot would otherwise make one per
+     * key and cell, about a million); a list that outgrows its piece
+     * moves to a malloc of its own. Freed with the index. */
+    uint32_t *block;
 } kb_cell_t;
 
 typedef struct kb_block {

@@ -337,8 +337,17 @@ Test(index, adding_a_cell_at_once_equals_adding_one_by_one) {
         cr_assert_eq(
             kb_index_add(&one, slots[i], 55.681, 12.571, keys + off[i], off[i + 1] - off[i]), 0);
     cr_assert_eq(kb_index_add_cell(&ix, 55.681, 12.571, slots, 2, keys, off), 0);
+    /* A cell filled at once holds its postings in one block... */
+    cr_assert_not_null(ix.cells[0].block);
+    cr_assert_eq(ix.cells[0].nposts, 5);
+    for (uint32_t p = 0; p < ix.cells[0].nposts; p++)
+        cr_assert(ix.cells[0].posts[p].in_block, "posting %u", p);
     const uint32_t off2[] = {0, 1, 5, 8};
     cr_assert_eq(kb_index_add_cell(&ix, 55.6811, 12.5711, slots + 2, 3, keys + 6, off2), 0);
+    /* ...and a posting that grows later moves out of it (ASan checks that
+     * the block is freed once, and the moved lists on their own). */
+    cr_assert(!kb_cell_posting(&ix.cells[0], 5)->in_block);
+    cr_assert(kb_cell_posting(&ix.cells[0], 9)->in_block, "key 9 did not grow");
 
     cr_assert_eq(ix.count, one.count);
     cr_assert_eq(ix.posting_entries, one.posting_entries);
@@ -362,5 +371,14 @@ Test(index, adding_a_cell_at_once_equals_adding_one_by_one) {
     cr_assert_eq(ix.count, 4);
     cr_assert_eq(kb_cell_posting(a, 40 | KB_INDEX_LANG)->n, 0);
     cr_assert_eq(kb_cell_posting(a, 5)->n, 2);
+    const uint32_t nine = 9;
+    cr_assert_eq(kb_index_add(&ix, 15, 55.681, 12.571, &nine, 1), 0);
+    const kb_posting_t *p9 = kb_cell_posting(a, 9);
+    cr_assert(!p9->in_block);
+    cr_assert_eq(p9->n, 2);
+    uint32_t got[2];
+    sorted_slots(p9, got);
+    cr_assert_eq(got[0], 11);
+    cr_assert_eq(got[1], 15);
     kb_index_free(&one);
 }
