@@ -52,16 +52,32 @@ const char *kb_codec_kind_name(int need_kind) { return name_at(need_kinds, 4, ne
 const char *kb_codec_state_name(int need_state) { return name_at(need_states, 3, need_state); }
 const char *kb_codec_org_kind_name(int org_kind) { return name_at(org_kinds, 4, org_kind); }
 
+/* The bytes an id may hold, as a table: ids are checked on every write
+ * and for every restored candidate (twice: its id and its org's). */
+static const bool id_chars[256] = {
+    ['-'] = 1, ['.'] = 1, [':'] = 1, ['_'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1,
+    ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['A'] = 1, ['B'] = 1,
+    ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1,
+    ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1,
+    ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
+    ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1,
+};
+
+bool kb_codec_id_valid_n(const char *id, size_t len) {
+    if (len == 0 || len > KB_ID_MAX) return false;
+    for (size_t i = 0; i < len; i++)
+        if (!id_chars[(unsigned char)id[i]]) return false;
+    return true;
+}
+
 bool kb_codec_id_valid(const char *id) {
     if (!id) return false;
     size_t n = 0;
-    for (const char *p = id; *p; p++, n++) {
-        char c = *p;
-        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                  c == '.' || c == '_' || c == ':' || c == '-';
-        if (!ok || n >= KB_ID_MAX) return false;
-    }
-    return n > 0;
+    while (id[n] && n <= KB_ID_MAX) n++; /* an id longer than that is refused unread */
+    return kb_codec_id_valid_n(id, n);
 }
 
 bool kb_codec_token_valid(const char *tok) {

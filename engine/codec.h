@@ -91,6 +91,9 @@ int kb_codec_parse_timestamp(const char *text, int64_t *ms);
 
 /* 1-64 bytes of [A-Za-z0-9._:-]. */
 bool kb_codec_id_valid(const char *id);
+/* The same for the len bytes at id (which need no NUL; one inside is
+ * refused, as is any byte outside the id characters). */
+bool kb_codec_id_valid_n(const char *id, size_t len);
 /* len bytes of UTF-8 as a text field takes them: 1..KB_CODEC_TEXT_MAX
  * bytes, no control characters. */
 bool kb_codec_text_valid(const char *s, size_t len);

@@ -132,13 +132,9 @@ static int bad_bin(kb_fault_t *f) {
 /* Whether the id, org_id and title at p (lengths lens) are what the codec
  * takes for a candidate of type: ids of id characters, the title text. */
 static bool bin_text_ok(const char *p, const uint16_t lens[3], uint8_t type) {
-    char id[KB_ID_MAX + 1];
     for (int k = 0; k < 2; k++) {
         if (k == 1 && lens[1] == 0 && type == KB_VOLUNTEER) break; /* org_id is optional */
-        if (lens[k] == 0 || lens[k] > KB_ID_MAX) return false;
-        memcpy(id, p, lens[k]);
-        id[lens[k]] = '\0';
-        if (strlen(id) != lens[k] || !kb_codec_id_valid(id)) return false;
+        if (!kb_codec_id_valid_n(p, lens[k])) return false;
         p += lens[k];
     }
     if (type == KB_VOLUNTEER) return lens[2] == 0;

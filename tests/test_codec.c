@@ -939,3 +939,22 @@ Test(codec, candidate_text_writes_every_real_as_the_dump_does) {
         kb_cand_clear(&c);
     }
 }
+
+Test(codec, ids_by_length) {
+    char id[KB_ID_MAX + 2];
+    memset(id, 'a', sizeof id);
+    cr_assert(kb_codec_id_valid_n(id, KB_ID_MAX));
+    cr_assert(!kb_codec_id_valid_n(id, KB_ID_MAX + 1));
+    cr_assert(!kb_codec_id_valid_n(id, 0));
+    cr_assert(kb_codec_id_valid_n("v-1:x_y.Z", 9));
+    cr_assert(!kb_codec_id_valid_n("v\0001", 3), "a NUL inside is refused");
+    cr_assert(!kb_codec_id_valid_n("v 1", 3));
+    cr_assert(!kb_codec_id_valid_n("v\xc3\xa6", 3), "bytes above 127 are refused");
+    id[KB_ID_MAX] = '\0';
+    cr_assert(kb_codec_id_valid(id));
+    id[KB_ID_MAX] = 'a';
+    id[KB_ID_MAX + 1] = '\0';
+    cr_assert(!kb_codec_id_valid(id));
+    cr_assert(!kb_codec_id_valid(""));
+    cr_assert(!kb_codec_id_valid(NULL));
+}
