@@ -349,15 +349,35 @@ static void store_number(char *p, unsigned width, double v) {
     }
 }
 
-/* A float member as the short decimal it was most likely given as
- * (10 km, not 10.000000149...): floats carry about 7 digits. */
+double kb_codec_float_decimal(float x) {
+    /* "%.7g" and strtod cost a few thousand instructions, and every answer
+     * about a volunteer has a float (max_distance_km). Without them: the
+     * decimal of fewest digits, m / 10^d, that becomes x again the way x
+     * was made ((float) of the nearest double). For x in [1e-3, 1e7) the
+     * rounding interval of a float holds at most one point of the 7-digit
+     * grid of its decade in its interior (a float's ulp there is at most
+     * 0.84 of the grid's step), so that decimal, padded with zeros, is the
+     * grid point nearest x: exactly what "%.7g" prints. And m / 10^d, both
+     * exact, rounds to the double nearest the decimal, as strtod does.
+     * Below 1e-3 ([2^-10, 1e-3) breaks the bound) printf decides. */
+    static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11};
+    double a = fabs((double)x);
+    if (a >= 1e-3 && a < 1e7) {
+        for (int d = 0; d < 12 && a * p10[d] < 1e7; d++) {
+            double back = (double)llround(a * p10[d]) / p10[d];
+            if ((float)back == (float)a) return copysign(back, (double)x);
+        }
+    }
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.7g", (double)x);
+    return strtod(buf, NULL);
+}
+
 static double load_number(const char *p, unsigned width) {
     if (width == sizeof(float)) {
         float x;
         memcpy(&x, p, sizeof x);
-        char buf[32];
-        snprintf(buf, sizeof buf, "%.7g", (double)x);
-        return strtod(buf, NULL);
+        return kb_codec_float_decimal(x);
     }
     double x;
     memcpy(&x, p, sizeof x);
@@ -406,7 +426,7 @@ static void element_path(char *out, size_t size, const char *path, size_t i) {
 
 static const field_t *find_field(const field_t *fields, size_t n, const char *key) {
     for (size_t i = 0; i < n; i++)
-        if (strcmp(fields[i].key, key) == 0) return &fields[i];
+        if (fields[i].key[0] == key[0] && strcmp(fields[i].key, key) == 0) return &fields[i];
     return NULL;
 }
 
@@ -719,6 +739,10 @@ static int build(const walk_t *w, const field_t *fields, size_t n, const json_t 
     uint32_t unseen = UNSEEN_TOKEN;
     for (size_t i = 0; i < n; i++) {
         const field_t *fd = &fields[i];
+        /* Only these own heap memory; look nothing else up again. */
+        if (fd->kind != FK_ID && fd->kind != FK_TEXT && fd->kind != FK_TOKENS &&
+            fd->kind != FK_LANGS)
+            continue;
         const json_t *v = json_object_get(obj, fd->key);
         if (!v) continue;
         if (fd->kind == FK_ID || fd->kind == FK_TEXT) {

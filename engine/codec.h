@@ -89,6 +89,10 @@ json_t *kb_codec_timestamp_json(int64_t ms);
 int kb_codec_parse_timestamp(const char *text, int64_t *ms);
 #define KB_CODEC_MS_MAX ((int64_t)(KB_DATE_MAX + 1) * 86400000 - 1)
 
+/* A float member as the short decimal it was most likely given as (10 km,
+ * not 10.000000149...; floats carry about 7 digits): exactly what
+ * strtod of "%.7g" of x gives, faster. */
+double kb_codec_float_decimal(float x);
 /* 1-64 bytes of [A-Za-z0-9._:-]. */
 bool kb_codec_id_valid(const char *id);
 /* The same for the len bytes at id (which need no NUL; one inside is
