@@ -24,7 +24,7 @@ static int reserve(kb_sbuf_t *b, size_t extra) {
     return 0;
 }
 
-void kb_sbuf_add(kb_sbuf_t *b, const char *s, size_t len) {
+void kb_sbuf_add_slow(kb_sbuf_t *b, const char *s, size_t len) {
     if (reserve(b, len) < 0) return;
     memcpy(b->p + b->len, s, len);
     b->len += len;

@@ -8,6 +8,7 @@
 #define KB_SBUF_H
 
 #include <stddef.h>
+#include <string.h>
 
 typedef struct kb_sbuf {
     char *p;
@@ -15,7 +16,19 @@ typedef struct kb_sbuf {
     int err; /* 0, or the first KB_E* code */
 } kb_sbuf_t;
 
-void kb_sbuf_add(kb_sbuf_t *b, const char *s, size_t len);
+/* The growing (and failing) part of kb_sbuf_add. */
+void kb_sbuf_add_slow(kb_sbuf_t *b, const char *s, size_t len);
+/* Inline while the text fits: a JSON answer is built from about a
+ * hundred small pieces. */
+static inline void kb_sbuf_add(kb_sbuf_t *b, const char *s, size_t len) {
+    if (b->err || b->cap - b->len <= len || !b->p) {
+        kb_sbuf_add_slow(b, s, len);
+        return;
+    }
+    memcpy(b->p + b->len, s, len);
+    b->len += len;
+    b->p[b->len] = '\0';
+}
 void kb_sbuf_printf(kb_sbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif
