@@ -46,7 +46,7 @@ for run in $(seq 1 "$runs"); do
     ${KOBLED_WRAP:-} build/kobled --listen 127.0.0.1:0 --redis none --data-dir "$dir" \
         --snapshot-bytes 0 2>"$fifo" &
     pid=$!
-    loaded=? t1=
+    loaded="?" t1=
     while IFS= read -r line; do
         case "$line" in
         *event=snapshot_loaded*) loaded=${line##*ms=} ;;

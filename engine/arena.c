@@ -34,7 +34,8 @@ void kb_arena_free(kb_arena_t *a) {
 
 /* Starts a block that holds at least n bytes. */
 static int new_block(kb_arena_t *a, size_t n) {
-    if (a->n == a->cap) {
+    if (n > SIZE_MAX / 4) return -1;
+    if (a->n == a->cap || !a->blocks) {
         uint32_t cap = a->cap ? a->cap * 2 : 8;
         kb_arena_block_t *grown = realloc(a->blocks, cap * sizeof *grown);
         if (!grown) return -1;
