@@ -7,6 +7,11 @@
  * on the same disk as the working directory, removed at the end.
  *
  *   build/bench/durable-bench [--volunteers N] [--seed S] [--dir DIR]
+ *   build/bench/durable-bench [--volunteers N] [--seed S] --data-dir DIR
+ *
+ * With --data-dir it only loads the volunteers (not journaled) and leaves
+ * their snapshot in DIR, named as kobled names it, for timing kobled's own
+ * start-up on it (bench/coldstart.sh).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,17 +49,51 @@ static double file_mb(const char *path) {
     return stat(path, &st) == 0 ? (double)st.st_size / (1 << 20) : 0;
 }
 
+/* Puts n volunteers into an engine and writes their snapshot to
+ * dir/snapshot-<n>.kbs, as if they had been journal records 1..n. */
+static void put_volunteers(kb_engine_t *e, kb_gen_t *g, uint32_t n) {
+    char id[32];
+    for (uint32_t i = 1; i <= n; i++) {
+        json_t *body = kb_gen_volunteer(g, i), *out = NULL;
+        bool created;
+        kb_fault_t f;
+        kb_gen_id(id, sizeof id, "v", i);
+        int rc = kb_engine_put(e, KB_ENT_VOLUNTEER, id, body, &out, &created, &f);
+        json_decref(body);
+        json_decref(out);
+        if (rc < 0) die("put", rc);
+    }
+}
+
+static int leave_snapshot(kb_gen_t *g, kb_gen_towns_t *towns, uint32_t n, const char *dir) {
+    kb_engine_t *e;
+    int rc = kb_engine_new(NULL, &e);
+    if (rc < 0) die("engine", rc);
+    put_volunteers(e, g, n);
+    char path[1200];
+    mkdir(dir, 0700);
+    snprintf(path, sizeof path, "%s/snapshot-%020u.kbs", dir, n);
+    kb_snapshot_info_t info;
+    if ((rc = kb_snapshot_write(e, path, n, NULL, NULL, &info)) < 0) die("snapshot write", rc);
+    printf("%s: %u volunteers, %.0f MiB\n", path, n, file_mb(path));
+    kb_engine_free(e);
+    kb_gen_towns_free(towns);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     uint32_t volunteers = 1000000;
     uint64_t seed = 42;
-    const char *base = "bench/out";
+    const char *base = "bench/out", *data_dir = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--volunteers") && i + 1 < argc)
             volunteers = (uint32_t)strtoul(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--seed") && i + 1 < argc) seed = strtoull(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--dir") && i + 1 < argc) base = argv[++i];
+        else if (!strcmp(argv[i], "--data-dir") && i + 1 < argc) data_dir = argv[++i];
         else {
-            fprintf(stderr, "usage: durable-bench [--volunteers N] [--seed S] [--dir DIR]\n");
+            fprintf(stderr, "usage: durable-bench [--volunteers N] [--seed S] [--dir DIR | "
+                            "--data-dir DIR]\n");
             return 2;
         }
     }
@@ -65,6 +104,7 @@ int main(int argc, char **argv) {
     }
     kb_gen_t g;
     kb_gen_init(&g, towns, seed);
+    if (data_dir) return leave_snapshot(&g, towns, volunteers, data_dir);
     char dir[1100], journal[1200], snap[1200];
     mkdir(base, 0755); /* bench/out is not in git */
     snprintf(dir, sizeof dir, "%s/durable-bench-XXXXXX", base);
@@ -79,17 +119,7 @@ int main(int argc, char **argv) {
     if ((rc = kb_journal_open(&j, journal, 0, NULL, NULL, NULL)) < 0) die("journal", rc);
     kb_engine_set_journal(e, append, &j);
     double t0 = kb_bench_now();
-    char id[32];
-    for (uint32_t i = 1; i <= volunteers; i++) {
-        json_t *body = kb_gen_volunteer(&g, i), *out = NULL;
-        bool created;
-        kb_fault_t f;
-        kb_gen_id(id, sizeof id, "v", i);
-        rc = kb_engine_put(e, KB_ENT_VOLUNTEER, id, body, &out, &created, &f);
-        json_decref(body);
-        json_decref(out);
-        if (rc < 0) die("put", rc);
-    }
+    put_volunteers(e, &g, volunteers);
     double load_s = kb_bench_now() - t0;
     kb_journal_sync(j.fd);
     kb_journal_close(&j);

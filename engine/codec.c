@@ -51,16 +51,32 @@ const char *kb_codec_kind_name(int need_kind) { return name_at(need_kinds, 4, ne
 const char *kb_codec_state_name(int need_state) { return name_at(need_states, 3, need_state); }
 const char *kb_codec_org_kind_name(int org_kind) { return name_at(org_kinds, 4, org_kind); }
 
+/* The bytes an id may hold, as a table: ids are checked on every write
+ * and for every restored candidate (twice: its id and its org's). */
+static const bool id_chars[256] = {
+    ['-'] = 1, ['.'] = 1, [':'] = 1, ['_'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1,
+    ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['A'] = 1, ['B'] = 1,
+    ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1,
+    ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1,
+    ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
+    ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1,
+};
+
+bool kb_codec_id_valid_n(const char *id, size_t len) {
+    if (len == 0 || len > KB_ID_MAX) return false;
+    for (size_t i = 0; i < len; i++)
+        if (!id_chars[(unsigned char)id[i]]) return false;
+    return true;
+}
+
 bool kb_codec_id_valid(const char *id) {
     if (!id) return false;
     size_t n = 0;
-    for (const char *p = id; *p; p++, n++) {
-        char c = *p;
-        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                  c == '.' || c == '_' || c == ':' || c == '-';
-        if (!ok || n >= KB_ID_MAX) return false;
-    }
-    return n > 0;
+    while (id[n] && n <= KB_ID_MAX) n++; /* an id longer than that is refused unread */
+    return kb_codec_id_valid_n(id, n);
 }
 
 bool kb_codec_token_valid(const char *tok) {
@@ -79,18 +95,24 @@ bool kb_codec_token_valid(const char *tok) {
 /* Deepest nesting of [ and { outside strings, stopping once above limit:
  * Jansson recurses per level, so the bound is enforced before it runs. */
 static bool nesting_exceeds(const char *s, size_t len, int limit) {
+    /* Every byte of every body passes here: one table lookup lets the
+     * ordinary ones through (1: a quote, 2: a backslash, 3: an opening,
+     * 4: a closing bracket). */
+    static const unsigned char kind[256] = {
+        ['"'] = 1, ['\\'] = 2, ['['] = 3, ['{'] = 3, [']'] = 4, ['}'] = 4};
     int depth = 0;
     bool in_string = false;
     for (size_t i = 0; i < len; i++) {
-        char c = s[i];
+        unsigned char k = kind[(unsigned char)s[i]];
+        if (!k) continue;
         if (in_string) {
-            if (c == '\\') i++;
-            else if (c == '"') in_string = false;
-        } else if (c == '"') {
+            if (k == 2) i++;
+            else if (k == 1) in_string = false;
+        } else if (k == 1) {
             in_string = true;
-        } else if (c == '[' || c == '{') {
+        } else if (k == 3) {
             if (++depth > limit) return true;
-        } else if (c == ']' || c == '}') {
+        } else if (k == 4) {
             depth--;
         }
     }
@@ -332,15 +354,35 @@ static void store_number(char *p, unsigned width, double v) {
     }
 }
 
-/* A float member as the short decimal it was most likely given as
- * (10 km, not 10.000000149...): floats carry about 7 digits. */
+double kb_codec_float_decimal(float x) {
+    /* "%.7g" and strtod cost a few thousand instructions, and every answer
+     * about a volunteer has a float (max_distance_km). Without them: the
+     * decimal of fewest digits, m / 10^d, that becomes x again the way x
+     * was made ((float) of the nearest double). For x in [1e-3, 1e7) the
+     * rounding interval of a float holds at most one point of the 7-digit
+     * grid of its decade in its interior (a float's ulp there is at most
+     * 0.84 of the grid's step), so that decimal, padded with zeros, is the
+     * grid point nearest x: exactly what "%.7g" prints. And m / 10^d, both
+     * exact, rounds to the double nearest the decimal, as strtod does.
+     * Below 1e-3 ([2^-10, 1e-3) breaks the bound) printf decides. */
+    static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11};
+    double a = fabs((double)x);
+    if (a >= 1e-3 && a < 1e7) {
+        for (int d = 0; d < 12 && a * p10[d] < 1e7; d++) {
+            double back = (double)llround(a * p10[d]) / p10[d];
+            if ((float)back == (float)a) return copysign(back, (double)x);
+        }
+    }
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.7g", (double)x);
+    return strtod(buf, NULL);
+}
+
 static double load_number(const char *p, unsigned width) {
     if (width == sizeof(float)) {
         float x;
         memcpy(&x, p, sizeof x);
-        char buf[32];
-        snprintf(buf, sizeof buf, "%.7g", (double)x);
-        return strtod(buf, NULL);
+        return kb_codec_float_decimal(x);
     }
     double x;
     memcpy(&x, p, sizeof x);
@@ -389,7 +431,7 @@ static void element_path(char *out, size_t size, const char *path, size_t i) {
 
 static const field_t *find_field(const field_t *fields, size_t n, const char *key) {
     for (size_t i = 0; i < n; i++)
-        if (strcmp(fields[i].key, key) == 0) return &fields[i];
+        if (fields[i].key[0] == key[0] && strcmp(fields[i].key, key) == 0) return &fields[i];
     return NULL;
 }
 
@@ -702,6 +744,10 @@ static int build(const walk_t *w, const field_t *fields, size_t n, const json_t 
     uint32_t unseen = UNSEEN_TOKEN;
     for (size_t i = 0; i < n; i++) {
         const field_t *fd = &fields[i];
+        /* Only these own heap memory; look nothing else up again. */
+        if (fd->kind != FK_ID && fd->kind != FK_TEXT && fd->kind != FK_TOKENS &&
+            fd->kind != FK_LANGS)
+            continue;
         const json_t *v = json_object_get(obj, fd->key);
         if (!v) continue;
         if (fd->kind == FK_ID || fd->kind == FK_TEXT) {

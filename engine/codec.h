@@ -103,8 +103,15 @@ json_t *kb_codec_timestamp_json(int64_t ms);
 int kb_codec_parse_timestamp(const char *text, int64_t *ms);
 #define KB_CODEC_MS_MAX ((int64_t)(KB_DATE_MAX + 1) * 86400000 - 1)
 
+/* A float member as the short decimal it was most likely given as (10 km,
+ * not 10.000000149...; floats carry about 7 digits): exactly what
+ * strtod of "%.7g" of x gives, faster. */
+double kb_codec_float_decimal(float x);
 /* 1-64 bytes of [A-Za-z0-9._:-]. */
 bool kb_codec_id_valid(const char *id);
+/* The same for the len bytes at id (which need no NUL; one inside is
+ * refused, as is any byte outside the id characters). */
+bool kb_codec_id_valid_n(const char *id, size_t len);
 /* len bytes of UTF-8 as a text field takes them: 1..KB_CODEC_TEXT_MAX
  * bytes, no control characters. */
 bool kb_codec_text_valid(const char *s, size_t len);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "arena.h"
 #include "koble/error.h"
 
 struct kb_dict_entry {
@@ -28,6 +29,10 @@ void kb_dict_free(kb_dict_t *d) {
     free(d->slots);
     d->slots = NULL;
     d->mask = d->count = 0;
+}
+
+void kb_dict_prefetch(const kb_dict_t *d, const char *key, size_t len) {
+    if (d->mask) __builtin_prefetch(&d->slots[tag_of(key, len) & d->mask], 1);
 }
 
 static int key_equals(const kb_dict_t *d, uint32_t value, const char *key, size_t len) {
@@ -53,10 +58,14 @@ int kb_dict_get(const kb_dict_t *d, const char *key, size_t len, uint32_t *value
     return 0;
 }
 
-static int grow(kb_dict_t *d) {
-    uint32_t cap = d->mask ? (d->mask + 1) * 2 : 16;
+/* Moves the entries to a new table of cap (a power of two) slots. A large
+ * table asks for huge pages: a million ids hash to 16 MiB read at random,
+ * where each insert would otherwise fault in or miss the TLB on a page of
+ * its own (calloc maps so large a block fresh, untouched until used). */
+static int resize(kb_dict_t *d, uint32_t cap) {
     struct kb_dict_entry *n = calloc(cap, sizeof *n);
     if (!n) return KB_ENOMEM;
+    kb_advise_huge(n, (size_t)cap * sizeof *n);
     for (uint32_t i = 0; d->mask && i <= d->mask; i++) {
         if (!d->slots[i].tag) continue;
         uint32_t j = d->slots[i].tag & (cap - 1);
@@ -70,11 +79,14 @@ static int grow(kb_dict_t *d) {
 }
 
 int kb_dict_reserve(kb_dict_t *d, uint32_t n) {
-    while ((uint64_t)n * 2 > (d->mask ? (uint64_t)d->mask + 1 : 0)) {
-        int rc = grow(d);
-        if (rc < 0) return rc;
-    }
-    return 0;
+    uint64_t cap = d->mask ? (uint64_t)d->mask + 1 : 0;
+    if ((uint64_t)n * 2 <= cap) return 0;
+    /* Straight to the final size: a table sized up front for a snapshot's
+     * million ids is allocated once, not doubled twenty times. */
+    uint64_t want = cap ? cap * 2 : 16;
+    while ((uint64_t)n * 2 > want) want *= 2;
+    if (want > (uint64_t)1 << 31) return KB_ENOMEM;
+    return resize(d, (uint32_t)want);
 }
 
 int kb_dict_add(kb_dict_t *d, const char *key, size_t len, uint32_t value) {

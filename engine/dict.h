@@ -32,6 +32,11 @@ int kb_dict_get(const kb_dict_t *d, const char *key, size_t len, uint32_t *value
 int kb_dict_add(kb_dict_t *d, const char *key, size_t len, uint32_t value);
 /* Grows the table so n keys fit without growing again. 0 or KB_ENOMEM. */
 int kb_dict_reserve(kb_dict_t *d, uint32_t n);
+/* Starts loading the slot where key's probe begins into the cache, for a
+ * kb_dict_add or kb_dict_get of the same key a little later: a table of a
+ * million ids is far larger than the cache, and a bulk insert (a snapshot
+ * being restored) otherwise waits on memory for every key. */
+void kb_dict_prefetch(const kb_dict_t *d, const char *key, size_t len);
 /* Removes key; KB_ENOTFOUND if absent. */
 int kb_dict_del(kb_dict_t *d, const char *key, size_t len);
 size_t kb_dict_bytes(const kb_dict_t *d);

@@ -131,25 +131,12 @@ static int bad_bin(kb_fault_t *f) {
                     "a binary candidate record does not fit the engine");
 }
 
-static char *copy_text(const char *p, uint16_t len) {
-    char *s = malloc((size_t)len + 1);
-    if (s) {
-        memcpy(s, p, len);
-        s[len] = '\0';
-    }
-    return s;
-}
-
 /* Whether the id, org_id and title at p (lengths lens) are what the codec
  * takes for a candidate of type: ids of id characters, the title text. */
 static bool bin_text_ok(const char *p, const uint16_t lens[3], uint8_t type) {
-    char id[KB_ID_MAX + 1];
     for (int k = 0; k < 2; k++) {
         if (k == 1 && lens[1] == 0 && type == KB_VOLUNTEER) break; /* org_id is optional */
-        if (lens[k] == 0 || lens[k] > KB_ID_MAX) return false;
-        memcpy(id, p, lens[k]);
-        id[lens[k]] = '\0';
-        if (strlen(id) != lens[k] || !kb_codec_id_valid(id)) return false;
+        if (!kb_codec_id_valid_n(p, lens[k])) return false;
         p += lens[k];
     }
     if (type == KB_VOLUNTEER) return lens[2] == 0;
@@ -194,50 +181,59 @@ int kb_engine_restore_bin(kb_engine_t *e, const void *rec, size_t len, kb_fault_
         (c.cert_until != KB_NO_DATE && (c.cert_until < KB_DATE_MIN || c.cert_until > KB_DATE_MAX)))
         return bad_bin(f);
     const char *p = r + BIN_HEAD;
-    char id[KB_ID_MAX + 1];
-    if (lens[0] > KB_ID_MAX) return bad_bin(f);
-    memcpy(id, p, lens[0]);
-    id[lens[0]] = '\0';
-    if (!bin_text_ok(p, lens, type)) return bad_bin(f);
+    if (lens[0] > KB_ID_MAX || !bin_text_ok(p, lens, type)) return bad_bin(f);
     kb_pool_t *pool = &e->store.cands[type];
-    p += lens[0];
+    /* The id's slot in the pool's dictionary is a cache miss: start it
+     * now, so that it overlaps the copying below rather than stall
+     * kb_pool_adopt. */
+    kb_dict_prefetch(&pool->ids, p, lens[0]);
     c.type = type;
     c.active = active != 0;
     c.live = true;
     kb_point_set(&c.pos, lat, lon);
     c.max_chord2 = type == KB_VOLUNTEER ? kb_geo_chord2_of_km(c.max_km) : 4.0;
-    int rc = 0;
-    if (lens[1] && !(c.org_id = copy_text(p, lens[1]))) rc = KB_ENOMEM;
-    p += lens[1];
-    if (lens[2] && !(c.title = copy_text(p, lens[2]))) rc = KB_ENOMEM;
-    p += lens[2];
+    /* The token lists, then the three strings (each with its NUL), in one
+     * piece of the store's arena (store.h): no malloc per candidate. A
+     * record refused below leaves its piece unused; the engine being
+     * restored is thrown away then anyway. */
+    size_t nids = (size_t)counts[0] + counts[1] + counts[2];
+    char *mem = kb_arena_alloc(&e->store.arena, 4 * nids + lens[0] + lens[1] + lens[2] + 3, 4);
+    if (!mem) return kb_fault(f, KB_ENOMEM, 503, "out_of_memory", NULL, "out of memory");
+    c.in_arena = true;
+    uint32_t *ids = (uint32_t *)(void *)mem;
+    memcpy(ids, p + lens[0] + lens[1] + lens[2], 4 * nids);
+    char *text = mem + 4 * nids, *id = text;
+    for (int k = 0; k < 3; k++) {
+        memcpy(text, p, lens[k]);
+        text[lens[k]] = '\0';
+        if (k == 1 && lens[1]) c.org_id = text;
+        if (k == 2 && lens[2]) c.title = text;
+        p += lens[k];
+        text += lens[k] + 1;
+    }
     kb_toks_t *lists[3] = {&c.skills, &c.langs, &c.exp};
-    for (int k = 0; rc == 0 && k < 3; k++) {
+    int rc = 0;
+    for (int k = 0; k < 3; k++) {
         lists[k]->n = counts[k];
-        if (!counts[k]) continue;
-        lists[k]->ids = malloc(4 * (size_t)counts[k]);
-        if (!lists[k]->ids) {
-            rc = KB_ENOMEM;
-            break;
-        }
-        memcpy(lists[k]->ids, p, 4 * (size_t)counts[k]);
-        p += 4 * (size_t)counts[k];
+        lists[k]->ids = counts[k] ? ids : NULL;
         /* Ids known, ascending and unique (the set operations merge), and
          * languages ISO 639-1 codes. */
         for (unsigned i = 0; i < counts[k]; i++)
-            if (lists[k]->ids[i] >= e->store.tokens.count ||
-                (i > 0 && lists[k]->ids[i] <= lists[k]->ids[i - 1]) ||
-                (k == 1 && !kb_iso639_1_valid(kb_intern_name(&e->store.tokens, lists[k]->ids[i]))))
+            if (ids[i] >= e->store.tokens.count || (i > 0 && ids[i] <= ids[i - 1]) ||
+                (k == 1 && !kb_iso639_1_valid(kb_intern_name(&e->store.tokens, ids[i]))))
                 rc = KB_ECORRUPT;
+        ids += counts[k];
     }
     kb_cand_derive(&c);
     uint32_t slot;
     /* Indexed later, with its cell (kb_engine_restore_index), as long as
      * slots come in order: a pool being restored has no free ones. */
     bool later = pool->nfree == 0;
-    if (rc == 0) rc = kb_pool_alloc(pool, id, &slot); /* KB_ECONFLICT: listed twice */
+    /* The pool takes the id in the arena as it is (KB_ECONFLICT: listed
+     * twice). */
+    if (rc == 0) rc = kb_pool_adopt(pool, id, lens[0], &slot);
     if (rc == 0) {
-        c.id = kb_store_cand(&e->store, type, slot)->id;
+        c.id = id;
         if (later) {
             if (!e->unindexed[type]) e->unindexed_from[type] = slot;
             e->unindexed[type] = true;

@@ -33,20 +33,45 @@ int kb_log_level_parse(const char *name) {
     return -1;
 }
 
+/* "ts=YYYY-MM-DDTHH:MM:SS" of the second last logged, per thread: a busy
+ * server logs a line per request (the access log), and gmtime_r with
+ * strftime for each was a good part of the cost of one. */
+static _Thread_local time_t stamp_sec = -1;
+static _Thread_local char stamp[32];
+static _Thread_local size_t stamp_len;
+
+/* Appends the len bytes of s to line (of cap bytes, n used), keeping room
+ * for the NUL; cuts what does not fit. */
+static size_t append(char *line, size_t cap, size_t n, const char *s, size_t len) {
+    if (len > cap - 1 - n) len = cap - 1 - n;
+    memcpy(line + n, s, len);
+    return n + len;
+}
+
 void kb_log(int level, const char *event, const char *fmt, ...) {
     if (level < min_level || level > KB_LOG_ERROR) return;
     char line[1024];
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(line, sizeof line, "ts=%Y-%m-%dT%H:%M:%S", &tm);
-    int k = snprintf(line + n, sizeof line - n, ".%03ldZ level=%s event=%s ", ts.tv_nsec / 1000000L,
-                     names[level], event);
-    if (k > 0) n += (size_t)k < sizeof line - n ? (size_t)k : sizeof line - n - 1;
+    if (ts.tv_sec != stamp_sec) {
+        struct tm tm;
+        gmtime_r(&ts.tv_sec, &tm);
+        stamp_len = strftime(stamp, sizeof stamp, "ts=%Y-%m-%dT%H:%M:%S", &tm);
+        stamp_sec = ts.tv_sec;
+    }
+    long ms = ts.tv_nsec / 1000000L;
+    char frac[5] = {'.', (char)('0' + ms / 100), (char)('0' + ms / 10 % 10), (char)('0' + ms % 10),
+                    'Z'};
+    size_t n = append(line, sizeof line, 0, stamp, stamp_len);
+    n = append(line, sizeof line, n, frac, sizeof frac);
+    n = append(line, sizeof line, n, " level=", 7);
+    n = append(line, sizeof line, n, names[level], strlen(names[level]));
+    n = append(line, sizeof line, n, " event=", 7);
+    n = append(line, sizeof line, n, event, strlen(event));
+    n = append(line, sizeof line, n, " ", 1);
     va_list ap;
     va_start(ap, fmt);
-    k = vsnprintf(line + n, sizeof line - n, fmt, ap);
+    int k = vsnprintf(line + n, sizeof line - n, fmt, ap);
     va_end(ap);
     if (k > 0) n += (size_t)k < sizeof line - n ? (size_t)k : sizeof line - n - 1;
     while (n > 0 && line[n - 1] == ' ') n--;

@@ -10,9 +10,19 @@ static const char *const names[KB_SLOT_COUNT] = {
     "sun_morning", "sun_afternoon", "sun_evening",
 };
 
+/* "<day>_<part>": the day by its three letters, then the part, rather
+ * than 21 string compares (a volunteer lists several slots on every
+ * write). */
 int kb_slot_parse(const char *name) {
-    for (int i = 0; i < KB_SLOT_COUNT; i++)
-        if (strcmp(name, names[i]) == 0) return i;
+    static const char days[7][4] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+    static const char *const parts[3] = {"morning", "afternoon", "evening"};
+    for (int d = 0; d < 7; d++) {
+        if (strncmp(name, days[d], 3) != 0) continue;
+        if (name[3] != '_') return -1;
+        for (int p = 0; p < 3; p++)
+            if (strcmp(name + 4, parts[p]) == 0) return d * 3 + p;
+        return -1;
+    }
     return -1;
 }
 

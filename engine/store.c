@@ -7,7 +7,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "koble/error.h"
 
@@ -32,6 +31,8 @@ int kb_store_init(kb_store_t *s) {
     kb_pool_init(&s->orgs, sizeof(kb_org_t), offsetof(kb_org_t, id));
     kb_pool_init(&s->subs, sizeof(kb_sub_t), offsetof(kb_sub_t, id));
     kb_intern_init(&s->tokens);
+    kb_arena_init(&s->arena);
+    s->cands[KB_VOLUNTEER].arena = s->cands[KB_ACTIVITY].arena = &s->arena;
     return 0;
 }
 
@@ -41,7 +42,7 @@ void kb_pool_free(kb_pool_t *p, void (*clear)(void *)) {
         char **id = (char **)(rec + p->id_off);
         if (*id) {
             clear(rec);
-            free(*id);
+            if (!kb_arena_owns(p->arena, *id)) free(*id);
         }
     }
     free(p->recs);
@@ -62,6 +63,7 @@ void kb_store_free(kb_store_t *s) {
     kb_pool_free(&s->orgs, clear_org);
     kb_pool_free(&s->subs, clear_sub);
     kb_intern_free(&s->tokens);
+    kb_arena_free(&s->arena); /* after the pools, which look into it */
 }
 
 uint32_t kb_pool_find(const kb_pool_t *p, const char *id) {
@@ -71,20 +73,14 @@ uint32_t kb_pool_find(const kb_pool_t *p, const char *id) {
 
 /* Grows the record array to cap records. A large one asks for huge
  * pages: a million candidates fill ~40k small pages, and faulting each in
- * one by one is a good part of restoring them (a hint; ignored where
- * transparent huge pages are off). */
+ * one by one is a good part of restoring them. */
 static int grow_recs(kb_pool_t *p, uint32_t cap) {
     size_t bytes = (size_t)cap * p->elem;
     void *n = realloc(p->recs, bytes);
     if (!n) return KB_ENOMEM;
     p->recs = n;
     p->cap = cap;
-#ifdef MADV_HUGEPAGE
-    const uintptr_t huge = (uintptr_t)2 << 20;
-    uintptr_t from = ((uintptr_t)n + huge - 1) & ~(huge - 1),
-              to = ((uintptr_t)n + bytes) & ~(huge - 1);
-    if (to > from) (void)madvise((void *)from, to - from, MADV_HUGEPAGE);
-#endif
+    kb_advise_huge(n, bytes);
     return 0;
 }
 
@@ -94,6 +90,16 @@ int kb_pool_reserve(kb_pool_t *p, uint32_t n) {
 }
 
 int kb_pool_alloc(kb_pool_t *p, const char *id, uint32_t *out) {
+    size_t len = strlen(id);
+    char *copy = malloc(len + 1);
+    if (!copy) return KB_ENOMEM;
+    memcpy(copy, id, len + 1);
+    int rc = kb_pool_adopt(p, copy, len, out);
+    if (rc < 0) free(copy);
+    return rc;
+}
+
+int kb_pool_adopt(kb_pool_t *p, char *id, size_t len, uint32_t *out) {
     uint32_t slot;
     if (p->nfree) {
         slot = p->free_slots[p->nfree - 1];
@@ -102,13 +108,10 @@ int kb_pool_alloc(kb_pool_t *p, const char *id, uint32_t *out) {
         slot = p->used;
     }
     char *rec = (char *)p->recs + (size_t)slot * p->elem;
-    char *copy = strdup(id);
-    if (!copy) return KB_ENOMEM;
     memset(rec, 0, p->elem);
-    *(char **)(rec + p->id_off) = copy;
-    int rc = kb_dict_add(&p->ids, id, strlen(id), slot);
+    *(char **)(rec + p->id_off) = id;
+    int rc = kb_dict_add(&p->ids, id, len, slot);
     if (rc < 0) {
-        free(copy);
         *(char **)(rec + p->id_off) = NULL;
         return rc;
     }
@@ -124,7 +127,7 @@ void kb_pool_release(kb_pool_t *p, uint32_t slot) {
     char *rec = (char *)p->recs + (size_t)slot * p->elem;
     char **id = (char **)(rec + p->id_off);
     kb_dict_del(&p->ids, *id, strlen(*id));
-    free(*id);
+    if (!kb_arena_owns(p->arena, *id)) free(*id);
     memset(rec, 0, p->elem);
     /* free_slots can always hold every slot: grown ahead on alloc would
      * complicate failure; grow here and, if that fails, just leak the slot
@@ -148,11 +151,16 @@ void kb_toks_free(kb_toks_t *t) {
 }
 
 void kb_cand_clear(kb_cand_t *c) {
-    kb_toks_free(&c->skills);
-    kb_toks_free(&c->langs);
-    kb_toks_free(&c->exp);
-    free(c->org_id);
-    free(c->title);
+    if (c->in_arena) {
+        c->skills = c->langs = c->exp = (kb_toks_t){0};
+        c->in_arena = false;
+    } else {
+        kb_toks_free(&c->skills);
+        kb_toks_free(&c->langs);
+        kb_toks_free(&c->exp);
+        free(c->org_id);
+        free(c->title);
+    }
     c->org_id = c->title = NULL;
 }
 
@@ -237,6 +245,12 @@ bool kb_toks_contains(const kb_toks_t *t, uint32_t id) {
     return false;
 }
 
+size_t kb_store_bytes(const kb_store_t *s) {
+    return kb_pool_bytes(&s->cands[0]) + kb_pool_bytes(&s->cands[1]) + kb_pool_bytes(&s->needs) +
+           kb_pool_bytes(&s->orgs) + kb_pool_bytes(&s->subs) + kb_intern_bytes(&s->tokens) +
+           kb_arena_bytes(&s->arena);
+}
+
 size_t kb_pool_bytes(const kb_pool_t *p) {
     return (size_t)p->cap * p->elem + p->capfree * sizeof(uint32_t) + kb_dict_bytes(&p->ids);
 }
@@ -251,13 +265,22 @@ static int32_t days_from_civil(int y, unsigned m, unsigned d) {
     return era * 146097 + (int32_t)doe - 719468;
 }
 
+/* By hand rather than with sscanf, which cost a few thousand
+ * instructions on every write that carries a date. */
 int kb_date_parse(const char *s, int32_t *days) {
-    int y, m, d, n = 0;
-    if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 ||
-        s[4] != '-' || s[7] != '-')
-        return KB_EINVAL;
-    for (int i = 0; i < 10; i++)
-        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9')) return KB_EINVAL;
+    int v[3] = {0, 0, 0};
+    static const int field_of[10] = {0, 0, 0, 0, -1, 1, 1, -1, 2, 2};
+    for (int i = 0; i < 10; i++) {
+        if (field_of[i] < 0) {
+            if (s[i] != '-') return KB_EINVAL;
+        } else if (s[i] >= '0' && s[i] <= '9') {
+            v[field_of[i]] = v[field_of[i]] * 10 + (s[i] - '0');
+        } else {
+            return KB_EINVAL; /* also a NUL before the tenth byte */
+        }
+    }
+    if (s[10] != '\0') return KB_EINVAL;
+    int y = v[0], m = v[1], d = v[2];
     static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     if (y < 1900 || y > 2200 || m < 1 || m > 12 || d < 1) return KB_EINVAL;

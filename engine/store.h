@@ -11,7 +11,16 @@
  *
  * Ownership: the store owns every record and every string and token array
  * hanging off it. kb_store_put_* take a fully built record and take over
- * its heap members on success (on failure they stay with the caller). */
+ * its heap members on success (on failure they stay with the caller).
+ *
+ * Candidates restored from a snapshot are the exception: their id, org id,
+ * title and token lists lie in the store's arena (arena.h), a few large
+ * blocks instead of five mallocs per candidate, and such a record has
+ * in_arena set. Those members are never freed one by one: kb_cand_clear
+ * and the pool (for ids, by kb_arena_owns) just drop them, and the arena
+ * goes with kb_store_free. A restored candidate that is later replaced
+ * takes heap members like any other; what it had in the arena stays
+ * there, unused, until the store is freed (at most the snapshot's size). */
 #ifndef KB_STORE_H
 #define KB_STORE_H
 
@@ -19,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arena.h"
 #include "dict.h"
 #include "geo.h"
 #include "intern.h"
@@ -53,8 +63,10 @@ typedef struct kb_cand {
     uint8_t age_min, age_max; /* activities: person age range (0..120) */
     uint8_t type;             /* kb_cand_type_t */
     bool active;
-    bool live;    /* slot in use */
-    float max_km; /* volunteer's own travel limit; 0 for activities */
+    bool live;     /* slot in use */
+    bool in_arena; /* id, org_id, title and token lists lie in the store's
+                      arena: never free() them (store.h, top) */
+    float max_km;  /* volunteer's own travel limit; 0 for activities */
     kb_toks_t skills, langs, exp;
     char *id, *org_id;
     char *title; /* activities only */
@@ -157,12 +169,14 @@ typedef struct kb_pool {
     uint32_t *free_slots;
     uint32_t nfree, capfree;
     kb_dict_t ids;
+    const kb_arena_t *arena; /* ids that lie in it are not freed; NULL: none */
 } kb_pool_t;
 
 typedef struct kb_store {
     kb_pool_t cands[2]; /* by kb_cand_type_t */
     kb_pool_t needs, orgs, subs;
     kb_intern_t tokens; /* skills, experience tags and languages */
+    kb_arena_t arena;   /* members of restored candidates (top of this file) */
 } kb_store_t;
 
 int kb_store_init(kb_store_t *s);
@@ -191,6 +205,10 @@ uint32_t kb_pool_find(const kb_pool_t *p, const char *id);
  * and its id already set to a copy). 0 and *slot, KB_ECONFLICT if id is
  * in the pool already, or KB_ENOMEM. */
 int kb_pool_alloc(kb_pool_t *p, const char *id, uint32_t *slot);
+/* As kb_pool_alloc, but the record takes id itself, not a copy: a string
+ * of len bytes in p->arena (or on the heap, which then belongs to the
+ * pool). On failure id stays with the caller. */
+int kb_pool_adopt(kb_pool_t *p, char *id, size_t len, uint32_t *slot);
 /* Makes room for n records in all without growing again (restoring a
  * snapshot that says how many it holds). 0 or KB_ENOMEM. */
 int kb_pool_reserve(kb_pool_t *p, uint32_t n);
@@ -198,7 +216,8 @@ int kb_pool_reserve(kb_pool_t *p, uint32_t n);
  * other than id (kb_*_clear below). */
 void kb_pool_release(kb_pool_t *p, uint32_t slot);
 
-/* Release the heap members of a record except id (which the pool owns). */
+/* Release the heap members of a record except id (which the pool owns);
+ * a candidate's members in the arena are only dropped. */
 void kb_cand_clear(kb_cand_t *c);
 void kb_need_clear(kb_need_t *n);
 void kb_org_clear(kb_org_t *o);
@@ -223,6 +242,8 @@ bool kb_toks_subset(const kb_toks_t *sub, const kb_toks_t *super);
 bool kb_toks_contains(const kb_toks_t *t, uint32_t id);
 
 size_t kb_pool_bytes(const kb_pool_t *p);
+/* Every pool's bytes, the tokens' and the arena's. */
+size_t kb_store_bytes(const kb_store_t *s);
 
 /* Days since 1970-01-01 of an ISO date "YYYY-MM-DD"; KB_EINVAL unless it is
  * a real calendar date between 1900 and 2200. */

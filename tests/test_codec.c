@@ -2,6 +2,7 @@
  * records and back, every validation rule, and no side effect on reject. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1039,4 +1040,52 @@ Test(codec, text_reals_are_written_as_jansson_does) {
         cr_assert_eq(t.err, KB_EINVAL);
         free(t.p);
     }
+}
+
+Test(codec, ids_by_length) {
+    char id[KB_ID_MAX + 2];
+    memset(id, 'a', sizeof id);
+    cr_assert(kb_codec_id_valid_n(id, KB_ID_MAX));
+    cr_assert(!kb_codec_id_valid_n(id, KB_ID_MAX + 1));
+    cr_assert(!kb_codec_id_valid_n(id, 0));
+    cr_assert(kb_codec_id_valid_n("v-1:x_y.Z", 9));
+    cr_assert(!kb_codec_id_valid_n("v\0001", 3), "a NUL inside is refused");
+    cr_assert(!kb_codec_id_valid_n("v 1", 3));
+    cr_assert(!kb_codec_id_valid_n("v\xc3\xa6", 3), "bytes above 127 are refused");
+    id[KB_ID_MAX] = '\0';
+    cr_assert(kb_codec_id_valid(id));
+    id[KB_ID_MAX] = 'a';
+    id[KB_ID_MAX + 1] = '\0';
+    cr_assert(!kb_codec_id_valid(id));
+    cr_assert(!kb_codec_id_valid(""));
+    cr_assert(!kb_codec_id_valid(NULL));
+}
+
+/* The fast path of kb_codec_float_decimal against what it replaces,
+ * strtod of "%.7g", bit for bit: decimals as people give them and floats
+ * that are no short decimal, in every decade it takes and around it. */
+static void same_as_printf(float x) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.7g", (double)x);
+    double want = strtod(buf, NULL), got = kb_codec_float_decimal(x);
+    cr_assert_eq(memcmp(&want, &got, sizeof want), 0, "%.9g: %.17g, not %.17g", (double)x, got,
+                 want);
+}
+
+Test(codec, float_decimals_are_what_printf_and_strtod_make) {
+    for (int k = 0; k <= 200000; k++) {
+        same_as_printf((float)(k / 1000.0)); /* 0.001 steps up to 200 km */
+        same_as_printf((float)(k / 7.0));
+        same_as_printf(-(float)(k * 0.37));
+    }
+    same_as_printf(-0.0f);
+    same_as_printf(1e-5f);
+    same_as_printf(0.0009999f);
+    same_as_printf(9999999.0f);
+    same_as_printf(1e7f);
+    same_as_printf(3.4e38f);
+    /* Every float of two whole binades. */
+    for (float x = 8.0f; x < 8.0f + 65536 * 9.5367431640625e-07f; x = nextafterf(x, 16.0f))
+        same_as_printf(x);
+    for (float x = 0.001f; x < 0.00101f; x = nextafterf(x, 1.0f)) same_as_printf(x);
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -78,4 +79,39 @@ Test(log, held_lines_go_out_whole_in_order_at_the_release) {
     const char *a = strstr(out, "n=0\n"), *b = strstr(out, "n=1\n"), *c = strstr(out, "n=2\n"),
                *d = strstr(out, "n=3\n");
     cr_assert(a && b && c && d && a < b && b < c && c < d, "%s", out);
+}
+
+/* The timestamp, whose seconds part is kept from line to line: the form
+ * "ts=YYYY-MM-DDTHH:MM:SS.mmmZ" and the same second as time() around it. */
+static time_t before, after;
+static void stamped_lines(void) {
+    kb_log_set_level(KB_LOG_INFO);
+    before = time(NULL);
+    kb_log(KB_LOG_INFO, "a", "n=%d", 1);
+    kb_log(KB_LOG_WARN, "b", "n=%d", 2);
+    after = time(NULL);
+}
+
+Test(log, timestamps_have_the_iso_form_and_the_current_second) {
+    char out[1024];
+    capture(out, sizeof out, stamped_lines);
+    char *line = out;
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(strlen(line) > 28, true, "%s", out);
+        const char *form = "ts=dddd-dd-ddTdd:dd:dd.dddZ ";
+        for (int k = 0; form[k]; k++)
+            if (form[k] == 'd') cr_assert(line[k] >= '0' && line[k] <= '9', "%s", line);
+            else cr_assert_eq(line[k], form[k], "%s", line);
+        struct tm tm = {0};
+        cr_assert_eq(sscanf(line + 3, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon,
+                            &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec),
+                     6);
+        tm.tm_year -= 1900;
+        tm.tm_mon -= 1;
+        time_t at = timegm(&tm);
+        cr_assert(at >= before && at <= after, "%s", line);
+        line = strchr(line, '\n') + 1;
+    }
+    cr_assert(strstr(out, "Z level=info event=a n=1\n"), "%s", out);
+    cr_assert(strstr(out, "Z level=warn event=b n=2\n"), "%s", out);
 }

@@ -52,4 +52,13 @@ Test(store, dates_parse_and_format) {
     cr_assert_eq(kb_date_parse("2027-6-30", &d), KB_EINVAL);
     cr_assert_eq(kb_date_parse("2027-06-30T00", &d), KB_EINVAL);
     cr_assert_eq(kb_date_parse("1899-12-31", &d), KB_EINVAL);
+    cr_assert_eq(kb_date_parse("2200-12-31", &d), 0);
+    cr_assert_eq(d, KB_DATE_MAX);
+    cr_assert_eq(kb_date_parse("1900-01-01", &d), 0);
+    cr_assert_eq(d, KB_DATE_MIN);
+    const char *bad[] = {"2201-01-01", "2027-06-3",  "2027-06-30x", "+027-06-30",
+                         "2027/06/30", "2027-06-00", "2027-00-10",  "2027-04-31",
+                         "",           "2027-0a-01", "20270-6-01"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        cr_assert_eq(kb_date_parse(bad[i], &d), KB_EINVAL, "%s", bad[i]);
 }
