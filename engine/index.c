@@ -3,10 +3,10 @@
  * Grid arithmetic: cell (ilat, ilon) covers latitudes
  * [ilat*DLAT - 90, +DLAT) and longitudes [ilon*DLON - 180, +DLON); block
  * (blat, blon) = (ilat >> 3, ilon >> 3). Longitude indices wrap at the
- * antimeridian. Removal from a posting swaps its last entry into the hole,
- * and freed positions are reused, so order inside a cell is not stable;
- * matching never depends on it (its ordering is total: score, distance,
- * id). Empty cells and blocks are kept for reuse. */
+ * antimeridian. Freed positions are reused, so the order of members in a
+ * cell is not the order they came in; matching never depends on it (its
+ * ordering is total: score, distance, id). Empty cells and blocks are kept
+ * for reuse. */
 #include "index.h"
 
 #include <math.h>
@@ -44,6 +44,7 @@ unsigned kb_index_cand_keys(const kb_cand_t *c, uint32_t *keys) {
     for (int i = 0; i < KB_SLOT_COUNT; i++)
         if (c->avail & (1u << i)) keys[n++] = KB_INDEX_SLOT | (uint32_t)i;
     if (!c->avail) keys[n++] = KB_INDEX_NO_SLOTS;
+    if (c->cert_until != KB_NO_DATE) keys[n++] = KB_INDEX_CERT;
     if (c->active) keys[n++] = KB_INDEX_ACTIVE;
     return n;
 }
@@ -146,6 +147,22 @@ uint32_t kb_cell_count(const kb_cell_t *c, uint32_t key) {
     return n;
 }
 
+bool kb_cell_any(const kb_cell_t *c, const uint32_t *keys, unsigned n, uint32_t flag,
+                 uint64_t *out) {
+    uint32_t words = kb_cell_words(c), i = n ? key_pos(c, keys[0] | flag) : 0;
+    bool found = false;
+    memset(out, 0, words * sizeof *out);
+    for (unsigned k = 0; k < n && i < c->nkeys; k++) {
+        uint32_t key = keys[k] | flag;
+        while (i < c->nkeys && c->keys[i] < key) i++;
+        if (i == c->nkeys || c->keys[i] != key) continue;
+        const uint64_t *b = row(c, i);
+        for (uint32_t w = 0; w < words; w++) out[w] |= b[w];
+        found = true;
+    }
+    return found;
+}
+
 static void set_bit(uint64_t *b, uint32_t pos) { b[pos / 64] |= 1ull << (pos % 64); }
 
 /* Grows c to hold need positions (exactly need when exact): members, the
@@ -199,7 +216,7 @@ static int reserve_keys(kb_cell_t *c, uint32_t extra, bool exact) {
     if (exact) cap = need;
     uint32_t *keys = realloc(c->keys, (size_t)cap * sizeof *keys);
     if (!keys) return KB_ENOMEM;
-    c->keys = keys; /* a larger array than capkeys says is harmless */
+    c->keys = keys;          /* a larger array than capkeys says is harmless */
     if (kb_cell_stride(c)) { /* else the rows get their words with the first positions */
         uint64_t *bits = realloc(c->bits, (size_t)cap * kb_cell_stride(c) * sizeof *bits);
         if (!bits) return KB_ENOMEM;

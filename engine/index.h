@@ -34,14 +34,15 @@
 #include "store.h"
 
 /* Keys of a candidate: its skills (the token id), languages, experience
- * tags and time slots, told apart by flag bits; one key for "lists no
- * availability" and one for "active". */
+ * tags and time slots, told apart by flag bits; one key each for "lists no
+ * availability", "active" and "has a child certificate" (of any date). */
 #define KB_INDEX_LANG     0x80000000u
 #define KB_INDEX_EXP      0x40000000u
 #define KB_INDEX_SLOT     0x20000000u
+#define KB_INDEX_CERT     (KB_INDEX_SLOT | 29u)
 #define KB_INDEX_ACTIVE   (KB_INDEX_SLOT | 30u)
 #define KB_INDEX_NO_SLOTS (KB_INDEX_SLOT | 31u)
-#define KB_INDEX_MAX_KEYS 128 /* 32 skills + 16 languages + 32 tags + 21 slots + 2 */
+#define KB_INDEX_MAX_KEYS 128 /* 32 skills + 16 languages + 32 tags + 21 slots + 3 */
 
 /* An item keeps its position in its cell while it stays there, so bits
  * and hot records are found by position. A removed item's position is
@@ -136,6 +137,11 @@ void kb_index_remove(kb_index_t *ix, uint32_t slot, double lat, double lon, cons
 const uint64_t *kb_cell_bits(const kb_cell_t *c, uint32_t key);
 /* How many members of c have key. */
 uint32_t kb_cell_count(const kb_cell_t *c, uint32_t key);
+/* ORs into out (kb_cell_words(c) words) the bitmaps of keys[i] | flag for
+ * the n keys, which must ascend; false if c has none of them. One merge
+ * through the cell's keys instead of a search per key. */
+bool kb_cell_any(const kb_cell_t *c, const uint32_t *keys, unsigned n, uint32_t flag,
+                 uint64_t *out);
 
 void kb_index_search_init(kb_index_search_t *s);
 void kb_index_search_free(kb_index_search_t *s);

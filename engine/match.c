@@ -123,6 +123,7 @@ typedef struct term {
 typedef struct plan {
     term_t terms[MAX_TERMS]; /* lightest first */
     int nterms;
+    uint8_t by_key[MAX_TERMS];         /* indices into terms, in order of key */
     uint32_t slots[KB_SLOT_COUNT + 1]; /* keys of a shared time slot or none listed */
     unsigned nslots;
     double fixed; /* bound of every non-term, non-distance part */
@@ -176,6 +177,12 @@ static void make_plan(const kb_query_t *q, int type, plan_t *p) {
         p->fixed += w[KB_C_EXPERIENCE] / W;
     }
     qsort(p->terms, (size_t)p->nterms, sizeof p->terms[0], cmp_term);
+    for (int i = 0; i < p->nterms; i++) {
+        int j = i;
+        for (; j > 0 && p->terms[p->by_key[j - 1]].key > p->terms[i].key; j--)
+            p->by_key[j] = p->by_key[j - 1];
+        p->by_key[j] = (uint8_t)i;
+    }
 }
 
 static void check_one(kb_matcher_t *m, const kb_query_t *q, int type, uint32_t slot,
@@ -209,21 +216,6 @@ static int reserve_scratch(kb_matcher_t *m, uint32_t npos) {
     return 0;
 }
 
-/* ORs the bitmaps of the n keys (each with flag) into out; false if the
- * cell has none of them, so nobody there passes. */
-static bool any_of(const kb_cell_t *cell, const uint32_t *keys, unsigned n, uint32_t flag,
-                   uint32_t words, uint64_t *out) {
-    bool found = false;
-    memset(out, 0, words * sizeof *out);
-    for (unsigned k = 0; k < n; k++) {
-        const uint64_t *b = kb_cell_bits(cell, keys[k] | flag);
-        if (!b) continue;
-        for (uint32_t w = 0; w < words; w++) out[w] |= b[w];
-        found = true;
-    }
-    return found;
-}
-
 static void and_into(uint64_t *acc, const uint64_t *b, uint32_t words) {
     for (uint32_t w = 0; w < words; w++) acc[w] &= b[w];
 }
@@ -248,7 +240,8 @@ static void try_hot(kb_matcher_t *m, const kb_query_t *q, int type, const kb_cel
 
 /* Looks at the members of cell that can enter the top k: the AND of the
  * bitmaps of what every passing candidate has (active, each required
- * skill, one of the languages, a shared time slot or none listed) and,
+ * skill, one of the languages, a shared time slot or none listed, a child
+ * certificate for a person under 15) and,
  * once the heap is full, of the essential terms. Each of them is tried on
  * its hot record, and what that lets through is checked on its record. */
 static int scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, int type,
@@ -281,18 +274,25 @@ static int scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, i
         if (!b) return 0;
         and_into(acc, b, words);
     }
+    if (type == KB_VOLUNTEER && need->person_age < 15) {
+        const uint64_t *b = kb_cell_bits(cell, KB_INDEX_CERT);
+        if (!b) return 0;
+        and_into(acc, b, words);
+    }
     if (need->langs.n) {
-        if (!any_of(cell, need->langs.ids, need->langs.n, KB_INDEX_LANG, words, any)) return 0;
+        if (!kb_cell_any(cell, need->langs.ids, need->langs.n, KB_INDEX_LANG, any)) return 0;
         and_into(acc, any, words);
     }
     if (plan->nslots) {
-        if (!any_of(cell, plan->slots, plan->nslots, 0, words, any)) return 0;
+        if (!kb_cell_any(cell, plan->slots, plan->nslots, 0, any)) return 0;
         and_into(acc, any, words);
     }
     if (ess > 0) {
         uint32_t keys[MAX_TERMS];
-        for (int t = ess; t < plan->nterms; t++) keys[t - ess] = plan->terms[t].key;
-        if (!any_of(cell, keys, (unsigned)(plan->nterms - ess), 0, words, any)) return 0;
+        unsigned n = 0;
+        for (int i = 0; i < plan->nterms; i++)
+            if (plan->by_key[i] >= ess) keys[n++] = plan->terms[plan->by_key[i]].key;
+        if (!kb_cell_any(cell, keys, n, 0, any)) return 0;
         and_into(acc, any, words);
     }
 

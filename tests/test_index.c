@@ -59,6 +59,7 @@ Test(index, candidate_keys_tell_terms_apart) {
     c.langs = (kb_toks_t){langs, 1};
     c.exp = (kb_toks_t){exp, 1};
     c.avail = (1u << 0) | (1u << 20);
+    c.cert_until = KB_NO_DATE;
     uint32_t keys[KB_INDEX_MAX_KEYS];
     cr_assert_eq(kb_index_cand_keys(&c, keys), 6);
     const uint32_t want[] = {
@@ -70,6 +71,10 @@ Test(index, candidate_keys_tell_terms_apart) {
     c.active = true;
     cr_assert_eq(kb_index_cand_keys(&c, keys), 6);
     cr_assert_eq(keys[5], KB_INDEX_ACTIVE);
+    c.cert_until = 0; /* 1970-01-01: long expired, but a certificate */
+    cr_assert_eq(kb_index_cand_keys(&c, keys), 7);
+    cr_assert_eq(keys[5], KB_INDEX_CERT);
+    cr_assert_eq(keys[6], KB_INDEX_ACTIVE);
 }
 
 Test(index, add_and_remove_keep_counts_and_bitmaps) {
@@ -376,6 +381,24 @@ Test(index, adding_a_cell_at_once_equals_adding_one_by_one) {
     cr_assert_eq(kb_cell_count(a, 40 | KB_INDEX_LANG), 0);
     cr_assert_eq(kb_cell_count(a, 5), 2);
     kb_index_free(&one);
+}
+
+Test(index, any_of_sorted_keys_is_the_or_of_their_bitmaps) {
+    const uint32_t k1[] = {2, 5 | KB_INDEX_LANG}, k2[] = {3, 7 | KB_INDEX_LANG},
+                   k3[] = {2, 3, 9 | KB_INDEX_LANG};
+    add(1, 55.681, 12.571, k1, 2);
+    add(2, 55.681, 12.571, k2, 2);
+    add(3, 55.681, 12.571, k3, 3);
+    const kb_cell_t *c = cell_of(1);
+    uint64_t out[1];
+    const uint32_t skills[] = {2, 4}, langs[] = {5, 7, 8}, none[] = {4, 6};
+    cr_assert(kb_cell_any(c, skills, 2, 0, out));
+    cr_assert_eq(out[0], (1u << 0) | (1u << 2), "members 1 and 3 have skill 2");
+    cr_assert(kb_cell_any(c, langs, 3, KB_INDEX_LANG, out));
+    cr_assert_eq(out[0], (1u << 0) | (1u << 1), "members 1 and 2 speak 5 or 7");
+    cr_assert_not(kb_cell_any(c, none, 2, 0, out));
+    cr_assert_eq(out[0], 0);
+    cr_assert_not(kb_cell_any(c, langs, 3, 0, out), "skills 5, 7, 8 are not languages");
 }
 
 Test(index, positions_are_reused_and_keep_their_hot_records) {
