@@ -248,7 +248,7 @@ static int put_cand(kb_engine_t *e, int type, const char *id, const json_t *body
         cand_unindex(e, c, slot);
         if (kb_engine_index_cand(e, &nc, slot) < 0) {
             if (kb_engine_index_cand(e, c, slot) < 0)
-                abort(); /* its cells and postings still exist */
+                abort(); /* its cell, position and key bitmaps are still there */
             goto nomem;
         }
         nc.id = c->id;

@@ -241,9 +241,9 @@ static void try_hot(kb_matcher_t *m, const kb_query_t *q, int type, const kb_cel
 /* Looks at the members of cell that can enter the top k: the AND of the
  * bitmaps of what every passing candidate has (active, each required
  * skill, one of the languages, a shared time slot or none listed, a child
- * certificate for a person under 15) and,
- * once the heap is full, of the essential terms. Each of them is tried on
- * its hot record, and what that lets through is checked on its record. */
+ * certificate for a person under 15) and, once the heap is full, of the
+ * essential terms. Each of them is tried on its hot record, and what that
+ * lets through is checked on its record. */
 static int scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, int type,
                      const kb_cell_t *cell, double lb_km, kb_match_result_t *out) {
     const kb_need_t *need = q->need;
