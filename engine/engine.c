@@ -615,10 +615,12 @@ int kb_engine_close_need(kb_engine_t *e, const char *id, json_t **out, kb_fault_
 
 json_t *kb_engine_stats(const kb_engine_t *e) {
     const kb_index_t *vix = &e->cand_ix[KB_VOLUNTEER];
+    /* The id tables count as index; kb_store_bytes has them too. */
+    size_t ids = kb_dict_bytes(&e->store.cands[0].ids) + kb_dict_bytes(&e->store.cands[1].ids) +
+                 kb_dict_bytes(&e->store.needs.ids);
     size_t index_bytes = kb_index_bytes(vix) + kb_index_bytes(&e->cand_ix[KB_ACTIVITY]) +
-                         kb_index_bytes(&e->need_ix) + kb_dict_bytes(&e->store.cands[0].ids) +
-                         kb_dict_bytes(&e->store.cands[1].ids) + kb_dict_bytes(&e->store.needs.ids);
-    size_t store_bytes = kb_store_bytes(&e->store) + kb_pool_bytes(&e->pairings);
+                         kb_index_bytes(&e->need_ix) + ids;
+    size_t store_bytes = kb_store_bytes(&e->store) + kb_pool_bytes(&e->pairings) - ids;
     uint32_t vols = e->store.cands[KB_VOLUNTEER].live;
     return json_pack(
         "{s:{s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I}, s:I},"

@@ -1,10 +1,10 @@
 /* store.c — see store.h. */
 #include "store.h"
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -90,6 +90,29 @@ Test(engine, moving_a_volunteer_keeps_the_index_exact, .init = setup, .fini = te
     cr_assert_eq(kb_engine_count(e, KB_ENT_VOLUNTEER), 0);
 }
 
+/* The memory figures add up to what the store and the indexes hold, each
+ * table counted once (the id tables are the index's). */
+Test(engine, memory_counts_every_table_once, .init = setup, .fini = teardown) {
+    char id[32], body[256];
+    for (int i = 0; i < 300; i++) {
+        snprintf(id, sizeof id, "v-%d", i);
+        snprintf(body, sizeof body,
+                 "{\"location\":{\"lat\":%.4f,\"lon\":12.57},\"skills\":[\"mentoring\"],"
+                 "\"languages\":[\"da\"]}",
+                 55.5 + i * 0.001);
+        json_decref(put(KB_ENT_VOLUNTEER, id, body, true));
+    }
+    json_decref(put(KB_ENT_NEED, "n-1", NEED, true));
+    json_t *st = kb_engine_stats(e);
+    json_int_t total =
+        json_integer_value(json_object_get(json_object_get(st, "memory"), "total_bytes"));
+    size_t want = kb_store_bytes(&e->store) + kb_pool_bytes(&e->pairings) +
+                  kb_index_bytes(&e->cand_ix[0]) + kb_index_bytes(&e->cand_ix[1]) +
+                  kb_index_bytes(&e->need_ix);
+    cr_assert_eq((size_t)total, want);
+    json_decref(st);
+}
+
 Test(engine, expired_certificate_is_excluded_by_the_clock, .init = setup, .fini = teardown) {
     json_decref(put(KB_ENT_VOLUNTEER, "v-1",
                     "{\"location\":{\"lat\":55.68,\"lon\":12.57},\"skills\":[\"mentoring\"],"
