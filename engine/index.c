@@ -15,16 +15,17 @@
 
 #include "koble/error.h"
 
-#define DLAT        0.01
-#define DLON        0.02
+#define DLAT        0.04
+#define DLON        0.075
 #define BLOCK_SHIFT 3
-#define LON_CELLS   18000 /* 360 / DLON */
+#define LAT_CELLS   4500 /* 180 / DLAT */
+#define LON_CELLS   4800 /* 360 / DLON, a multiple of the blocks' 8 so they wrap too */
 #define LON_BLOCKS  (LON_CELLS >> BLOCK_SHIFT)
 #define KM_PER_DEG  111.19 /* km per degree of latitude, rounded down: sizes the range */
 
 static int32_t cell_lat(double lat) {
     int32_t i = (int32_t)floor((lat + 90.0) / DLAT);
-    return i < 0 ? 0 : (i > 17999 ? 17999 : i);
+    return i < 0 ? 0 : (i >= LAT_CELLS ? LAT_CELLS - 1 : i);
 }
 
 static int32_t cell_lon(double lon) {
@@ -65,6 +66,7 @@ void kb_index_free(kb_index_t *ix) {
     }
     for (uint32_t i = 0; i < ix->nblocks; i++) free(ix->blocks[i].cells);
     free(ix->scratch);
+    free(ix->slotpos);
     free(ix->cells);
     free(ix->blocks);
     kb_imap_free(&ix->cellmap);
@@ -241,9 +243,8 @@ void kb_index_remove(kb_index_t *ix, uint32_t slot, double lat, double lon, cons
     uint32_t ci;
     if (kb_imap_get(&ix->cellmap, grid_key(cell_lat(lat), cell_lon(lon)), &ci) != 0) return;
     kb_cell_t *c = &ix->cells[ci];
-    uint32_t pos = 0;
-    while (pos < c->npos && c->members[pos] != slot) pos++;
-    if (pos == c->npos) return;
+    uint32_t pos = slot < ix->capslot ? ix->slotpos[slot] : UINT32_MAX;
+    if (pos >= c->npos || c->members[pos] != slot) return; /* not in this cell */
     uint64_t bit = 1ull << (pos % 64);
     for (unsigned k = 0; k < nkeys; k++) {
         uint32_t i = key_pos(c, keys[k]);
@@ -268,7 +269,8 @@ int kb_index_add(kb_index_t *ix, uint32_t slot, double lat, double lon, const ui
     /* Reserve everything first so a failure leaves the cell untouched. */
     uint32_t pos = c->free != KB_CELL_NONE ? c->free : c->npos, fresh = 0;
     for (unsigned k = 0; k < nkeys; k++) fresh += !kb_cell_bits(c, keys[k]);
-    if (reserve_positions(c, pos + 1, hot != NULL, false) || reserve_keys(c, fresh, false))
+    if (reserve_positions(c, pos + 1, hot != NULL, false) || reserve_keys(c, fresh, false) ||
+        reserve((void **)&ix->slotpos, &ix->capslot, slot + 1, sizeof(uint32_t)))
         return KB_ENOMEM;
     for (unsigned k = 0; k < nkeys; k++) {
         uint32_t i = key_pos(c, keys[k]);
@@ -279,6 +281,7 @@ int kb_index_add(kb_index_t *ix, uint32_t slot, double lat, double lon, const ui
     if (pos == c->npos) c->npos++;
     else c->free = c->members[pos] & ~KB_CELL_FREE;
     c->members[pos] = slot;
+    ix->slotpos[slot] = pos;
     if (hot) c->hot[pos] = *hot;
     c->n++;
     block_of(ix, c)->members++;
@@ -349,8 +352,16 @@ int kb_index_add_cell(kb_index_t *ix, double lat, double lon, const uint32_t *sl
         distinct[ndistinct++] = key;
         if (!kb_cell_bits(c, key)) fresh[nfresh++] = key;
     }
-    rc = reserve_positions(c, c->npos + n, hot != NULL, true);
-    if (rc == 0) rc = reserve_keys(c, nfresh, true);
+    uint32_t top = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (slots[i] >= top) top = slots[i] + 1;
+    /* Exactly sized when this fills an empty cell (a snapshot written cell
+     * by cell); a cell that gets several runs (a snapshot from a build with
+     * smaller cells) grows by doubling, or each run would copy it all. */
+    bool exact = c->npos == 0;
+    rc = reserve_positions(c, c->npos + n, hot != NULL, exact);
+    if (rc == 0) rc = reserve_keys(c, nfresh, exact);
+    if (rc == 0) rc = reserve((void **)&ix->slotpos, &ix->capslot, top, sizeof(uint32_t));
     if (rc == 0) {
         merge_keys(c, fresh, nfresh);
         for (uint32_t d = 0; d < ndistinct; d++)
@@ -360,6 +371,7 @@ int kb_index_add_cell(kb_index_t *ix, double lat, double lon, const uint32_t *sl
             for (uint32_t k = off[i]; k < off[i + 1]; k++)
                 set_bit(row(c, rown[dense_key(keys[k], span)]), pos);
             c->members[pos] = slots[i];
+            ix->slotpos[slots[i]] = pos;
             if (hot) c->hot[pos] = hot[i];
         }
         c->n += n;
@@ -486,5 +498,5 @@ size_t kb_index_bytes(const kb_index_t *ix) {
         n += (size_t)c->capkeys * (sizeof(uint32_t) + kb_cell_stride(c) * sizeof(uint64_t));
     }
     for (uint32_t i = 0; i < ix->nblocks; i++) n += (size_t)ix->blocks[i].cap * sizeof(uint32_t);
-    return n;
+    return n + (size_t)ix->capslot * sizeof(uint32_t);
 }

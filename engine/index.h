@@ -1,16 +1,18 @@
 /* index.h — spatial and attribute index over candidates (or needs).
  *
  * Items (slots of a store pool) live in cells of a fixed lat/lon grid,
- * 0.01° × 0.02° (about 1.1 km × 1.2 km in Denmark). Cells are grouped in
+ * 0.04° × 0.075° (about 4.4 km × 4.7 km in Denmark). Cells are grouped in
  * blocks of 8 × 8 so a search touches only the blocks in range and then
- * only their non-empty cells; a query with a 500 km radius still looks at
- * a few thousand blocks, not a million cells. Each cell keeps, besides its
- * members, a bitmap per key over their positions (a skill, a language
- * marked with KB_INDEX_LANG, ...), so a query combines the bitmaps of what
- * it requires with a few word operations and looks only at the members
- * left. An index of candidates also keeps each member's kb_hot_t
- * (store.h) in its cell, so matching turns most of those down without
- * reading their records.
+ * only their non-empty cells. The size is a trade: a search pays per cell
+ * it visits (the heap, a bound, the bitmaps of the need's keys), and per
+ * member it tries; bitmaps make a large town cell cheap to filter, so
+ * cells this size beat 1 km ones everywhere on the generated data (central
+ * Copenhagen to rural Lolland), and the 8 km ones tried lost in the city. Each cell keeps, besides
+ * its members, a bitmap per key over their positions (a skill, a language marked with
+ * KB_INDEX_LANG, ...), so a query combines the bitmaps of what it requires with a few word
+ * operations and looks only at the members left. An index of candidates also keeps each member's
+ * kb_hot_t (store.h) in its cell, so matching turns most of those down without reading their
+ * records.
  *
  * Bitmaps rather than lists of positions: in a town cell most keys are
  * held by a good share of the members, where a bit costs far less than a
@@ -89,6 +91,10 @@ typedef struct kb_index {
      * zero between calls; 4 * scratch_cap entries. */
     uint32_t *scratch;
     uint32_t scratch_cap;
+    /* Each item's position in its cell, by slot, so removal need not
+     * search the cell; capslot entries. */
+    uint32_t *slotpos;
+    uint32_t capslot;
 } kb_index_t;
 
 typedef struct kb_index_item {
@@ -122,9 +128,10 @@ int kb_index_add(kb_index_t *ix, uint32_t slot, double lat, double lon, const ui
 /* Adds n items that all lie in the cell of lat/lon, as kb_index_add would
  * one by one: item i has slots[i], the keys keys[off[i]..off[i+1]) and
  * hot[i] (hot may be NULL). They take new positions, not freed ones.
- * Each array of the cell grows once, to its final size, so a snapshot
- * restored cell by cell (dump.c) allocates exactly what it keeps. On
- * failure nothing is added (empty bitmaps may remain). */
+ * Into an empty cell, each array grows once, to its final size, so a
+ * snapshot restored cell by cell (dump.c) allocates exactly what it
+ * keeps; into a cell with members, by doubling. On failure nothing is
+ * added (empty bitmaps may remain). */
 int kb_index_add_cell(kb_index_t *ix, double lat, double lon, const uint32_t *slots, uint32_t n,
                       const uint32_t *keys, const uint32_t *off, const kb_hot_t *hot);
 /* Whether a and b lie in the same cell. */

@@ -81,7 +81,7 @@ Test(index, add_and_remove_keep_counts_and_bitmaps) {
     const uint32_t k1[] = {7, 2 | KB_INDEX_LANG}, k2[] = {7}, k3[] = {9};
     add(1, 55.681, 12.571, k1, 2);
     add(2, 55.682, 12.572, k2, 1); /* same cell */
-    add(3, 55.712, 12.571, k3, 1); /* three cells north */
+    add(3, 55.801, 12.571, k3, 1); /* three cells north */
     cr_assert_eq(ix.count, 3);
     cr_assert_eq(ix.ncells, 2);
     cr_assert_eq(ix.posting_entries, 4);
