@@ -1175,13 +1175,8 @@ void kb_codec_text_real(kb_sbuf_t *t, double v) {
 }
 
 void kb_codec_text_int(kb_sbuf_t *t, long long v) {
-    char buf[24];
-    int n = sizeof buf;
-    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
-    do buf[--n] = (char)('0' + u % 10), u /= 10;
-    while (u);
-    if (v < 0) buf[--n] = '-';
-    kb_sbuf_add(t, buf + n, sizeof buf - (size_t)n);
+    char buf[KB_INT_TEXT], *s = kb_int_text(buf, v);
+    kb_sbuf_add(t, s, (size_t)(buf + KB_INT_TEXT - s));
 }
 
 static void kb_sbuf_tokens(kb_sbuf_t *t, const kb_intern_t *tokens, const kb_toks_t *list) {

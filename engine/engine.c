@@ -14,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "sbuf.h"
+
 void kb_engine_opts_default(kb_engine_opts_t *o) {
     kb_weights_t w;
     kb_weights_default(&w);
@@ -168,21 +170,15 @@ static int log_put(kb_engine_t *e, kb_entity_t t, const char *id, const json_t *
     size_t name_len = strlen(name), id_len = strlen(id);
     if (id_len > KB_ID_MAX)
         return kb_fault(f, KB_EINVAL, 422, "invalid_id", "id", "the id is too long");
-    char ts[24];
-    int ts_at = sizeof ts;
-    int64_t now = kb_engine_now_ms(e);
-    uint64_t ms = now < 0 ? 0 - (uint64_t)now : (uint64_t)now;
-    do ts[--ts_at] = (char)('0' + ms % 10), ms /= 10;
-    while (ms);
-    if (now < 0) ts[--ts_at] = '-';
+    char ts_buf[KB_INT_TEXT], *ts = kb_int_text(ts_buf, (long long)kb_engine_now_ms(e));
     static const char p1[] = "{\"op\":\"put\",\"entity\":\"", p2[] = "\",\"id\":\"",
                       p3[] = "\",\"ts\":", p4[] = ",\"body\":";
-    size_t ts_len = sizeof ts - (size_t)ts_at;
+    size_t ts_len = (size_t)(ts_buf + KB_INT_TEXT - ts);
     size_t len = sizeof p1 - 1 + name_len + sizeof p2 - 1 + id_len + sizeof p3 - 1 + ts_len +
                  sizeof p4 - 1 + e->put_text_len + 1;
     char *op = malloc(len), *w = op;
     if (!op) return no_memory(f);
-    const char *parts[] = {p1, name, p2, id, p3, ts + ts_at, p4, e->put_text};
+    const char *parts[] = {p1, name, p2, id, p3, ts, p4, e->put_text};
     const size_t lens[] = {sizeof p1 - 1, name_len, sizeof p2 - 1, id_len,
                            sizeof p3 - 1, ts_len,   sizeof p4 - 1, e->put_text_len};
     for (int i = 0; i < 8; i++) {

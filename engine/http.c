@@ -26,6 +26,7 @@
 #include <strings.h>
 
 #include "koble/error.h"
+#include "sbuf.h"
 
 #define READ_CHUNK 65536
 
@@ -115,11 +116,8 @@ static bool put_str(char **w, const char *end, const char *s) {
 }
 
 static bool put_uint(char **w, const char *end, size_t v) {
-    char digits[24];
-    int n = sizeof digits;
-    do digits[--n] = (char)('0' + v % 10), v /= 10;
-    while (v);
-    return put_text(w, end, digits + n, sizeof digits - (size_t)n);
+    char buf[KB_INT_TEXT], *s = kb_int_text(buf, (long long)v);
+    return put_text(w, end, s, (size_t)(buf + KB_INT_TEXT - s));
 }
 
 /* Every answer's head, piece by piece: with snprintf it was a few

@@ -30,4 +30,17 @@ static inline void kb_sbuf_add(kb_sbuf_t *b, const char *s, size_t len) {
 }
 void kb_sbuf_printf(kb_sbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* v in decimal, written at the end of buf; returns where it starts (it
+ * ends at buf + KB_INT_TEXT). For the writers that put numbers together
+ * by hand: printf costs far more than the few digits. */
+#define KB_INT_TEXT 21 /* "-9223372036854775808" */
+static inline char *kb_int_text(char buf[KB_INT_TEXT], long long v) {
+    char *s = buf + KB_INT_TEXT;
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do *--s = (char)('0' + u % 10), u /= 10;
+    while (u);
+    if (v < 0) *--s = '-';
+    return s;
+}
+
 #endif

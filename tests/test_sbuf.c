@@ -1,7 +1,9 @@
 /* test_sbuf.c — the growable text buffer: appends, formatted appends,
- * growth past the first allocation, room reserved ahead, and the sticky
- * error. */
+ * growth past the first allocation, room reserved ahead, the sticky
+ * error, and integers in decimal against printf. */
 #include <criterion/criterion.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,4 +56,15 @@ Test(sbuf, reserved_room_takes_appends_without_moving) {
     kb_sbuf_t bad = {.err = KB_ENOMEM};
     cr_assert_eq(kb_sbuf_reserve(&bad, 1), -1);
     cr_assert_null(bad.p);
+}
+
+Test(sbuf, integers_are_written_as_printf_writes_them) {
+    const long long v[] = {0, 7, -1, 10, 1234567890, -987654321012LL, LLONG_MAX, LLONG_MIN};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        char buf[KB_INT_TEXT], want[32];
+        char *s = kb_int_text(buf, v[i]);
+        snprintf(want, sizeof want, "%lld", v[i]);
+        cr_assert_eq((size_t)(buf + KB_INT_TEXT - s), strlen(want), "%s", want);
+        cr_assert_arr_eq(s, want, strlen(want), "%s", want);
+    }
 }
