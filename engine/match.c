@@ -99,16 +99,17 @@ static void finish(kb_matcher_t *m, kb_match_result_t *out) {
  * tag adds its share of its component's weight when the candidate has it.
  * The rest (distance, age, load, and components with nothing to compare)
  * is bounded per cell by `fixed` plus the distance part at the cell's
- * minimum distance. This is the MaxScore method of text retrieval: sort
- * the terms by weight; the lightest ones whose weights together with the
- * fixed part cannot reach the current k-th score are non-essential, and a
- * candidate having none of the essential terms cannot enter the top k. So
- * the cell's bitmap of "has an essential term" joins those of the hard
- * constraints (see scan_cell). Every member left is then tried on its hot
- * record in the cell (kb_score_hot: the constraints masks decide, and a
- * bound of its score against the current k-th); only those it lets through
- * have their full record read and scored. In a dense city that is a few
- * dozen records per query instead of thousands. */
+ * minimum distance. Once the heap is full, a candidate can only enter the
+ * top k if the terms it has weigh at least the current k-th score less
+ * that bound. The cell's bitmaps of the terms give those members exactly
+ * (enough(), a word of 64 positions at a time), and that joins the AND of
+ * the hard constraints' bitmaps (scan_cell). Every member left is then
+ * tried on its hot record in the cell (kb_score_hot: the constraints
+ * masks decide, and a bound of its score against the current k-th); only
+ * those it lets through have their full record read and scored. In a
+ * dense city that is a few dozen records per query instead of thousands,
+ * and about 700 hot records (1,800 when only one term of the heaviest had
+ * to be there: MaxScore's condition, which this one implies). */
 
 #define MAX_TERMS (32 + KB_SLOT_COUNT + 32 + 1)
 /* Slack for the different order in which the bound and the score add up
@@ -123,7 +124,6 @@ typedef struct term {
 typedef struct plan {
     term_t terms[MAX_TERMS]; /* lightest first */
     int nterms;
-    uint8_t by_key[MAX_TERMS];         /* indices into terms, in order of key */
     uint32_t slots[KB_SLOT_COUNT + 1]; /* keys of a shared time slot or none listed */
     unsigned nslots;
     double fixed; /* bound of every non-term, non-distance part */
@@ -177,12 +177,6 @@ static void make_plan(const kb_query_t *q, int type, plan_t *p) {
         p->fixed += w[KB_C_EXPERIENCE] / W;
     }
     qsort(p->terms, (size_t)p->nterms, sizeof p->terms[0], cmp_term);
-    for (int i = 0; i < p->nterms; i++) {
-        int j = i;
-        for (; j > 0 && p->terms[p->by_key[j - 1]].key > p->terms[i].key; j--)
-            p->by_key[j] = p->by_key[j - 1];
-        p->by_key[j] = (uint8_t)i;
-    }
 }
 
 static void check_one(kb_matcher_t *m, const kb_query_t *q, int type, uint32_t slot,
@@ -238,30 +232,69 @@ static void try_hot(kb_matcher_t *m, const kb_query_t *q, int type, const kb_cel
  * hot records decide the same constraints. */
 #define SMALL_CELL 32
 
+/* The terms of a plan that some member of a cell has, heaviest first. */
+typedef struct cell_terms {
+    const uint64_t *bits[MAX_TERMS];
+    double weight[MAX_TERMS];
+    double rest[MAX_TERMS]; /* weight of terms i.. together */
+    int n;
+} cell_terms_t;
+
+/* The positions of mask (one word, w, of the cell's bitmaps) whose terms
+ * from i on weigh at least need together. Each term in turn splits the
+ * positions into those with it and those without; a branch ends as soon
+ * as nobody is left in it or the terms still to come cannot make up what
+ * it lacks, so the heaviest terms, which nearly everybody must have when
+ * the k-th score is high, cut most of the tree at once. */
+static uint64_t enough(const cell_terms_t *t, int i, uint32_t w, uint64_t mask, double need) {
+    uint64_t out = 0;
+    for (; mask && need > 0; i++) {
+        if (i == t->n || t->rest[i] < need) return out;
+        uint64_t has = t->bits[i][w];
+        if (mask & has) out |= enough(t, i + 1, w, mask & has, need - t->weight[i]);
+        mask &= ~has;
+    }
+    return out | mask;
+}
+
 /* Looks at the members of cell that can enter the top k: the AND of the
  * bitmaps of what every passing candidate has (active, each required
  * skill, one of the languages, a shared time slot or none listed, a child
- * certificate for a person under 15) and, once the heap is full, of the
- * essential terms. Each of them is tried on its hot record, and what that
- * lets through is checked on its record. */
+ * certificate for a person under 15) and, once the heap is full, of those
+ * whose terms weigh enough to reach the current k-th score with the rest
+ * of the score at its bound in this cell (enough()). Each of them is tried
+ * on its hot record, and what that lets through is checked on its record. */
 static int scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, int type,
                      const kb_cell_t *cell, double lb_km, kb_match_result_t *out) {
     const kb_need_t *need = q->need;
-    /* Essential terms: from index `ess` on. */
-    int ess = 0;
+    /* What the terms must add up to, beyond the rest of the score at its
+     * bound in this cell; nothing while the heap is not full. */
+    double need_terms = -INFINITY;
     if (m->n == m->limit) {
         double dist = 1.0 - lb_km / need->max_km;
-        double acc = plan->fixed + plan->wdist * (dist > 0 ? dist : 0);
-        double theta = m->heap[0].score - BOUND_SLACK;
-        while (ess < plan->nterms && acc + plan->terms[ess].weight < theta)
-            acc += plan->terms[ess++].weight;
-        if (ess == plan->nterms && acc < theta) return 0; /* nobody here can make it */
+        double base = plan->fixed + plan->wdist * (dist > 0 ? dist : 0);
+        need_terms = m->heap[0].score - BOUND_SLACK - base;
+        double all = 0.0;
+        for (int i = 0; i < plan->nterms; i++) all += plan->terms[i].weight;
+        if (all < need_terms) return 0; /* nobody here can make it */
     }
 
     if (cell->npos <= SMALL_CELL) {
         for (uint32_t pos = 0; pos < cell->npos; pos++)
             if (!kb_cell_is_free(cell, pos)) try_hot(m, q, type, cell, pos, out);
         return 0;
+    }
+    cell_terms_t ct = {.n = 0};
+    if (need_terms > 0) {
+        for (int i = plan->nterms - 1; i >= 0; i--) {
+            const uint64_t *b = kb_cell_bits(cell, plan->terms[i].key);
+            if (!b) continue;
+            ct.bits[ct.n] = b;
+            ct.weight[ct.n++] = plan->terms[i].weight;
+        }
+        double rest = 0.0;
+        for (int i = ct.n - 1; i >= 0; i--) ct.rest[i] = rest += ct.weight[i];
+        if (rest < need_terms) return 0;
     }
     const uint64_t *active = kb_cell_bits(cell, KB_INDEX_ACTIVE);
     if (!active) return 0;
@@ -287,19 +320,13 @@ static int scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, i
         if (!kb_cell_any(cell, plan->slots, plan->nslots, 0, any)) return 0;
         and_into(acc, any, words);
     }
-    if (ess > 0) {
-        uint32_t keys[MAX_TERMS];
-        unsigned n = 0;
-        for (int i = 0; i < plan->nterms; i++)
-            if (plan->by_key[i] >= ess) keys[n++] = plan->terms[plan->by_key[i]].key;
-        if (!kb_cell_any(cell, keys, n, 0, any)) return 0;
-        and_into(acc, any, words);
-    }
 
     uint32_t n = 0;
-    for (uint32_t w = 0; w < words; w++)
-        for (uint64_t x = acc[w]; x; x &= x - 1)
-            m->pos[n++] = w * 64 + (uint32_t)__builtin_ctzll(x);
+    for (uint32_t w = 0; w < words; w++) {
+        uint64_t x = acc[w];
+        if (need_terms > 0) x = enough(&ct, 0, w, x, need_terms);
+        for (; x; x &= x - 1) m->pos[n++] = w * 64 + (uint32_t)__builtin_ctzll(x);
+    }
     for (uint32_t i = 0; i < n; i++) {
         if (i + PREFETCH_AHEAD < n) __builtin_prefetch(&cell->hot[m->pos[i + PREFETCH_AHEAD]]);
         try_hot(m, q, type, cell, m->pos[i], out);
