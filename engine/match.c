@@ -267,16 +267,13 @@ static uint64_t enough(const cell_terms_t *t, int i, uint32_t w, uint64_t mask, 
 static int scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, int type,
                      const kb_cell_t *cell, double lb_km, kb_match_result_t *out) {
     const kb_need_t *need = q->need;
-    /* What the terms must add up to, beyond the rest of the score at its
-     * bound in this cell; nothing while the heap is not full. */
-    double need_terms = -INFINITY;
+    /* The score but for the terms, at its bound in this cell. */
+    double dist = 1.0 - lb_km / need->max_km;
+    double base = plan->fixed + plan->wdist * (dist > 0 ? dist : 0) + BOUND_SLACK;
     if (m->n == m->limit) {
-        double dist = 1.0 - lb_km / need->max_km;
-        double base = plan->fixed + plan->wdist * (dist > 0 ? dist : 0);
-        need_terms = m->heap[0].score - BOUND_SLACK - base;
         double all = 0.0;
         for (int i = 0; i < plan->nterms; i++) all += plan->terms[i].weight;
-        if (all < need_terms) return 0; /* nobody here can make it */
+        if (base + all < m->heap[0].score) return 0; /* nobody here can make it */
     }
 
     if (cell->npos <= SMALL_CELL) {
@@ -285,17 +282,16 @@ static int scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, i
         return 0;
     }
     cell_terms_t ct = {.n = 0};
-    if (need_terms > 0) {
-        for (int i = plan->nterms - 1; i >= 0; i--) {
-            const uint64_t *b = kb_cell_bits(cell, plan->terms[i].key);
-            if (!b) continue;
-            ct.bits[ct.n] = b;
-            ct.weight[ct.n++] = plan->terms[i].weight;
-        }
-        double rest = 0.0;
-        for (int i = ct.n - 1; i >= 0; i--) ct.rest[i] = rest += ct.weight[i];
-        if (rest < need_terms) return 0;
+    for (int i = plan->nterms - 1; i >= 0; i--) {
+        const uint64_t *b = kb_cell_bits(cell, plan->terms[i].key);
+        if (!b) continue;
+        ct.bits[ct.n] = b;
+        ct.weight[ct.n++] = plan->terms[i].weight;
     }
+    double rest = 0.0;
+    for (int i = ct.n - 1; i >= 0; i--) ct.rest[i] = rest += ct.weight[i];
+    if (m->n == m->limit && base + rest < m->heap[0].score) return 0;
+
     const uint64_t *active = kb_cell_bits(cell, KB_INDEX_ACTIVE);
     if (!active) return 0;
     uint32_t words = kb_cell_words(cell);
@@ -321,15 +317,16 @@ static int scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, i
         and_into(acc, any, words);
     }
 
-    uint32_t n = 0;
+    /* A word at a time, so that the k-th score the terms must make up is
+     * the latest: it rises as the cell's first members fill the heap. */
+    uint32_t *pos = m->pos;
     for (uint32_t w = 0; w < words; w++) {
         uint64_t x = acc[w];
-        if (need_terms > 0) x = enough(&ct, 0, w, x, need_terms);
-        for (; x; x &= x - 1) m->pos[n++] = w * 64 + (uint32_t)__builtin_ctzll(x);
-    }
-    for (uint32_t i = 0; i < n; i++) {
-        if (i + PREFETCH_AHEAD < n) __builtin_prefetch(&cell->hot[m->pos[i + PREFETCH_AHEAD]]);
-        try_hot(m, q, type, cell, m->pos[i], out);
+        if (x && m->n == m->limit) x = enough(&ct, 0, w, x, m->heap[0].score - base);
+        uint32_t n = 0;
+        for (; x; x &= x - 1) pos[n++] = w * 64 + (uint32_t)__builtin_ctzll(x);
+        for (uint32_t i = 0; i < n; i++) __builtin_prefetch(&cell->hot[pos[i]]);
+        for (uint32_t i = 0; i < n; i++) try_hot(m, q, type, cell, pos[i], out);
     }
     return 0;
 }
