@@ -149,18 +149,14 @@ uint32_t kb_cell_count(const kb_cell_t *c, uint32_t key) {
     return n;
 }
 
-bool kb_cell_any(const kb_cell_t *c, const uint32_t *keys, unsigned n, uint32_t flag,
-                 uint64_t *out) {
-    uint32_t words = kb_cell_words(c), i = n ? key_pos(c, keys[0] | flag) : 0;
-    bool found = false;
-    memset(out, 0, words * sizeof *out);
+unsigned kb_cell_rows(const kb_cell_t *c, const uint32_t *keys, unsigned n, uint32_t flag,
+                      const uint64_t **rows) {
+    uint32_t i = n ? key_pos(c, keys[0] | flag) : 0;
+    unsigned found = 0;
     for (unsigned k = 0; k < n && i < c->nkeys; k++) {
         uint32_t key = keys[k] | flag;
         while (i < c->nkeys && c->keys[i] < key) i++;
-        if (i == c->nkeys || c->keys[i] != key) continue;
-        const uint64_t *b = row(c, i);
-        for (uint32_t w = 0; w < words; w++) out[w] |= b[w];
-        found = true;
+        if (i < c->nkeys && c->keys[i] == key) rows[found++] = row(c, i);
     }
     return found;
 }

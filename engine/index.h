@@ -144,11 +144,11 @@ void kb_index_remove(kb_index_t *ix, uint32_t slot, double lat, double lon, cons
 const uint64_t *kb_cell_bits(const kb_cell_t *c, uint32_t key);
 /* How many members of c have key. */
 uint32_t kb_cell_count(const kb_cell_t *c, uint32_t key);
-/* ORs into out (kb_cell_words(c) words) the bitmaps of keys[i] | flag for
- * the n keys, which must ascend; false if c has none of them. One merge
+/* The bitmaps of those of the n keys[i] | flag (which must ascend) that
+ * some member of c ever had, into rows; returns how many. One merge
  * through the cell's keys instead of a search per key. */
-bool kb_cell_any(const kb_cell_t *c, const uint32_t *keys, unsigned n, uint32_t flag,
-                 uint64_t *out);
+unsigned kb_cell_rows(const kb_cell_t *c, const uint32_t *keys, unsigned n, uint32_t flag,
+                      const uint64_t **rows);
 
 void kb_index_search_init(kb_index_search_t *s);
 void kb_index_search_free(kb_index_search_t *s);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec.h"
 #include "koble/error.h"
 
 void kb_matcher_init(kb_matcher_t *m) {
@@ -15,8 +16,6 @@ void kb_matcher_init(kb_matcher_t *m) {
 void kb_matcher_free(kb_matcher_t *m) {
     kb_index_search_free(&m->search);
     free(m->heap);
-    free(m->bits);
-    free(m->pos);
     memset(m, 0, sizeof *m);
 }
 
@@ -194,31 +193,6 @@ static void check_one(kb_matcher_t *m, const kb_query_t *q, int type, uint32_t s
     offer(m, &h);
 }
 
-/* Room in the matcher's scratch for a cell of npos positions: two bitmaps
- * and the list of positions left. */
-static int reserve_scratch(kb_matcher_t *m, uint32_t npos) {
-    if (npos <= m->capscratch) return 0;
-    uint32_t cap = m->capscratch ? m->capscratch : 256;
-    while (cap < npos) cap *= 2;
-    uint64_t *bits = realloc(m->bits, 2 * (size_t)((cap + 63) / 64) * sizeof *bits);
-    if (!bits) return KB_ENOMEM;
-    m->bits = bits;
-    uint32_t *pos = realloc(m->pos, (size_t)cap * sizeof *pos);
-    if (!pos) return KB_ENOMEM;
-    m->pos = pos;
-    m->capscratch = cap;
-    return 0;
-}
-
-static void and_into(uint64_t *acc, const uint64_t *b, uint32_t words) {
-    for (uint32_t w = 0; w < words; w++) acc[w] &= b[w];
-}
-
-/* Hot records are read in position order, a few cache lines apart; asking
- * for the one a few positions ahead overlaps the cache misses instead of
- * paying them one after another. */
-#define PREFETCH_AHEAD 8
-
 /* Checks the member at pos if its hot record lets it into the top k. */
 static void try_hot(kb_matcher_t *m, const kb_query_t *q, int type, const kb_cell_t *cell,
                     uint32_t pos, kb_match_result_t *out) {
@@ -231,6 +205,13 @@ static void try_hot(kb_matcher_t *m, const kb_query_t *q, int type, const kb_cel
  * look up its bitmaps for (a binary search per key of the need), and its
  * hot records decide the same constraints. */
 #define SMALL_CELL 32
+
+/* Word w of the OR of n rows. */
+static uint64_t any_of(const uint64_t *const *rows, unsigned n, uint32_t w) {
+    uint64_t x = 0;
+    for (unsigned i = 0; i < n; i++) x |= rows[i][w];
+    return x;
+}
 
 /* The terms of a plan that some member of a cell has, heaviest first. */
 typedef struct cell_terms {
@@ -292,41 +273,37 @@ static int scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, i
     for (int i = ct.n - 1; i >= 0; i--) ct.rest[i] = rest += ct.weight[i];
     if (m->n == m->limit && base + rest < m->heap[0].score) return 0;
 
-    const uint64_t *active = kb_cell_bits(cell, KB_INDEX_ACTIVE);
-    if (!active) return 0;
-    uint32_t words = kb_cell_words(cell);
-    if (reserve_scratch(m, cell->npos) < 0) return KB_ENOMEM;
-    uint64_t *acc = m->bits, *any = m->bits + words;
-    memcpy(acc, active, words * sizeof *acc);
-    for (unsigned i = 0; i < need->skills_required.n; i++) {
-        const uint64_t *b = kb_cell_bits(cell, need->skills_required.ids[i]);
-        if (!b) return 0;
-        and_into(acc, b, words);
-    }
-    if (type == KB_VOLUNTEER && need->person_age < 15) {
-        const uint64_t *b = kb_cell_bits(cell, KB_INDEX_CERT);
-        if (!b) return 0;
-        and_into(acc, b, words);
-    }
-    if (need->langs.n) {
-        if (!kb_cell_any(cell, need->langs.ids, need->langs.n, KB_INDEX_LANG, any)) return 0;
-        and_into(acc, any, words);
-    }
-    if (plan->nslots) {
-        if (!kb_cell_any(cell, plan->slots, plan->nslots, 0, any)) return 0;
-        and_into(acc, any, words);
-    }
+    /* Rows every passing member has a bit in, and groups of rows it has a
+     * bit in one of. */
+    const uint64_t *every[2 + KB_CODEC_TOKENS_MAX], *langs[KB_CODEC_TOKENS_MAX],
+        *slots[KB_SLOT_COUNT + 1];
+    unsigned nevery = 0, nlangs = 0, nslots = 0;
+    if (!(every[nevery++] = kb_cell_bits(cell, KB_INDEX_ACTIVE))) return 0;
+    for (unsigned i = 0; i < need->skills_required.n; i++)
+        if (!(every[nevery++] = kb_cell_bits(cell, need->skills_required.ids[i]))) return 0;
+    if (type == KB_VOLUNTEER && need->person_age < 15 &&
+        !(every[nevery++] = kb_cell_bits(cell, KB_INDEX_CERT)))
+        return 0;
+    if (need->langs.n &&
+        !(nlangs = kb_cell_rows(cell, need->langs.ids, need->langs.n, KB_INDEX_LANG, langs)))
+        return 0;
+    if (plan->nslots && !(nslots = kb_cell_rows(cell, plan->slots, plan->nslots, 0, slots)))
+        return 0;
 
-    /* A word at a time, so that the k-th score the terms must make up is
-     * the latest: it rises as the cell's first members fill the heap. */
-    uint32_t *pos = m->pos;
+    /* A word of 64 positions at a time: the rows are read once, and the
+     * k-th score the terms must make up is the latest (it rises as the
+     * cell's first members fill the heap). */
+    uint32_t words = kb_cell_words(cell), pos[64];
     for (uint32_t w = 0; w < words; w++) {
-        uint64_t x = acc[w];
+        uint64_t x = every[0][w];
+        for (unsigned i = 1; i < nevery; i++) x &= every[i][w];
+        if (x && nlangs) x &= any_of(langs, nlangs, w);
+        if (x && nslots) x &= any_of(slots, nslots, w);
         if (x && m->n == m->limit) x = enough(&ct, 0, w, x, m->heap[0].score - base);
-        uint32_t n = 0;
+        unsigned n = 0;
         for (; x; x &= x - 1) pos[n++] = w * 64 + (uint32_t)__builtin_ctzll(x);
-        for (uint32_t i = 0; i < n; i++) __builtin_prefetch(&cell->hot[pos[i]]);
-        for (uint32_t i = 0; i < n; i++) try_hot(m, q, type, cell, pos[i], out);
+        for (unsigned i = 0; i < n; i++) __builtin_prefetch(&cell->hot[pos[i]]);
+        for (unsigned i = 0; i < n; i++) try_hot(m, q, type, cell, pos[i], out);
     }
     return 0;
 }

@@ -46,9 +46,6 @@ typedef struct kb_matcher {
     kb_index_search_t search;
     kb_hit_t *heap;
     uint32_t n, cap, limit;
-    uint64_t *bits; /* a cell's bitmaps being combined */
-    uint32_t *pos;  /* and the positions left */
-    uint32_t capscratch;
     const kb_store_t *store;
 } kb_matcher_t;
 

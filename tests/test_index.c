@@ -383,22 +383,23 @@ Test(index, adding_a_cell_at_once_equals_adding_one_by_one) {
     kb_index_free(&one);
 }
 
-Test(index, any_of_sorted_keys_is_the_or_of_their_bitmaps) {
+Test(index, rows_of_sorted_keys_are_the_bitmaps_the_cell_has) {
     const uint32_t k1[] = {2, 5 | KB_INDEX_LANG}, k2[] = {3, 7 | KB_INDEX_LANG},
                    k3[] = {2, 3, 9 | KB_INDEX_LANG};
     add(1, 55.681, 12.571, k1, 2);
     add(2, 55.681, 12.571, k2, 2);
     add(3, 55.681, 12.571, k3, 3);
     const kb_cell_t *c = cell_of(1);
-    uint64_t out[1];
+    const uint64_t *rows[3];
     const uint32_t skills[] = {2, 4}, langs[] = {5, 7, 8}, none[] = {4, 6};
-    cr_assert(kb_cell_any(c, skills, 2, 0, out));
-    cr_assert_eq(out[0], (1u << 0) | (1u << 2), "members 1 and 3 have skill 2");
-    cr_assert(kb_cell_any(c, langs, 3, KB_INDEX_LANG, out));
-    cr_assert_eq(out[0], (1u << 0) | (1u << 1), "members 1 and 2 speak 5 or 7");
-    cr_assert_not(kb_cell_any(c, none, 2, 0, out));
-    cr_assert_eq(out[0], 0);
-    cr_assert_not(kb_cell_any(c, langs, 3, 0, out), "skills 5, 7, 8 are not languages");
+    cr_assert_eq(kb_cell_rows(c, skills, 2, 0, rows), 1, "only skill 2 is in the cell");
+    cr_assert_eq(rows[0], kb_cell_bits(c, 2));
+    cr_assert_eq(rows[0][0], (1u << 0) | (1u << 2), "members 1 and 3 have skill 2");
+    cr_assert_eq(kb_cell_rows(c, langs, 3, KB_INDEX_LANG, rows), 2);
+    cr_assert_eq(rows[0][0], 1u << 0, "member 1 speaks 5");
+    cr_assert_eq(rows[1][0], 1u << 1, "member 2 speaks 7");
+    cr_assert_eq(kb_cell_rows(c, none, 2, 0, rows), 0);
+    cr_assert_eq(kb_cell_rows(c, langs, 3, 0, rows), 0, "skills 5, 7, 8 are not languages");
 }
 
 Test(index, positions_are_reused_and_keep_their_hot_records) {
