@@ -193,12 +193,11 @@ static void check_one(kb_matcher_t *m, const kb_query_t *q, int type, uint32_t s
     offer(m, &h);
 }
 
-/* Checks the member at pos if its hot record lets it into the top k. */
-static void try_hot(kb_matcher_t *m, const kb_query_t *q, int type, const kb_cell_t *cell,
-                    uint32_t pos, kb_match_result_t *out) {
+/* Does the member at pos's hot record let it into the top k as it is? */
+static bool hot_lets_in(const kb_matcher_t *m, const kb_query_t *q, int type, const kb_cell_t *cell,
+                        uint32_t pos) {
     double min_score = m->n == m->limit ? m->heap[0].score - BOUND_SLACK : -INFINITY;
-    if (kb_score_hot(q, type, &cell->hot[pos], min_score))
-        check_one(m, q, type, cell->members[pos], out, false);
+    return kb_score_hot(q, type, &cell->hot[pos], min_score);
 }
 
 /* A cell of at most this many positions is cheaper to read through than to
@@ -259,7 +258,8 @@ static int scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, i
 
     if (cell->npos <= SMALL_CELL) {
         for (uint32_t pos = 0; pos < cell->npos; pos++)
-            if (!kb_cell_is_free(cell, pos)) try_hot(m, q, type, cell, pos, out);
+            if (!kb_cell_is_free(cell, pos) && hot_lets_in(m, q, type, cell, pos))
+                check_one(m, q, type, cell->members[pos], out, false);
         return 0;
     }
     cell_terms_t ct = {.n = 0};
@@ -293,17 +293,24 @@ static int scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, i
     /* A word of 64 positions at a time: the rows are read once, and the
      * k-th score the terms must make up is the latest (it rises as the
      * cell's first members fill the heap). */
-    uint32_t words = kb_cell_words(cell), pos[64];
+    uint32_t words = kb_cell_words(cell), pos[64], passed[64];
     for (uint32_t w = 0; w < words; w++) {
         uint64_t x = every[0][w];
         for (unsigned i = 1; i < nevery; i++) x &= every[i][w];
         if (x && nlangs) x &= any_of(langs, nlangs, w);
         if (x && nslots) x &= any_of(slots, nslots, w);
         if (x && m->n == m->limit) x = enough(&ct, 0, w, x, m->heap[0].score - base);
-        unsigned n = 0;
+        unsigned n = 0, k = 0;
         for (; x; x &= x - 1) pos[n++] = w * 64 + (uint32_t)__builtin_ctzll(x);
+        /* Records are cache misses: ask for a word's at once, hot records
+         * first, then the full records of those they let through. */
         for (unsigned i = 0; i < n; i++) __builtin_prefetch(&cell->hot[pos[i]]);
-        for (unsigned i = 0; i < n; i++) try_hot(m, q, type, cell, pos[i], out);
+        for (unsigned i = 0; i < n; i++) {
+            if (!hot_lets_in(m, q, type, cell, pos[i])) continue;
+            passed[k] = cell->members[pos[i]];
+            __builtin_prefetch(kb_store_cand(m->store, type, passed[k++]));
+        }
+        for (unsigned i = 0; i < k; i++) check_one(m, q, type, passed[i], out, false);
     }
     return 0;
 }
