@@ -278,7 +278,10 @@ int kb_index_add(kb_index_t *ix, uint32_t slot, double lat, double lon, const ui
     else c->free = c->members[pos] & ~KB_CELL_FREE;
     c->members[pos] = slot;
     ix->slotpos[slot] = pos;
-    if (hot) c->hot[pos] = *hot;
+    if (hot) {
+        c->hot[pos] = *hot;
+        c->hot[pos].slot = slot;
+    }
     c->n++;
     block_of(ix, c)->members++;
     ix->count++;
@@ -368,7 +371,10 @@ int kb_index_add_cell(kb_index_t *ix, double lat, double lon, const uint32_t *sl
                 set_bit(row(c, rown[dense_key(keys[k], span)]), pos);
             c->members[pos] = slots[i];
             ix->slotpos[slots[i]] = pos;
-            if (hot) c->hot[pos] = hot[i];
+            if (hot) {
+                c->hot[pos] = hot[i];
+                c->hot[pos].slot = slots[i];
+            }
         }
         c->n += n;
         block_of(ix, c)->members += n;

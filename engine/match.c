@@ -307,7 +307,7 @@ static int scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, i
         for (unsigned i = 0; i < n; i++) __builtin_prefetch(&cell->hot[pos[i]]);
         for (unsigned i = 0; i < n; i++) {
             if (!hot_lets_in(m, q, type, cell, pos[i])) continue;
-            passed[k] = cell->members[pos[i]];
+            passed[k] = cell->hot[pos[i]].slot;
             __builtin_prefetch(kb_store_cand(m->store, type, passed[k++]));
         }
         for (unsigned i = 0; i < k; i++) check_one(m, q, type, passed[i], out, false);

@@ -90,7 +90,10 @@ typedef struct kb_hot {
     int16_t birth_year;
     uint8_t age_min, age_max;
     bool active;
+    uint32_t slot; /* set by the index: members[pos], so a passing candidate costs no other read */
 } kb_hot_t;
+
+_Static_assert(sizeof(kb_hot_t) == 64, "a hot record is one cache line");
 
 /* Bound on the distance between the float unit vector of a kb_hot_t and
  * the record's: three components each rounded by at most 2^-25. */

@@ -372,9 +372,11 @@ Test(index, adding_a_cell_at_once_equals_adding_one_by_one) {
         cr_assert_eq(nx, key_slots(b, b->keys[k], y), "key %#x", a->keys[k]);
         cr_assert_arr_eq(x, y, nx * sizeof x[0], "key %#x", a->keys[k]);
     }
-    for (uint32_t k = 0; k < a->npos; k++)
+    for (uint32_t k = 0; k < a->npos; k++) {
         cr_assert_eq(a->hot[k].skill_mask, 100 + a->members[k] - 10, "hot record of position %u",
                      k);
+        cr_assert_eq(a->hot[k].slot, a->members[k], "slot in the hot record of position %u", k);
+    }
     /* And it takes removals like any other cell. */
     kb_index_remove(&ix, 13, 55.681, 12.571, keys + 7, 4);
     cr_assert_eq(ix.count, 4);
@@ -420,7 +422,9 @@ Test(index, positions_are_reused_and_keep_their_hot_records) {
     cr_assert_eq(c->n, 2);
     cr_assert_eq(c->members[0], 7);
     cr_assert_eq(c->hot[0].skill_mask, 0xc);
+    cr_assert_eq(c->hot[0].slot, 7, "the index sets the slot of a hot record");
     cr_assert_eq(c->hot[1].skill_mask, 0xb);
+    cr_assert_eq(c->hot[1].slot, 2);
     uint32_t got[4];
     cr_assert_eq(key_slots(c, 3, got), 1);
     cr_assert_eq(got[0], 2);
