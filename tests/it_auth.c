@@ -378,6 +378,13 @@ Test(auth, the_access_log_names_tokens_and_never_shows_them, .init = start, .fin
     cr_assert(strstr(log, "token=jc-guldborgsund"), "%s", log);
     cr_assert(strstr(log, "token=urk"), "%s", log);
     cr_assert(strstr(log, "status=401"), "%s", log);
+    /* The whole access line of the PUT: route, status, whole microseconds. */
+    const char *put = strstr(log, "event=request route=\"PUT /v1/volunteers/{id}\" status=201 us=");
+    cr_assert_not_null(put, "%s", log);
+    const char *us = strstr(put, " us=") + 4;
+    size_t digits = strspn(us, "0123456789");
+    cr_assert_gt(digits, 0, "%s", put);
+    cr_assert_eq(strncmp(us + digits, " token=urk\n", 11), 0, "%s", put);
     cr_assert_null(strstr(log, CW), "a token in the log");
     cr_assert_null(strstr(log, ORG), "a token in the log");
     cr_assert_null(strstr(log, "not-a-token"), "a presented token in the log");
