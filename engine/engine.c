@@ -499,7 +499,7 @@ int kb_engine_put_text(kb_engine_t *e, kb_entity_t t, const char *id, const char
     rc = put_entity(e, t, id, body, cand ? NULL : &out, created, f);
     e->put_text = NULL;
     e->clock_ms = saved;
-    json_decref(body);
+    kb_scratch_decref(body);
     kb_scratch_end();
     if (rc < 0) return rc;
     size_t n = 0;

@@ -5,8 +5,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include <jansson.h>
-
 #if defined(__SANITIZE_ADDRESS__)
 #define KB_ASAN 1
 #elif defined(__has_feature)
@@ -95,6 +93,12 @@ void kb_scratch_begin(kb_scratch_t *s) {
 
 void kb_scratch_pause(void) {
     if (current) current->bumping = false;
+}
+
+void kb_scratch_decref(json_t *v) {
+    const kb_scratch_t *s = current;
+    if (s && !s->overflowed && kb_scratch_owns(s, v)) return;
+    json_decref(v);
 }
 
 void kb_scratch_end(void) {

@@ -33,6 +33,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 typedef struct kb_scratch {
     char *base;      /* the block, or NULL until the first begin */
     size_t size;     /* bytes of the block, or of the next one to allocate */
@@ -51,6 +53,11 @@ void kb_scratch_begin(kb_scratch_t *s);
 /* New allocations on this thread come from malloc again; pieces of s stay
  * valid and freeing them stays a no-op until kb_scratch_end. */
 void kb_scratch_pause(void);
+/* json_decref(v) for a tree parsed in the thread's scratch, skipped when
+ * v lies in the block and nothing since the begin came from malloc: the
+ * whole tree is then in the block, and kb_scratch_end takes it back
+ * without walking it. Nothing may hold another reference to v. */
+void kb_scratch_decref(json_t *v);
 /* Takes back everything the thread's scratch handed out: every pointer
  * into it dies. A scratch that overflowed gets a block twice as big (up
  * to a limit) at its next begin. */
