@@ -1314,6 +1314,8 @@ static int text_object(kb_sbuf_t *t, const kb_intern_t *tokens, const field_t *f
 
 char *kb_codec_cand_text(const kb_intern_t *tokens, const kb_cand_t *c, size_t *len) {
     kb_sbuf_t t = {0};
+    /* A volunteer's answer is about 300 bytes: one allocation, not two. */
+    kb_sbuf_reserve(&t, 511);
     const field_t *fields = c->type == KB_VOLUNTEER ? volunteer_fields : activity_fields;
     size_t n = c->type == KB_VOLUNTEER ? COUNT(volunteer_fields) : COUNT(activity_fields);
     if (text_object(&t, tokens, fields, n, (const char *)c) < 0 || t.err) {
