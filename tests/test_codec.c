@@ -757,6 +757,14 @@ Test(codec, parse_depth_is_counted_outside_strings) {
     cr_assert_eq(kb_codec_parse(text, strlen(text), 3, &j, &f), 0);
     json_decref(j);
     cr_assert_eq(kb_codec_parse(text, strlen(text), 2, &j, &f), KB_ESYNTAX);
+    /* Openers past the limit in a string, none too deep: the byte walk
+     * decides. Openers past len do not count. */
+    text = "{\"a\":\"{{{{\",\"b\":[1]}";
+    cr_assert_eq(kb_codec_parse(text, strlen(text), 2, &j, &f), 0, "%s", f.message);
+    json_decref(j);
+    text = "{\"a\":[1]}[[[[";
+    cr_assert_eq(kb_codec_parse(text, 9, 2, &j, &f), 0, "%s", f.message);
+    json_decref(j);
     /* The body is bounded by len, not by a NUL. */
     text = "{\"a\":1}garbage";
     cr_assert_eq(kb_codec_parse(text, 7, 16, &j, &f), 0);
