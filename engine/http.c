@@ -373,6 +373,16 @@ static int on_headers_complete(http_parser *p) {
         c->error_status = 413;
         return -1; /* 1 and 2 mean "skip the body" to http-parser; other values fail */
     }
+    /* A body of known length may come in pieces: room for all of it at
+     * once, rather than growing by doubling from 256 bytes. Without the
+     * room, on_body grows the buffer as for a chunked body. */
+    kb_http_req_t *r = c->cur;
+    if (!(p->flags & F_CHUNKED) && p->content_length > 0 && p->content_length != ULLONG_MAX &&
+        !r->body_buf) {
+        size_t cap = (size_t)p->content_length + 1;
+        r->body_buf = malloc(cap);
+        if (r->body_buf) r->body_cap = cap;
+    }
     return 0;
 }
 
