@@ -479,6 +479,33 @@ Test(limits, a_slowloris_client_is_cut_off, .fini = stop) {
     cr_assert_eq(metric("koble_limit_idle_timeout_seconds"), 0.3);
 }
 
+/* The idle clock restarts with every request: a client that keeps asking
+ * keeps its connection past the timeout, and loses it once it stops. */
+Test(limits, requests_keep_a_connection_open_past_the_idle_timeout, .fini = stop) {
+    start_with("\"limits\":{\"idle_timeout_ms\":500},");
+    int fd = kt_connect(&d);
+    cr_assert_geq(fd, 0);
+    struct timeval tv = {.tv_sec = 10};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    char buf[1024];
+    for (int i = 0; i < 15; i++) { /* 1.5 s of requests 100 ms apart */
+        cr_assert_eq(send(fd, req, sizeof req - 1, MSG_NOSIGNAL), (ssize_t)sizeof req - 1,
+                     "request %d", i);
+        ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
+        cr_assert_gt(n, 0, "request %d got no answer", i);
+        buf[n] = '\0';
+        cr_assert(strncmp(buf, "HTTP/1.1 200", 12) == 0, "%s", buf);
+        usleep(100000);
+    }
+    cr_assert_eq(metric("koble_http_timeouts_total"), 0);
+    /* Then silence: the server closes it (bounded here by 10 s). */
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    cr_assert_eq(n, 0, "the idle connection was closed");
+    close(fd);
+    cr_assert_eq(metric("koble_http_timeouts_total"), 1);
+}
+
 Test(limits, connections_over_the_limit_get_503, .fini = stop) {
     start_with("\"limits\":{\"max_connections\":3},");
     int fds[3];
