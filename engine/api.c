@@ -131,7 +131,9 @@ static void finish(call_t *c, int status, const char *ctype, const char *body, s
                       .ctype = ctype,
                       .status = status,
                       .len = len};
-    snprintf(d->who, sizeof d->who, "%s", who);
+    size_t who_len = strnlen(who, sizeof d->who - 1); /* cut to fit, as before */
+    memcpy(d->who, who, who_len);
+    d->who[who_len] = '\0';
     memcpy(d->body, body, len);
     if (kb_commit_wait(commit, kb_commit_written(commit), on_durable, d) < 0)
         on_durable(d, KB_ENOMEM);
