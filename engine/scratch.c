@@ -51,8 +51,8 @@ static void *scratch_malloc(size_t n) {
 }
 
 static void scratch_free(void *p) {
-    const kb_scratch_t *s = current;
-    if (s && kb_scratch_owns(s, p)) return;
+    for (const kb_scratch_t *s = current; s; s = s->outer)
+        if (kb_scratch_owns(s, p)) return;
     free(p);
 }
 
@@ -88,6 +88,7 @@ void kb_scratch_begin(kb_scratch_t *s) {
     s->used = 0;
     s->overflowed = false;
     s->bumping = true;
+    s->outer = current;
     current = s;
 }
 
@@ -104,7 +105,8 @@ void kb_scratch_decref(json_t *v) {
 void kb_scratch_end(void) {
     kb_scratch_t *s = current;
     if (!s) return;
-    current = NULL;
+    current = s->outer;
+    s->outer = NULL;
     s->bumping = false;
     if (s->overflowed && s->size < MAX_SIZE) {
         size_t next = s->size ? s->size * 2 : FIRST_SIZE;

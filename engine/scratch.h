@@ -25,8 +25,9 @@
  * malloc, and the next block is twice as big), a scratch whose block could
  * not be allocated. The free function tells the pieces apart by address:
  * what is not inside the current thread's block goes to free(). The
- * current scratch is per thread (recovery may parse on the thread pool);
- * scratches do not nest. */
+ * current scratch is per thread (recovery may parse on the thread pool).
+ * Scratches nest: a begin inside another makes the inner one current
+ * until its end, and freeing a piece of either stays a no-op. */
 #ifndef KB_SCRATCH_H
 #define KB_SCRATCH_H
 
@@ -36,16 +37,17 @@
 #include <jansson.h>
 
 typedef struct kb_scratch {
-    char *base;      /* the block, or NULL until the first begin */
-    size_t size;     /* bytes of the block, or of the next one to allocate */
-    size_t used;     /* bytes handed out since the begin */
-    bool bumping;    /* between begin and pause: Jansson allocates here */
-    bool overflowed; /* a piece did not fit since the begin */
+    char *base;               /* the block, or NULL until the first begin */
+    size_t size;              /* bytes of the block, or of the next one to allocate */
+    size_t used;              /* bytes handed out since the begin */
+    bool bumping;             /* between begin and pause: Jansson allocates here */
+    bool overflowed;          /* a piece did not fit since the begin */
+    struct kb_scratch *outer; /* the thread's scratch before this one began */
 } kb_scratch_t;
 
 /* No memory is taken until the first kb_scratch_begin. */
 void kb_scratch_init(kb_scratch_t *s);
-/* Frees the block; s must not be begun. */
+/* Frees the block; s must not be begun (or must have ended). */
 void kb_scratch_free(kb_scratch_t *s);
 /* From now on, Jansson's allocations on this thread come from s (installs
  * the allocation functions on first use, for the whole process). */
@@ -58,8 +60,9 @@ void kb_scratch_pause(void);
  * whole tree is then in the block, and kb_scratch_end takes it back
  * without walking it. Nothing may hold another reference to v. */
 void kb_scratch_decref(json_t *v);
-/* Takes back everything the thread's scratch handed out: every pointer
- * into it dies. A scratch that overflowed gets a block twice as big (up
+/* Takes back everything the thread's current scratch handed out: every
+ * pointer into it dies, and the scratch it was begun in (if any) is
+ * current again. A scratch that overflowed gets a block twice as big (up
  * to a limit) at its next begin. */
 void kb_scratch_end(void);
 /* Whether p points into s's block: a piece handed out from it. */

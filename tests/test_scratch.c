@@ -99,6 +99,38 @@ Test(scratch, an_overflow_falls_back_to_malloc_and_the_block_grows) {
     free(body);
 }
 
+/* A scratch begun inside another is current until its end; pieces of
+ * either can be freed meanwhile, and the outer one goes on after. */
+Test(scratch, scratches_nest) {
+    kb_scratch_t a, b;
+    kb_scratch_init(&a);
+    kb_scratch_init(&b);
+    kb_scratch_begin(&a);
+    json_t *x = json_loads("[\"in a\"]", 0, NULL);
+    kb_scratch_begin(&b);
+    json_t *y = json_loads("[\"in b\"]", 0, NULL);
+    kb_scratch_pause();
+    cr_assert(kb_scratch_owns(&a, x));
+    cr_assert(kb_scratch_owns(&b, y));
+    cr_assert(!kb_scratch_owns(&a, y));
+    json_decref(x); /* a piece of the outer scratch: not given to free() */
+    kb_scratch_decref(y);
+    kb_scratch_end();
+    cr_assert_eq(b.used, 0);
+    cr_assert_gt(a.used, 0, "the outer scratch keeps its pieces");
+    json_t *z = json_loads("[\"in a again\"]", 0, NULL);
+    cr_assert(kb_scratch_owns(&a, z), "the outer scratch is current again");
+    kb_scratch_pause();
+    cr_assert_str_eq(json_string_value(json_array_get(z, 0)), "in a again");
+    kb_scratch_decref(z);
+    kb_scratch_end();
+    json_t *w = json_string("after both");
+    cr_assert(!kb_scratch_owns(&a, w) && !kb_scratch_owns(&b, w));
+    json_decref(w);
+    kb_scratch_free(&a);
+    kb_scratch_free(&b);
+}
+
 static void *parse_elsewhere(void *arg) {
     const kb_scratch_t *s = arg;
     json_t *v = json_loads("{\"t\": \"other thread\"}", 0, NULL);
