@@ -119,11 +119,25 @@ static bool nesting_exceeds(const char *s, size_t len, int limit) {
     return false;
 }
 
+/* Whether the body holds at most limit openers ([ and {), strings
+ * included: then no nesting can pass limit. Counted with memchr, which
+ * skips the bytes between them many at a time; an upsert has a handful
+ * of openers, and then nesting_exceeds' walk of every byte is spared. */
+static bool few_openers(const char *s, size_t len, int limit) {
+    const char *end = s + len;
+    int n = 0;
+    for (const char *p = s; (p = memchr(p, '[', (size_t)(end - p))); p++)
+        if (++n > limit) return false;
+    for (const char *p = s; (p = memchr(p, '{', (size_t)(end - p))); p++)
+        if (++n > limit) return false;
+    return true;
+}
+
 int kb_codec_parse(const char *body, size_t len, int max_depth, json_t **out, kb_fault_t *f) {
     *out = NULL;
     if (!body) len = 0;
     if (max_depth < 1) max_depth = 1;
-    if (len && nesting_exceeds(body, len, max_depth))
+    if (len && !few_openers(body, len, max_depth) && nesting_exceeds(body, len, max_depth))
         return kb_fault(f, KB_ESYNTAX, 400, "too_deep", NULL,
                         "the body nests arrays and objects deeper than %d levels", max_depth);
     json_error_t err;
@@ -197,6 +211,9 @@ typedef struct field {
     const struct field *sub;  /* FK_POINT, FK_OBJECT */
     size_t nsub;
 } field_t;
+
+/* The most fields a table may have: check_object keeps a value per field. */
+#define FIELDS_MAX 20
 
 #define MEMBER(T, m)  .off = offsetof(T, m), .width = sizeof(((T *)0)->m)
 #define PRESENT(T, m) .present = offsetof(T, m) + 1
@@ -305,6 +322,11 @@ static const field_t org_fields[] = {
      .sub = point_fields, .nsub = COUNT(point_fields)},
 };
 /* clang-format on */
+
+_Static_assert(COUNT(volunteer_fields) <= FIELDS_MAX && COUNT(activity_fields) <= FIELDS_MAX &&
+                   COUNT(need_fields) <= FIELDS_MAX && COUNT(sub_fields) <= FIELDS_MAX &&
+                   COUNT(org_fields) <= FIELDS_MAX && COUNT(area_fields) <= FIELDS_MAX,
+               "check_object keeps at most FIELDS_MAX values");
 
 /* ---- storing and loading plain values ---- */
 
@@ -570,8 +592,9 @@ static int check_slots(const walk_t *w, const json_t *v, char *dst, const char *
     return 0;
 }
 
+/* vals: room for n values (FIELDS_MAX), filled by field index. */
 static int check_object(const walk_t *w, const field_t *fields, size_t n, const json_t *obj,
-                        char *base, const char *prefix);
+                        char *base, const char *prefix, const json_t **vals);
 
 static int check_value(const walk_t *w, const field_t *fd, const json_t *v, char *base,
                        const char *path) {
@@ -647,7 +670,8 @@ static int check_value(const walk_t *w, const field_t *fd, const json_t *v, char
                                          i ? " and " : "", fd->sub[i].key);
             return invalid(w, path, "must be an object with exactly %s", keys);
         }
-        int rc = check_object(w, fd->sub, fd->nsub, v, dst, path);
+        const json_t *vals[FIELDS_MAX];
+        int rc = check_object(w, fd->sub, fd->nsub, v, dst, path, vals);
         if (rc < 0) return rc;
         if (fd->kind == FK_POINT) {
             kb_point_t *p = (kb_point_t *)(void *)dst;
@@ -674,30 +698,41 @@ static void apply_default(const field_t *fd, char *base) {
 }
 
 static int check_object(const walk_t *w, const field_t *fields, size_t n, const json_t *obj,
-                        char *base, const char *prefix) {
+                        char *base, const char *prefix, const json_t **vals) {
+    /* One walk over the body's keys finds each field's value (the object
+     * is not looked up again per field: that hashed every key a second
+     * time). Unknown keys first: a misspelt key is the likeliest cause of
+     * a missing one, and naming it is the more useful answer. */
+    memset(vals, 0, n * sizeof *vals);
     char path[sizeof w->f->field];
-    /* Unknown keys first: a misspelt key is the likeliest cause of a
-     * missing one, and naming it is the more useful answer. */
     for (void *it = json_object_iter((json_t *)obj); it;
          it = json_object_iter_next((json_t *)obj, it)) {
         const char *key = json_object_iter_key(it);
-        if (!find_field(fields, n, key)) {
+        const field_t *fd = find_field(fields, n, key);
+        if (!fd) {
             join_path(path, sizeof path, prefix, key);
             return kb_fault(w->f, KB_EINVAL, 422, "unknown_field", path,
                             "unknown field; the accepted fields are listed in the API reference");
         }
+        vals[fd - fields] = json_object_iter_value(it);
     }
+    /* Then the fields in the table's order, which decides which of
+     * several faults is reported. */
     for (size_t i = 0; i < n; i++) {
         const field_t *fd = &fields[i];
-        const json_t *v = json_object_get(obj, fd->key);
-        join_path(path, sizeof path, prefix, fd->key);
+        const json_t *v = vals[i];
+        const char *at = fd->key;
+        if (prefix[0]) {
+            join_path(path, sizeof path, prefix, fd->key);
+            at = path;
+        }
         if (!v) {
             if (fd->flags & F_REQUIRED)
-                return kb_fault(w->f, KB_EINVAL, 422, "missing_field", path, "is required");
+                return kb_fault(w->f, KB_EINVAL, 422, "missing_field", at, "is required");
             apply_default(fd, base);
             continue;
         }
-        int rc = check_value(w, fd, v, base, path);
+        int rc = check_value(w, fd, v, base, at);
         if (rc < 0) return rc;
         if (fd->present) {
             bool given = true;
@@ -740,15 +775,14 @@ static int intern_list(const kb_codec_ctx_t *cx, const json_t *arr, kb_toks_t *o
     return 0;
 }
 
-static int build(const walk_t *w, const field_t *fields, size_t n, const json_t *obj, char *base) {
+/* vals: each field's value, as check_object found them. */
+static int build(const walk_t *w, const field_t *fields, size_t n, const json_t *const *vals,
+                 char *base) {
     uint32_t unseen = UNSEEN_TOKEN;
     for (size_t i = 0; i < n; i++) {
         const field_t *fd = &fields[i];
-        /* Only these own heap memory; look nothing else up again. */
-        if (fd->kind != FK_ID && fd->kind != FK_TEXT && fd->kind != FK_TOKENS &&
-            fd->kind != FK_LANGS)
-            continue;
-        const json_t *v = json_object_get(obj, fd->key);
+        const json_t *v = vals[i];
+        /* Only ids, texts and token lists own heap memory. */
         if (!v) continue;
         if (fd->kind == FK_ID || fd->kind == FK_TEXT) {
             char *s = strdup(json_string_value(v));
@@ -780,13 +814,14 @@ static int decode(const entity_t *ent, const kb_codec_ctx_t *cx, const json_t *b
     if (!json_is_object(body))
         return kb_fault(f, KB_EINVAL, 422, "invalid_body", NULL, "the body must be a JSON object");
     walk_t w = {.cx = cx, .url_id = url_id, .f = f};
-    int rc = check_object(&w, ent->fields, ent->nfields, body, rec, "");
+    const json_t *vals[FIELDS_MAX];
+    int rc = check_object(&w, ent->fields, ent->nfields, body, rec, "", vals);
     if (rc == 0 && ent->finish) rc = ent->finish(&w, rec);
     if (rc < 0) {
         memset(rec, 0, ent->size); /* only plain values were written */
         return rc;
     }
-    if (build(&w, ent->fields, ent->nfields, body, rec) < 0) {
+    if (build(&w, ent->fields, ent->nfields, vals, rec) < 0) {
         ent->clear(rec);
         memset(rec, 0, ent->size);
         return kb_fault(f, KB_ENOMEM, 503, "out_of_memory", NULL, "the server is out of memory");
@@ -1293,6 +1328,8 @@ static int text_object(kb_sbuf_t *t, const kb_intern_t *tokens, const field_t *f
 
 char *kb_codec_cand_text(const kb_intern_t *tokens, const kb_cand_t *c, size_t *len) {
     kb_sbuf_t t = {0};
+    /* A volunteer's answer is about 300 bytes: one allocation, not two. */
+    kb_sbuf_reserve(&t, 511);
     const field_t *fields = c->type == KB_VOLUNTEER ? volunteer_fields : activity_fields;
     size_t n = c->type == KB_VOLUNTEER ? COUNT(volunteer_fields) : COUNT(activity_fields);
     if (text_object(&t, tokens, fields, n, (const char *)c) < 0 || t.err) {

@@ -14,6 +14,7 @@
 #include "match.h"
 #include "route.h"
 #include "score.h"
+#include "scratch.h"
 #include "store.h"
 
 typedef enum kb_pairing_state {
@@ -56,6 +57,9 @@ struct kb_engine {
      * journal record takes verbatim instead of encoding the parsed body. */
     const char *put_text;
     size_t put_text_len;
+    /* Where kb_engine_put_text's parse of the body allocates (scratch.h):
+     * the tree is freed before the put returns. */
+    kb_scratch_t scratch;
     int64_t restore_ms; /* the instant of the snapshot being restored */
     kb_engine_event_fn events;
     void *events_ctx;

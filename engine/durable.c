@@ -17,6 +17,7 @@
 #include "fault.h"
 #include "journal.h"
 #include "log.h"
+#include "scratch.h"
 #include "snapshot.h"
 #include "store.h"
 
@@ -235,7 +236,8 @@ static int restore_own(void *ctx, const json_t *rec) {
 typedef struct replay {
     kb_durable_t *d;
     kb_engine_t *engine;
-    uint64_t last; /* last record applied (or in the snapshot) */
+    kb_scratch_t scratch; /* each record's JSON tree (scratch.h) */
+    uint64_t last;        /* last record applied (or in the snapshot) */
     uint64_t applied;
     kb_fault_t fault;
 } replay_t;
@@ -245,7 +247,12 @@ static int replay_record(void *ctx, const kb_jrec_t *rec) {
     if (rec->seq != r->last + 1)
         return kb_fault(&r->fault, KB_ECORRUPT, 500, "journal_gap", NULL,
                         "records %" PRIu64 "..%" PRIu64 " are missing", r->last + 1, rec->seq - 1);
+    /* The record's tree lives in the scratch: what the engine keeps, it
+     * copies (as for a PUT, kb_engine_put_text), and what it makes while
+     * applying (events) comes from malloc, after the pause. */
+    kb_scratch_begin(&r->scratch);
     json_t *v = json_loadb((const char *)rec->payload, rec->len, 0, NULL);
+    kb_scratch_pause();
     int rc = 0;
     if (v && rec->kind == KB_JREC_OP) {
         r->d->event_seq = rec->seq;
@@ -262,7 +269,8 @@ static int replay_record(void *ctx, const kb_jrec_t *rec) {
         rc = kb_fault(&r->fault, KB_ECORRUPT, 500, "bad_journal_record", NULL,
                       "record %" PRIu64 " is not a JSON write", rec->seq);
     }
-    json_decref(v);
+    kb_scratch_decref(v);
+    kb_scratch_end();
     if (rc < 0) return rc;
     r->last = rec->seq;
     r->applied++;
@@ -369,6 +377,7 @@ int kb_durable_recover(const kb_durable_opts_t *o, const kb_engine_opts_t *eo, k
     seqs_t snaps = {0}, journals = {0};
     kb_engine_t *e = NULL;
     replay_t r = {0};
+    kb_scratch_init(&r.scratch);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = 0;
@@ -390,12 +399,14 @@ int kb_durable_recover(const kb_durable_opts_t *o, const kb_engine_opts_t *eo, k
     clock_gettime(CLOCK_MONOTONIC, &t1);
     kb_log(KB_LOG_INFO, "recovered", "records=%" PRIu64 " last_seq=%" PRIu64 " ms=%.1f", r.applied,
            r.last, (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+    kb_scratch_free(&r.scratch);
     free(snaps.v);
     free(journals.v);
     *out = d;
     *engine = e;
     return 0;
 fail:
+    kb_scratch_free(&r.scratch);
     kb_journal_close(&d->journal);
     kb_engine_free(e);
     free(snaps.v);

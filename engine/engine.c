@@ -48,6 +48,7 @@ int kb_engine_new(const kb_engine_opts_t *o, kb_engine_t **out) {
     for (int i = 0; i < KB_C_COUNT; i++) e->weights.w[i] = o->weights[i];
     e->max_json_depth = o->max_json_depth;
     e->next_pairing = 1;
+    kb_scratch_init(&e->scratch);
     *out = e;
     return 0;
 }
@@ -62,6 +63,7 @@ void kb_engine_free(kb_engine_t *e) {
     kb_store_free(&e->store);
     kb_matcher_free(&e->matcher);
     free(e->paired_buf);
+    kb_scratch_free(&e->scratch);
     free(e);
 }
 
@@ -480,8 +482,16 @@ int kb_engine_put_text(kb_engine_t *e, kb_entity_t t, const char *id, const char
                        char **answer, size_t *answer_len, bool *created, kb_fault_t *f) {
     *answer = NULL;
     json_t *body, *out = NULL;
+    /* The body's tree lives in the scratch: it is freed below, and the
+     * codec copies what the store keeps. What put_entity makes (out, the
+     * events) comes from malloc, after the pause. */
+    kb_scratch_begin(&e->scratch);
     int rc = kb_codec_parse(text, len, e->max_json_depth, &body, f);
-    if (rc < 0) return rc;
+    kb_scratch_pause();
+    if (rc < 0) {
+        kb_scratch_end();
+        return rc;
+    }
     bool cand = t == KB_ENT_VOLUNTEER || t == KB_ENT_ACTIVITY;
     int64_t saved = kb_engine_pin_clock(e);
     e->put_text = text;
@@ -489,7 +499,8 @@ int kb_engine_put_text(kb_engine_t *e, kb_entity_t t, const char *id, const char
     rc = put_entity(e, t, id, body, cand ? NULL : &out, created, f);
     e->put_text = NULL;
     e->clock_ms = saved;
-    json_decref(body);
+    kb_scratch_decref(body);
+    kb_scratch_end();
     if (rc < 0) return rc;
     size_t n = 0;
     char *json = NULL;

@@ -43,8 +43,9 @@ struct kb_http_conn {
     char *in;        /* input not yet parsed: [in_off, in_len) */
     size_t in_off, in_len, in_cap;
     size_t header_bytes;
-    int error_status; /* set by a callback that rejects the request */
-    char field[16];   /* current header name, if short enough to matter */
+    uint64_t deadline; /* loop time (ms) by which the next request must be complete */
+    int error_status;  /* set by a callback that rejects the request */
+    char field[16];    /* current header name, if short enough to matter */
     size_t field_len;
     char **value; /* where the current header's value goes, or NULL */
     bool last_was_value;
@@ -373,6 +374,16 @@ static int on_headers_complete(http_parser *p) {
         c->error_status = 413;
         return -1; /* 1 and 2 mean "skip the body" to http-parser; other values fail */
     }
+    /* A body of known length may come in pieces: room for all of it at
+     * once, rather than growing by doubling from 256 bytes. Without the
+     * room, on_body grows the buffer as for a chunked body. */
+    kb_http_req_t *r = c->cur;
+    if (!(p->flags & F_CHUNKED) && p->content_length > 0 && p->content_length != ULLONG_MAX &&
+        !r->body_buf) {
+        size_t cap = (size_t)p->content_length + 1;
+        r->body_buf = malloc(cap);
+        if (r->body_buf) r->body_cap = cap;
+    }
     return 0;
 }
 
@@ -497,6 +508,11 @@ static void start_reading(kb_http_conn_t *c) {
 
 static void on_timeout(uv_timer_t *t) {
     kb_http_conn_t *c = t->data;
+    uint64_t now = uv_now(c->srv->loop);
+    if (now < c->deadline) { /* moved by a request since the timer was set */
+        uv_timer_start(&c->timer, on_timeout, c->deadline - now, 0);
+        return;
+    }
     if (c->unanswered) { /* the handler is still working: not the client's fault */
         arm_timer(c);
         return;
@@ -505,8 +521,13 @@ static void on_timeout(uv_timer_t *t) {
     conn_close(c);
 }
 
+/* Every request moves the deadline; the timer itself is set again only
+ * when it fires early (on_timeout), not per request: restarting a libuv
+ * timer takes it out of the loop's heap and puts it back. */
 static void arm_timer(kb_http_conn_t *c) {
-    uv_timer_start(&c->timer, on_timeout, c->srv->lim.idle_timeout_ms, 0);
+    c->deadline = uv_now(c->srv->loop) + c->srv->lim.idle_timeout_ms;
+    if (!uv_is_active((uv_handle_t *)&c->timer))
+        uv_timer_start(&c->timer, on_timeout, c->srv->lim.idle_timeout_ms, 0);
 }
 
 static void on_connection(uv_stream_t *l, int status) {

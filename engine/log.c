@@ -48,9 +48,8 @@ static size_t append(char *line, size_t cap, size_t n, const char *s, size_t len
     return n + len;
 }
 
-void kb_log(int level, const char *event, const char *fmt, ...) {
-    if (level < min_level || level > KB_LOG_ERROR) return;
-    char line[1024];
+/* Writes "ts=... level=L event=E " into line; returns its length. */
+static size_t head(char *line, size_t cap, int level, const char *event) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     if (ts.tv_sec != stamp_sec) {
@@ -62,18 +61,18 @@ void kb_log(int level, const char *event, const char *fmt, ...) {
     long ms = ts.tv_nsec / 1000000L;
     char frac[5] = {'.', (char)('0' + ms / 100), (char)('0' + ms / 10 % 10), (char)('0' + ms % 10),
                     'Z'};
-    size_t n = append(line, sizeof line, 0, stamp, stamp_len);
-    n = append(line, sizeof line, n, frac, sizeof frac);
-    n = append(line, sizeof line, n, " level=", 7);
-    n = append(line, sizeof line, n, names[level], strlen(names[level]));
-    n = append(line, sizeof line, n, " event=", 7);
-    n = append(line, sizeof line, n, event, strlen(event));
-    n = append(line, sizeof line, n, " ", 1);
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(line + n, sizeof line - n, fmt, ap);
-    va_end(ap);
-    if (k > 0) n += (size_t)k < sizeof line - n ? (size_t)k : sizeof line - n - 1;
+    size_t n = append(line, cap, 0, stamp, stamp_len);
+    n = append(line, cap, n, frac, sizeof frac);
+    n = append(line, cap, n, " level=", 7);
+    n = append(line, cap, n, names[level], strlen(names[level]));
+    n = append(line, cap, n, " event=", 7);
+    n = append(line, cap, n, event, strlen(event));
+    return append(line, cap, n, " ", 1);
+}
+
+/* Ends the line of n bytes (line has room for one more) and writes it,
+ * or keeps it while held. */
+static void emit(char *line, size_t n, int level) {
     while (n > 0 && line[n - 1] == ' ') n--;
     line[n++] = '\n';
     if (held) {
@@ -87,6 +86,26 @@ void kb_log(int level, const char *event, const char *fmt, ...) {
      * failing a request over. */
     ssize_t w = write(STDERR_FILENO, line, n);
     (void)w;
+}
+
+void kb_log(int level, const char *event, const char *fmt, ...) {
+    if (level < min_level || level > KB_LOG_ERROR) return;
+    char line[1024];
+    size_t n = head(line, sizeof line, level, event);
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(line + n, sizeof line - n, fmt, ap);
+    va_end(ap);
+    if (k > 0) n += (size_t)k < sizeof line - n ? (size_t)k : sizeof line - n - 1;
+    emit(line, n, level);
+}
+
+void kb_log_text(int level, const char *event, const char *tail, size_t len) {
+    if (level < min_level || level > KB_LOG_ERROR) return;
+    char line[1024];
+    size_t n = head(line, sizeof line, level, event);
+    n = append(line, sizeof line, n, tail, len);
+    emit(line, n, level);
 }
 
 void kb_log_hold(void) { held++; }

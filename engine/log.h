@@ -9,6 +9,8 @@
 #ifndef KB_LOG_H
 #define KB_LOG_H
 
+#include <stddef.h>
+
 enum { KB_LOG_DEBUG, KB_LOG_INFO, KB_LOG_WARN, KB_LOG_ERROR };
 
 void kb_log_set_level(int level);
@@ -16,6 +18,10 @@ void kb_log_set_level(int level);
 int kb_log_level_parse(const char *name);
 void kb_log(int level, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same line with its key=value tail written by the caller (len bytes,
+ * cut at about 1 KiB like any line): for the access log, where vsnprintf
+ * was most of the cost of a line. */
+void kb_log_text(int level, const char *event, const char *tail, size_t len);
 /* Between kb_log_hold and kb_log_release, the lines this thread logs are
  * kept and written together at the release (or when 16 KiB are waiting,
  * or right after a warning or error), still whole and in order: a batch

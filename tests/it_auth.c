@@ -378,6 +378,13 @@ Test(auth, the_access_log_names_tokens_and_never_shows_them, .init = start, .fin
     cr_assert(strstr(log, "token=jc-guldborgsund"), "%s", log);
     cr_assert(strstr(log, "token=urk"), "%s", log);
     cr_assert(strstr(log, "status=401"), "%s", log);
+    /* The whole access line of the PUT: route, status, whole microseconds. */
+    const char *put = strstr(log, "event=request route=\"PUT /v1/volunteers/{id}\" status=201 us=");
+    cr_assert_not_null(put, "%s", log);
+    const char *us = strstr(put, " us=") + 4;
+    size_t digits = strspn(us, "0123456789");
+    cr_assert_gt(digits, 0, "%s", put);
+    cr_assert_eq(strncmp(us + digits, " token=urk\n", 11), 0, "%s", put);
     cr_assert_null(strstr(log, CW), "a token in the log");
     cr_assert_null(strstr(log, ORG), "a token in the log");
     cr_assert_null(strstr(log, "not-a-token"), "a presented token in the log");
@@ -470,6 +477,33 @@ Test(limits, a_slowloris_client_is_cut_off, .fini = stop) {
     cr_assert(closed, "a trickling request kept its connection for 10 s");
     cr_assert_eq(metric("koble_http_timeouts_total"), 1);
     cr_assert_eq(metric("koble_limit_idle_timeout_seconds"), 0.3);
+}
+
+/* The idle clock restarts with every request: a client that keeps asking
+ * keeps its connection past the timeout, and loses it once it stops. */
+Test(limits, requests_keep_a_connection_open_past_the_idle_timeout, .fini = stop) {
+    start_with("\"limits\":{\"idle_timeout_ms\":500},");
+    int fd = kt_connect(&d);
+    cr_assert_geq(fd, 0);
+    struct timeval tv = {.tv_sec = 10};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    char buf[1024];
+    for (int i = 0; i < 15; i++) { /* 1.5 s of requests 100 ms apart */
+        cr_assert_eq(send(fd, req, sizeof req - 1, MSG_NOSIGNAL), (ssize_t)sizeof req - 1,
+                     "request %d", i);
+        ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
+        cr_assert_gt(n, 0, "request %d got no answer", i);
+        buf[n] = '\0';
+        cr_assert(strncmp(buf, "HTTP/1.1 200", 12) == 0, "%s", buf);
+        usleep(100000);
+    }
+    cr_assert_eq(metric("koble_http_timeouts_total"), 0);
+    /* Then silence: the server closes it (bounded here by 10 s). */
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    cr_assert_eq(n, 0, "the idle connection was closed");
+    close(fd);
+    cr_assert_eq(metric("koble_http_timeouts_total"), 1);
 }
 
 Test(limits, connections_over_the_limit_get_503, .fini = stop) {

@@ -66,6 +66,46 @@ Test(http, pipelined_requests_answer_in_order, .init = start, .fini = stop) {
     free(out);
 }
 
+/* A body that arrives in several reads is put together whole; one whose
+ * connection closes before it is complete is dropped. */
+Test(http, a_body_in_pieces_is_read_whole, .init = start, .fini = stop) {
+    const char body[] = "{\"name\":\"Ungdomsringen Guldborgsund\",\"kind\":\"volunteer_org\"}";
+    char head[256];
+    int n = snprintf(head, sizeof head,
+                     "PUT /v1/organisations/o-7 HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n"
+                     "Connection: close\r\n\r\n",
+                     strlen(body));
+    int fd = kt_connect(&d);
+    cr_assert_geq(fd, 0);
+    size_t half = strlen(body) / 2;
+    cr_assert_eq(write(fd, head, (size_t)n), n);
+    cr_assert_eq(write(fd, body, 5), 5);
+    usleep(20000);
+    cr_assert_eq(write(fd, body + 5, half - 5), (ssize_t)(half - 5));
+    usleep(20000);
+    cr_assert_eq(write(fd, body + half, strlen(body) - half), (ssize_t)(strlen(body) - half));
+    char *out = kt_read_all(fd, 5000);
+    close(fd);
+    cr_assert(strncmp(out, "HTTP/1.1 201", 12) == 0, "%s", out);
+    free(out);
+    kt_resp_t r = kt_http(&d, "GET", "/v1/organisations/o-7", NULL);
+    cr_assert_eq(r.status, 200);
+    cr_assert(strstr(r.body, "\"name\":\"Ungdomsringen Guldborgsund\""), "%s", r.body);
+    kt_resp_free(&r);
+    /* Half a body, then the client goes away. */
+    fd = kt_connect(&d);
+    cr_assert_geq(fd, 0);
+    n = snprintf(head, sizeof head,
+                 "PUT /v1/organisations/o-8 HTTP/1.1\r\nHost: x\r\nContent-Length: 200\r\n\r\n"
+                 "{\"name\":");
+    cr_assert_eq(write(fd, head, (size_t)n), n);
+    usleep(20000);
+    close(fd);
+    r = kt_http(&d, "GET", "/v1/organisations/o-8", NULL);
+    cr_assert_eq(r.status, 404);
+    kt_resp_free(&r);
+}
+
 Test(http, health_stats_and_metrics, .init = start, .fini = stop) {
     kt_resp_t r = kt_http(&d, "GET", "/healthz", NULL);
     cr_assert_eq(r.status, 200);

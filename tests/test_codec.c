@@ -423,6 +423,14 @@ typedef struct bad {
 } bad_t;
 
 static const bad_t bad_cases[] = {
+    /* Several faults: an unknown key wins wherever it stands, then the
+     * fields in the order of their table, whatever the body's order. */
+    {VOL, "{\"capacity\":0,\"locaton\":{}," LOC "}", "unknown_field", "locaton"},
+    {VOL, "{\"capacity\":0,\"location\":{\"lon\":11,\"lat\":91}}", "invalid_field", "location.lat"},
+    {VOL, "{\"active\":1,\"capacity\":0," LOC "}", "invalid_field", "capacity"},
+    {NEED, "{\"age_gap\":{\"max\":101,\"min\":-101},\"person_age\":18,\"kind\":\"mentor\"}",
+     "missing_field", "municipality"},
+    {NEED, "{" NEEDB ",\"age_gap\":{\"max\":101,\"min\":-101}}", "invalid_field", "age_gap.min"},
     /* unknown and missing */
     {VOL, "{" LOC ",\"skils\":[\"x\"]}", "unknown_field", "skils"},
     {VOL, "{\"location\":{\"lat\":55,\"lon\":11,\"alt\":3}}", "unknown_field", "location.alt"},
@@ -749,6 +757,14 @@ Test(codec, parse_depth_is_counted_outside_strings) {
     cr_assert_eq(kb_codec_parse(text, strlen(text), 3, &j, &f), 0);
     json_decref(j);
     cr_assert_eq(kb_codec_parse(text, strlen(text), 2, &j, &f), KB_ESYNTAX);
+    /* Openers past the limit in a string, none too deep: the byte walk
+     * decides. Openers past len do not count. */
+    text = "{\"a\":\"{{{{\",\"b\":[1]}";
+    cr_assert_eq(kb_codec_parse(text, strlen(text), 2, &j, &f), 0, "%s", f.message);
+    json_decref(j);
+    text = "{\"a\":[1]}[[[[";
+    cr_assert_eq(kb_codec_parse(text, 9, 2, &j, &f), 0, "%s", f.message);
+    json_decref(j);
     /* The body is bounded by len, not by a NUL. */
     text = "{\"a\":1}garbage";
     cr_assert_eq(kb_codec_parse(text, 7, 16, &j, &f), 0);

@@ -183,6 +183,72 @@ Test(commit, writes_arriving_during_an_fsync_wait_for_the_next) {
     cr_assert_str_eq(records_of(path_a), "1:a;2:b;3:c;4:d;5:e;6:f;");
 }
 
+/* While an fsync runs, later iterations' records wait in memory and go to
+ * the file in one write when the next fsync starts. The thread pool's
+ * threads (4, libuv's default) are held busy so that the first fsync
+ * stays queued for as long as the test looks. */
+enum { POOL_THREADS = 4 };
+static uv_sem_t gate;
+static uv_work_t blockers[POOL_THREADS];
+static int iterations;
+static off_t size_after_first;
+static void block_thread(uv_work_t *w) {
+    (void)w;
+    uv_sem_wait(&gate);
+}
+static void blocker_done(uv_work_t *w, int status) {
+    (void)w;
+    (void)status;
+}
+static off_t file_size(const char *path);
+/* What the third iteration saw; asserted once the pool is free again (a
+ * failed assert with its threads held would hang the test's exit). */
+static off_t size_while_held;
+static uint64_t fsyncs_while_held;
+static int answers_while_held;
+static void held_batches(uv_idle_t *h) {
+    const char *texts[2][3] = {{"a", "b", "c"}, {"d", "e", "f"}};
+    if (iterations < 2) {
+        for (int i = 0; i < 3; i++) write_and_wait(texts[iterations][i]);
+        if (iterations == 1) size_after_first = file_size(path_a);
+    } else {
+        size_while_held = file_size(path_a);
+        fsyncs_while_held = stats().fsyncs;
+        answers_while_held = nanswers;
+        for (int i = 0; i < POOL_THREADS; i++) uv_sem_post(&gate);
+        uv_idle_stop(h);
+    }
+    iterations++;
+}
+
+Test(commit, records_appended_during_an_fsync_are_written_when_the_next_starts) {
+    cr_assert_eq(uv_sem_init(&gate, 0), 0);
+    open_commit(KB_FSYNC_ALWAYS);
+    for (int i = 0; i < POOL_THREADS; i++)
+        cr_assert_eq(uv_queue_work(&loop, &blockers[i], block_thread, blocker_done), 0);
+    uv_idle_t idle;
+    uv_idle_init(&loop, &idle);
+    iterations = 0;
+    uv_idle_start(&idle, held_batches);
+    cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    cr_assert_eq(iterations, 3);
+    cr_assert_eq(size_after_first, 16 + 3 * (24 + 1), "a, b and c were written");
+    cr_assert_eq(size_while_held, size_after_first, "d, e and f waited for the fsync");
+    cr_assert_eq(fsyncs_while_held, 0);
+    cr_assert_eq(answers_while_held, 0);
+    cr_assert_eq(nanswers, 6);
+    for (int i = 0; i < 6; i++) {
+        cr_assert_eq(answers[i].seq, (uint64_t)i + 1);
+        cr_assert_eq(answers[i].status, 0);
+        cr_assert_eq(answers[i].fsyncs, i < 3 ? 1 : 2);
+    }
+    cr_assert_eq(stats().fsyncs, 2);
+    uv_close((uv_handle_t *)&idle, NULL);
+    close_commit();
+    uv_sem_destroy(&gate);
+    cr_assert_str_eq(records_of(path_a), "1:a;2:b;3:c;4:d;5:e;6:f;");
+}
+
 Test(commit, everysec_and_no_answer_at_once) {
     const kb_fsync_t policies[] = {KB_FSYNC_EVERYSEC, KB_FSYNC_NO};
     for (int p = 0; p < 2; p++) {

@@ -115,3 +115,34 @@ Test(log, timestamps_have_the_iso_form_and_the_current_second) {
     cr_assert(strstr(out, "Z level=info event=a n=1\n"), "%s", out);
     cr_assert(strstr(out, "Z level=warn event=b n=2\n"), "%s", out);
 }
+
+static void text_lines(void) {
+    kb_log_set_level(KB_LOG_INFO);
+    kb_log_text(KB_LOG_DEBUG, "hidden", "x=1", 3);
+    kb_log_text(KB_LOG_INFO, "request", "route=\"GET /healthz\" status=200 us=31 token=-  ", 47);
+    kb_log(KB_LOG_INFO, "request", "route=\"%s\" status=%d us=%.0f token=%s", "GET /healthz", 200,
+           31.0, "-");
+    char tail[2000];
+    memset(tail, 'a', sizeof tail);
+    kb_log_text(KB_LOG_WARN, "long", tail, sizeof tail);
+}
+
+/* A tail written by the caller makes the same line as kb_log's format;
+ * trailing spaces go, and a tail too long is cut to a 1 KiB line. */
+Test(log, a_written_tail_makes_the_same_line) {
+    char out[4096];
+    capture(out, sizeof out, text_lines);
+    cr_assert_null(strstr(out, "hidden"));
+    const char *want =
+        " level=info event=request route=\"GET /healthz\" status=200 us=31 token=-\n";
+    const char *first = strstr(out, want);
+    cr_assert_not_null(first, "%s", out);
+    cr_assert_not_null(strstr(first + 1, want), "kb_log gives the same line: %s", out);
+    const char *lng = strstr(out, "event=long aaa");
+    cr_assert_not_null(lng);
+    const char *line = lng;
+    while (line > out && line[-1] != '\n') line--;
+    const char *end = strchr(lng, '\n');
+    cr_assert_not_null(end);
+    cr_assert_eq(end - line + 1, 1024, "cut to 1023 bytes and the newline");
+}

@@ -34,6 +34,13 @@ Test(slots, invalid_names_and_indices) {
         "mon_mor",
         "sun_night",
         "monday_morning",
+        "m",
+        "mo",
+        "tue_a",
+        "wed_e",
+        "thu_xmorning",
+        "fri_Morning",
+        "sat_evenin",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         cr_assert_eq(kb_slot_parse(bad[i]), -1, "\"%s\" parsed", bad[i]);

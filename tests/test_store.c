@@ -47,6 +47,19 @@ Test(store, dates_parse_and_format) {
     cr_assert_eq(kb_date_parse("2028-02-29", &d), 0);
     kb_date_format(d, out);
     cr_assert_str_eq(out, "2028-02-29");
+    /* Every day the parser accepts formats back to its own text. */
+    for (int32_t day = KB_DATE_MIN; day <= KB_DATE_MAX; day++) {
+        kb_date_format(day, out);
+        int32_t back;
+        cr_assert_eq(kb_date_parse(out, &back), 0, "%s", out);
+        cr_assert_eq(back, day, "%s", out);
+    }
+    kb_date_format(KB_DATE_MIN, out);
+    cr_assert_str_eq(out, "1900-01-01");
+    kb_date_format(KB_DATE_MAX, out);
+    cr_assert_str_eq(out, "2200-12-31");
+    kb_date_format(-1, out);
+    cr_assert_str_eq(out, "1969-12-31");
     cr_assert_eq(kb_date_parse("2027-02-29", &d), KB_EINVAL);
     cr_assert_eq(kb_date_parse("2027-13-01", &d), KB_EINVAL);
     cr_assert_eq(kb_date_parse("2027-6-30", &d), KB_EINVAL);
