@@ -88,9 +88,10 @@ struct kb_batch {
     kb_imap_t cand_index;    /* (type << 32 | slot) -> candidate, checked by id */
     kb_dict_t cand_ids[2];   /* id -> candidate, per type */
     kb_assign_edge_t *edges; /* the current lists in batch order, for the solver */
-    size_t nedges;
-    size_t *eoff; /* per need: its list's first edge in edges */
-    uint8_t *chosen;
+    size_t nedges, capedges;
+    size_t *eoff;            /* per need: its list's first edge in edges */
+    uint8_t *chosen, *spare; /* the last answer; the one before (its memory) */
+    size_t capchosen, capspare;
     uint8_t *fresh;      /* per need: searched again since the last solve */
     kb_assign_t *solver; /* kept between rounds: each solve starts from the last */
     double total;
@@ -125,6 +126,7 @@ void kb_batch_free(kb_batch_t *b) {
     free(b->edges);
     free(b->eoff);
     free(b->chosen);
+    free(b->spare);
     free(b->fresh);
     kb_assign_free(b->solver);
     free(b->lost);
@@ -405,28 +407,30 @@ int kb_batch_step(kb_engine_t *e, kb_batch_t *b, uint64_t budget_ns, kb_fault_t 
 /* The current lists in batch order of their needs (each need's best
  * first), whatever order or round they were searched in; chosen carries
  * the last solve's answer over for the lists not searched again (the same
- * edges, moved), as the warm start wants it. */
+ * edges, moved), as the warm start wants it. The arrays are kept from
+ * round to round: fresh memory for 400k edges each round cost more than
+ * copying them. */
 static int solve_edges(kb_batch_t *b) {
     size_t n = 0;
     for (uint32_t k = 0; k < b->nneeds; k++) n += b->feasible[k];
-    kb_assign_edge_t *edges = malloc((n ? n : 1) * sizeof *edges);
-    uint8_t *chosen = calloc(n ? n : 1, 1);
-    if (!edges || !chosen) {
-        free(edges);
-        free(chosen);
+    if (grow((void **)&b->edges, &b->capedges, n ? n : 1, sizeof *b->edges) < 0 ||
+        grow((void **)&b->spare, &b->capspare, n ? n : 1, 1) < 0)
         return KB_ENOMEM;
-    }
+    memset(b->spare, 0, n);
     n = 0;
     for (uint32_t k = 0; k < b->nneeds; k++) {
-        memcpy(edges + n, b->raw + b->efirst[k], b->feasible[k] * sizeof *edges);
-        if (b->chosen && !b->fresh[k]) memcpy(chosen + n, b->chosen + b->eoff[k], b->feasible[k]);
+        memcpy(b->edges + n, b->raw + b->efirst[k], b->feasible[k] * sizeof *b->edges);
+        if (b->rounds > 0 && !b->fresh[k])
+            memcpy(b->spare + n, b->chosen + b->eoff[k], b->feasible[k]);
         b->eoff[k] = n;
         n += b->feasible[k];
     }
-    free(b->edges);
-    free(b->chosen);
-    b->edges = edges;
-    b->chosen = chosen;
+    uint8_t *last = b->chosen;
+    size_t caplast = b->capchosen;
+    b->chosen = b->spare;
+    b->capchosen = b->capspare;
+    b->spare = last;
+    b->capspare = caplast;
     b->nedges = n;
     return 0;
 }
@@ -436,10 +440,10 @@ int kb_batch_solve(kb_batch_t *b) {
     if (!capacity) return KB_ENOMEM;
     b->capacity = capacity;
     for (uint32_t j = 0; j < b->ncands; j++) b->capacity[j] = b->cands[j].capacity;
-    bool warm = b->chosen != NULL;
     if (solve_edges(b) < 0) return KB_ENOMEM;
     return kb_assign_resolve(b->solver, b->nneeds, b->count, b->ncands, b->capacity, b->edges,
-                             b->nedges, warm ? b->fresh : NULL, b->chosen, &b->total, b->price);
+                             b->nedges, b->rounds > 0 ? b->fresh : NULL, b->chosen, &b->total,
+                             b->price);
 }
 
 /* A cut list not shown harmless: what it left out might help. Scores are
