@@ -261,11 +261,12 @@ static void add_need(solver_t *sv, uint32_t i, double eps) {
         fill_arc(sv, node, (uint32_t)(2 * sv->nedges) + 2 * i, eps);
 }
 
-/* Gives candidate j back the units its arc j -> s gained while it has a
- * negative reduced cost (warm start, below): each time the cheapest cycle
- * through that arc, s ~> j -> s, is found by a backward search from j,
- * and the unit is routed along it while that gains more than eps. Every
- * other residual arc keeps a non-negative reduced cost, as in fill_arc. */
+/* Candidate j's arc j -> s, which the warm start (below) may leave with
+ * room at a negative reduced cost: while it has both, the cheapest cycle
+ * through it, s ~> j -> s, is found by a backward search from j, and a
+ * unit is routed along it if that gains more than eps; else the
+ * potentials move so that the arc costs at least -eps. Every other
+ * residual arc keeps a non-negative reduced cost, as in fill_arc. */
 static void repair_cand(solver_t *sv, uint32_t node, uint32_t out_arc, double eps) {
     while (sv->residual[out_arc] > 0 && sv->pot[node] - sv->pot[HUB] < -eps) {
         bool reached = shortest_path_from_hub(sv, node);
