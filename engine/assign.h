@@ -9,6 +9,7 @@
 #ifndef KB_ASSIGN_H
 #define KB_ASSIGN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,5 +45,33 @@ int kb_assign_solve(uint32_t nneeds, const uint32_t *count, uint32_t ncands,
 int kb_assign_solve_priced(uint32_t nneeds, const uint32_t *count, uint32_t ncands,
                            const uint32_t *capacity, const kb_assign_edge_t *edges, size_t nedges,
                            uint8_t *chosen, double *total, double *price);
+
+/* A solver kept between solves of an instance that grows by rounds (the
+ * batch's longer candidate lists, batch.c "Rounds"): the next solve starts
+ * from the last one's assignment and potentials instead of from nothing.
+ * Owned by the caller: kb_assign_new, then kb_assign_free. */
+typedef struct kb_assign kb_assign_t;
+
+int kb_assign_new(kb_assign_t **out); /* 0 or KB_ENOMEM */
+void kb_assign_free(kb_assign_t *as);
+
+/* kb_assign_solve_priced with as's memory and state. With fresh NULL, or
+ * when as has no earlier solve, it starts from nothing (the same answer
+ * as kb_assign_solve_priced). Otherwise it starts from the last solve with
+ * as (assign.c "Warm start"): fresh (nneeds entries) marks the needs whose
+ * edges or count changed since, chosen must hold on entry that solve's
+ * answer for the edges of the other needs (entries of fresh needs are
+ * ignored), and candidates may have been added after the last ones. The
+ * start is checked, in time linear in the instance, and dropped for a
+ * solve from nothing if it is not an optimal assignment of the instance
+ * without the fresh needs: whatever is passed, the answer is optimal.
+ * Among several optimal assignments the one picked can depend on the
+ * start. Retains nothing of the arguments. */
+int kb_assign_resolve(kb_assign_t *as, uint32_t nneeds, const uint32_t *count, uint32_t ncands,
+                      const uint32_t *capacity, const kb_assign_edge_t *edges, size_t nedges,
+                      const uint8_t *fresh, uint8_t *chosen, double *total, double *price);
+
+/* Whether the last kb_assign_resolve started from the one before. */
+bool kb_assign_was_warm(const kb_assign_t *as);
 
 #endif

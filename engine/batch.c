@@ -22,6 +22,10 @@
  * as with every list at limit_per_need: a list that stayed shorter was
  * proven, at the final solution, to leave out nothing that could help, so
  * a longer one would change nothing (ties aside).
+ * Each solve after the first starts from the last one's assignment and
+ * potentials (kb_assign_resolve, assign.c "Warm start"): only the needs
+ * searched again are taken out and added back with their longer lists,
+ * which is a small part of solving all of them again.
  *
  * Not freezing the API: bounded slices on the loop, then the solver on
  * the thread pool. The candidate lists need the store and the indexes,
@@ -84,8 +88,12 @@ struct kb_batch {
     kb_imap_t cand_index;    /* (type << 32 | slot) -> candidate, checked by id */
     kb_dict_t cand_ids[2];   /* id -> candidate, per type */
     kb_assign_edge_t *edges; /* the current lists in batch order, for the solver */
-    size_t nedges;
-    uint8_t *chosen;
+    size_t nedges, capedges;
+    size_t *eoff;            /* per need: its list's first edge in edges */
+    uint8_t *chosen, *spare; /* the last answer; the one before (its memory) */
+    size_t capchosen, capspare;
+    uint8_t *fresh;      /* per need: searched again since the last solve */
+    kb_assign_t *solver; /* kept between rounds: each solve starts from the last */
     double total;
     uint32_t rounds; /* solves so far */
     double *lost;    /* per need: the best score left out of a cut list, else 0 */
@@ -116,7 +124,11 @@ void kb_batch_free(kb_batch_t *b) {
     free(b->cands);
     free(b->capacity);
     free(b->edges);
+    free(b->eoff);
     free(b->chosen);
+    free(b->spare);
+    free(b->fresh);
+    kb_assign_free(b->solver);
     free(b->lost);
     free(b->price);
     kb_imap_free(&b->cand_index);
@@ -306,8 +318,11 @@ int kb_batch_new(kb_engine_t *e, const json_t *body, kb_batch_t **out, kb_fault_
     b->queue = malloc(n * sizeof *b->queue);
     b->lim = malloc(n * sizeof *b->lim);
     b->efirst = calloc(n, sizeof *b->efirst);
+    b->eoff = calloc(n, sizeof *b->eoff);
+    b->fresh = calloc(n, sizeof *b->fresh);
     if (!b->count || !b->feasible || !b->open || !b->lost || !b->price || !b->queue || !b->lim ||
-        !b->efirst || order_needs(e, b) < 0) {
+        !b->efirst || !b->eoff || !b->fresh || kb_assign_new(&b->solver) < 0 ||
+        order_needs(e, b) < 0) {
         kb_batch_free(b);
         return no_memory(f);
     }
@@ -390,34 +405,45 @@ int kb_batch_step(kb_engine_t *e, kb_batch_t *b, uint64_t budget_ns, kb_fault_t 
 }
 
 /* The current lists in batch order of their needs (each need's best
- * first), whatever order or round they were searched in. */
+ * first), whatever order or round they were searched in; chosen carries
+ * the last solve's answer over for the lists not searched again (the same
+ * edges, moved), as the warm start wants it. The arrays are kept from
+ * round to round: fresh memory for 400k edges each round cost more than
+ * copying them. */
 static int solve_edges(kb_batch_t *b) {
     size_t n = 0;
     for (uint32_t k = 0; k < b->nneeds; k++) n += b->feasible[k];
-    kb_assign_edge_t *edges = malloc((n ? n : 1) * sizeof *edges);
-    if (!edges) return KB_ENOMEM;
+    if (grow((void **)&b->edges, &b->capedges, n ? n : 1, sizeof *b->edges) < 0 ||
+        grow((void **)&b->spare, &b->capspare, n ? n : 1, 1) < 0)
+        return KB_ENOMEM;
+    memset(b->spare, 0, n);
     n = 0;
     for (uint32_t k = 0; k < b->nneeds; k++) {
-        memcpy(edges + n, b->raw + b->efirst[k], b->feasible[k] * sizeof *edges);
+        memcpy(b->edges + n, b->raw + b->efirst[k], b->feasible[k] * sizeof *b->edges);
+        if (b->rounds > 0 && !b->fresh[k])
+            memcpy(b->spare + n, b->chosen + b->eoff[k], b->feasible[k]);
+        b->eoff[k] = n;
         n += b->feasible[k];
     }
-    free(b->edges);
-    b->edges = edges;
+    uint8_t *last = b->chosen;
+    size_t caplast = b->capchosen;
+    b->chosen = b->spare;
+    b->capchosen = b->capspare;
+    b->spare = last;
+    b->capspare = caplast;
     b->nedges = n;
     return 0;
 }
 
 int kb_batch_solve(kb_batch_t *b) {
-    free(b->capacity);
-    free(b->chosen);
-    b->chosen = NULL;
-    b->capacity = malloc((b->ncands ? b->ncands : 1) * sizeof *b->capacity);
-    if (!b->capacity || solve_edges(b) < 0) return KB_ENOMEM;
-    b->chosen = calloc(b->nedges ? b->nedges : 1, 1);
-    if (!b->chosen) return KB_ENOMEM;
+    uint32_t *capacity = realloc(b->capacity, (b->ncands ? b->ncands : 1) * sizeof *capacity);
+    if (!capacity) return KB_ENOMEM;
+    b->capacity = capacity;
     for (uint32_t j = 0; j < b->ncands; j++) b->capacity[j] = b->cands[j].capacity;
-    return kb_assign_solve_priced(b->nneeds, b->count, b->ncands, b->capacity, b->edges, b->nedges,
-                                  b->chosen, &b->total, b->price);
+    if (solve_edges(b) < 0) return KB_ENOMEM;
+    return kb_assign_resolve(b->solver, b->nneeds, b->count, b->ncands, b->capacity, b->edges,
+                             b->nedges, b->rounds > 0 ? b->fresh : NULL, b->chosen, &b->total,
+                             b->price);
 }
 
 /* A cut list not shown harmless: what it left out might help. Scores are
@@ -428,11 +454,13 @@ static bool unproven(const kb_batch_t *b, uint32_t k) {
 
 int kb_batch_more(kb_batch_t *b) {
     b->nqueue = b->next = 0;
+    memset(b->fresh, 0, b->nneeds);
     for (uint32_t i = 0; i < b->nneeds; i++) {
         uint32_t k = b->order[i];
         if (!unproven(b, k) || b->lim[k] >= b->limit) continue;
         b->lim[k] = b->lim[k] > b->limit / GROWTH ? b->limit : b->lim[k] * GROWTH;
         b->queue[b->nqueue++] = k;
+        b->fresh[k] = 1;
     }
     b->rounds++;
     return b->nqueue > 0;

@@ -260,7 +260,7 @@ typedef struct arc {
 static void check_dual_certificate(const instance_t *in, const uint8_t *chosen, double total) {
     uint32_t nnodes = 1 + in->nneeds + in->ncands;
     uint32_t *used_need = calloc(in->nneeds, sizeof(uint32_t));
-    uint32_t *used_cand = calloc(in->ncands, sizeof(uint32_t));
+    uint32_t *used_cand = calloc(in->ncands + 1, sizeof(uint32_t));
     arc_t *arcs = malloc((2 * (in->nneeds + in->ncands) + in->nedges) * sizeof(arc_t));
     size_t narcs = 0;
     for (size_t e = 0; e < in->nedges; e++) {
@@ -297,7 +297,7 @@ static void check_dual_certificate(const instance_t *in, const uint8_t *chosen, 
     cr_assert(!changed, "negative cycle in the residual graph: not optimal");
 
     double dual = 0.0;
-    double *u = calloc(in->nneeds, sizeof(double)), *v = calloc(in->ncands, sizeof(double));
+    double *u = calloc(in->nneeds, sizeof(double)), *v = calloc(in->ncands + 1, sizeof(double));
     for (uint32_t i = 0; i < in->nneeds; i++) {
         u[i] = fmax(0.0, p[1 + i] - p[0]);
         dual += in->count[i] * u[i];
@@ -522,6 +522,301 @@ Test(assign, prices_prove_when_cut_lists_do_not_matter) {
     }
     cr_assert_gt(proven, 40, "proven %d, unproven %d", proven, unproven);
     cr_assert_gt(unproven, 40, "proven %d, unproven %d", proven, unproven);
+}
+
+/* ---- warm start across rounds ------------------------------------------ */
+
+/* A batch's rounds on a whole instance (edges sorted per need, best
+ * first): each round's instance holds each need's best lim[i] edges, with
+ * count cnt[i], and names candidates in the order the rounds first met
+ * them, so that later rounds add candidates after the earlier ones. */
+typedef struct rounds {
+    const instance_t *full;
+    size_t *first;      /* per need: its first edge in full */
+    uint32_t *len;      /* per need: its edges in full */
+    uint32_t *label;    /* full candidate -> index in the rounds, or UINT32_MAX */
+    uint32_t *capacity; /* per index */
+    uint32_t nseen;
+} rounds_t;
+
+static rounds_t rounds_new(const instance_t *full) {
+    rounds_t r = {full,
+                  calloc(full->nneeds + 1, sizeof(size_t)),
+                  calloc(full->nneeds + 1, sizeof(uint32_t)),
+                  malloc((full->ncands + 1) * sizeof(uint32_t)),
+                  malloc((full->ncands + 1) * sizeof(uint32_t)),
+                  0};
+    for (size_t e = full->nedges; e-- > 0;) {
+        r.first[full->edges[e].need] = e;
+        r.len[full->edges[e].need]++;
+    }
+    for (uint32_t j = 0; j < full->ncands; j++) r.label[j] = UINT32_MAX;
+    return r;
+}
+
+static void rounds_free(rounds_t *r) {
+    free(r->first);
+    free(r->len);
+    free(r->label);
+    free(r->capacity);
+}
+
+/* This round's instance (its arrays owned by the caller) and where each
+ * need's list starts in it (off). */
+static instance_t round_instance(rounds_t *r, const uint32_t *lim, const uint32_t *cnt,
+                                 size_t *off) {
+    const instance_t *full = r->full;
+    instance_t in = {full->nneeds,
+                     0,
+                     malloc((full->nneeds + 1) * sizeof(uint32_t)),
+                     NULL,
+                     malloc((full->nedges + 1) * sizeof(kb_assign_edge_t)),
+                     0};
+    for (uint32_t i = 0; i < full->nneeds; i++) {
+        in.count[i] = cnt[i];
+        off[i] = in.nedges;
+        for (uint32_t k = 0; k < lim[i] && k < r->len[i]; k++) {
+            kb_assign_edge_t ed = full->edges[r->first[i] + k];
+            if (r->label[ed.cand] == UINT32_MAX) {
+                r->capacity[r->nseen] = full->capacity[ed.cand];
+                r->label[ed.cand] = r->nseen++;
+            }
+            ed.cand = r->label[ed.cand];
+            in.edges[in.nedges++] = ed;
+        }
+    }
+    in.ncands = r->nseen;
+    in.capacity = malloc((in.ncands + 1) * sizeof(uint32_t));
+    memcpy(in.capacity, r->capacity, in.ncands * sizeof(uint32_t));
+    return in;
+}
+
+/* The warm solve of in against a cold one and the dual certificate: the
+ * same total, and as many needs served (the fairness rule). */
+static double check_warm(kb_assign_t *as, const instance_t *in, const uint8_t *fresh,
+                         uint8_t *chosen, double *price) {
+    double total = -1.0, cold_total = -1.0;
+    cr_assert_eq(kb_assign_resolve(as, in->nneeds, in->count, in->ncands, in->capacity, in->edges,
+                                   in->nedges, fresh, chosen, &total, price),
+                 0);
+    check_feasible(in, chosen, total);
+    check_pairs_distinct(in, chosen);
+    check_dual_certificate(in, chosen, total);
+    uint8_t *cold = malloc(in->nedges + 1);
+    cold_total = solve(in, cold);
+    cr_assert_float_eq(total, cold_total, 1e-9, "warm %.12f, cold %.12f", total, cold_total);
+    uint32_t served[2] = {0, 0};
+    for (uint32_t i = 0; i < in->nneeds; i++) {
+        bool warm_has = false, cold_has = false;
+        for (size_t e = 0; e < in->nedges; e++) {
+            if (in->edges[e].need != i) continue;
+            warm_has |= chosen[e];
+            cold_has |= cold[e];
+        }
+        served[0] += warm_has;
+        served[1] += cold_has;
+    }
+    cr_assert_eq(served[0], served[1], "warm serves %u needs, cold %u", served[0], served[1]);
+    free(cold);
+    return total;
+}
+
+/* Runs rounds on full as a batch would: first lists of 0-2 edges, then
+ * some needs' lists grow (and sometimes their count changes) and the
+ * solve starts from the last one. Returns the rounds that started warm;
+ * with lp, the last round is also checked against the LP oracle. */
+static int warm_rounds(instance_t *full, int nrounds, bool lp) {
+    qsort(full->edges, full->nedges, sizeof *full->edges, cmp_edge_desc);
+    rounds_t r = rounds_new(full);
+    uint32_t n = full->nneeds, *lim = calloc(n, sizeof *lim), *cnt = calloc(n, sizeof *cnt);
+    size_t *off = calloc(n, sizeof *off), *prev_off = calloc(n, sizeof *prev_off);
+    uint8_t *fresh = calloc(n, 1), *prev = NULL;
+    double *price = malloc(n * sizeof *price);
+    for (uint32_t i = 0; i < n; i++) {
+        lim[i] = rnd(3);
+        cnt[i] = full->count[i];
+    }
+    kb_assign_t *as;
+    cr_assert_eq(kb_assign_new(&as), 0);
+    int warm = 0;
+    for (int round = 0; round < nrounds; round++) {
+        if (round > 0) {
+            for (uint32_t i = 0; i < n; i++) {
+                fresh[i] = rnd(3) == 0;
+                if (!fresh[i]) continue;
+                lim[i] += 1 + rnd(4);
+                if (rnd(4) == 0) cnt[i] = rnd(4);
+            }
+        }
+        instance_t in = round_instance(&r, lim, cnt, off);
+        uint8_t *chosen = calloc(in.nedges + 1, 1);
+        /* The last answer, moved to where each unchanged list now is. */
+        for (uint32_t i = 0; round > 0 && i < n; i++)
+            if (!fresh[i])
+                memcpy(chosen + off[i], prev + prev_off[i], lim[i] < r.len[i] ? lim[i] : r.len[i]);
+        check_warm(as, &in, round > 0 ? fresh : NULL, chosen, price);
+        warm += kb_assign_was_warm(as);
+        if (lp && round == nrounds - 1) {
+            double total = 0.0;
+            for (size_t e = 0; e < in.nedges; e++) total += chosen[e] ? in.edges[e].score : 0.0;
+            cr_assert_float_eq(total, lp_optimum(&in), 1e-6);
+        }
+        free(prev);
+        prev = chosen;
+        memcpy(prev_off, off, n * sizeof *off);
+        free(in.count);
+        free(in.capacity);
+        free(in.edges);
+    }
+    kb_assign_free(as);
+    free(prev);
+    free(price);
+    free(fresh);
+    free(prev_off);
+    free(off);
+    free(cnt);
+    free(lim);
+    rounds_free(&r);
+    return warm;
+}
+
+Test(assign, warm_rounds_match_cold_solves_and_exhaustive_search) {
+    int warm = 0, rounds = 0;
+    for (int c = 0; c < 400; c++) {
+        instance_t full = random_instance(1 + rnd(6), 1 + rnd(6), 5, 3, 3, c % 3 == 0);
+        if (full.nedges > 18) full.nedges = 18; /* keep the search small */
+        double best = exhaustive_optimum(&full);
+        warm += warm_rounds(&full, 4, false);
+        rounds += 3;
+        /* Once every list is whole, the rounds must reach the optimum. */
+        kb_assign_t *as;
+        cr_assert_eq(kb_assign_new(&as), 0);
+        uint8_t chosen[32];
+        double total;
+        cr_assert_eq(kb_assign_resolve(as, full.nneeds, full.count, full.ncands, full.capacity,
+                                       full.edges, full.nedges, NULL, chosen, &total, NULL),
+                     0);
+        cr_assert_float_eq(total, best, 1e-9);
+        kb_assign_free(as);
+        instance_free(&full);
+    }
+    /* Every round after the first starts warm: the start it is given is
+     * the last answer, which the check must accept. */
+    cr_assert_eq(warm, rounds);
+}
+
+Test(assign, warm_rounds_match_cold_solves_on_medium_instances) {
+    int warm = 0;
+    for (int c = 0; c < 12; c++) {
+        /* Contested (few candidates, capacity 1-2) and spread instances. */
+        instance_t full = c % 2 ? random_instance(200, 300, 16, 3, 3, c % 4 == 1)
+                                : random_instance(300, 60, 8, 2, 2, c % 4 == 2);
+        warm += warm_rounds(&full, 5, false);
+        instance_free(&full);
+    }
+    cr_assert_eq(warm, 12 * 4);
+}
+
+Test(assign, warm_rounds_match_lp_oracle, .timeout = 120) {
+    for (int c = 0; c < 3; c++) {
+        rng = 0x3A3A5EEDULL * (uint64_t)(c + 1);
+        instance_t full = random_instance(200, 300, 12, 2, 3, c == 2);
+        cr_assert_eq(warm_rounds(&full, 4, true), 3);
+        instance_free(&full);
+    }
+}
+
+Test(assign, a_start_that_is_not_the_last_answer_is_dropped) {
+    /* Random chosen flags instead of the last answer: whether the check
+     * takes the start or drops it, the answer is the cold one; and it must
+     * drop some, or it checks nothing. */
+    int dropped = 0;
+    for (int c = 0; c < 200; c++) {
+        instance_t in = random_instance(2 + rnd(30), 2 + rnd(30), 6, 2, 2, c % 2 == 0);
+        kb_assign_t *as;
+        cr_assert_eq(kb_assign_new(&as), 0);
+        uint8_t *chosen = malloc(in.nedges + 1), *fresh = calloc(in.nneeds, 1);
+        double total;
+        cr_assert_eq(kb_assign_resolve(as, in.nneeds, in.count, in.ncands, in.capacity, in.edges,
+                                       in.nedges, NULL, chosen, &total, NULL),
+                     0);
+        for (size_t e = 0; e < in.nedges; e++)
+            if (rnd(4) == 0) chosen[e] ^= 1;
+        for (uint32_t i = 0; i < in.nneeds; i++) fresh[i] = rnd(4) == 0;
+        check_warm(as, &in, fresh, chosen, NULL);
+        dropped += !kb_assign_was_warm(as);
+        free(fresh);
+        free(chosen);
+        kb_assign_free(as);
+        instance_free(&in);
+    }
+    cr_assert_gt(dropped, 20);
+}
+
+Test(assign, warm_prices_prove_when_cut_lists_do_not_matter) {
+    /* As prices_prove_when_cut_lists_do_not_matter, with the prices of a
+     * warm round: the batch trusts them to end its rounds. */
+    int proven = 0, unproven = 0;
+    for (int c = 0; c < 300; c++) {
+        instance_t full = random_instance(2 + rnd(40), 2 + rnd(40), 8, 2, 3, c % 3 == 0);
+        qsort(full.edges, full.nedges, sizeof *full.edges, cmp_edge_desc);
+        rounds_t r = rounds_new(&full);
+        uint32_t n = full.nneeds, *lim = calloc(n, sizeof *lim);
+        size_t *off = calloc(n, sizeof *off), *off0 = calloc(n, sizeof *off0);
+        uint8_t *fresh = calloc(n, 1);
+        double *price = malloc(n * sizeof *price), total;
+        for (uint32_t i = 0; i < n; i++) lim[i] = 1;
+        instance_t first = round_instance(&r, lim, full.count, off0);
+        kb_assign_t *as;
+        cr_assert_eq(kb_assign_new(&as), 0);
+        uint8_t *chosen0 = malloc(first.nedges + 1);
+        cr_assert_eq(kb_assign_resolve(as, n, first.count, first.ncands, first.capacity,
+                                       first.edges, first.nedges, NULL, chosen0, &total, price),
+                     0);
+        /* Lists whose cut is not proven harmless grow, as in batch.c. */
+        for (uint32_t i = 0; i < n; i++) {
+            bool cut = r.len[i] > 1,
+                 harmless = !cut || full.edges[r.first[i] + 1].score <= price[i] + KB_ASSIGN_EPS;
+            fresh[i] = !harmless;
+            if (fresh[i]) lim[i] = 3;
+        }
+        instance_t second = round_instance(&r, lim, full.count, off);
+        uint8_t *chosen = calloc(second.nedges + 1, 1);
+        for (uint32_t i = 0; i < n; i++)
+            if (!fresh[i] && r.len[i] > 0) chosen[off[i]] = chosen0[off0[i]];
+        double warm_total = check_warm(as, &second, fresh, chosen, price);
+        cr_assert(kb_assign_was_warm(as));
+        bool ok = true;
+        for (uint32_t i = 0; i < n; i++)
+            if (r.len[i] > lim[i] &&
+                full.edges[r.first[i] + lim[i]].score > price[i] + KB_ASSIGN_EPS)
+                ok = false;
+        uint8_t *whole = malloc(full.nedges + 1);
+        double best = solve(&full, whole);
+        if (ok) {
+            proven++;
+            cr_assert_float_eq(warm_total, best, 1e-6, "case %d: warm %.9f, whole %.9f", c,
+                               warm_total, best);
+        } else {
+            unproven++;
+            cr_assert_leq(warm_total, best + 1e-9);
+        }
+        kb_assign_free(as);
+        free(whole);
+        free(chosen);
+        free(chosen0);
+        free(price);
+        free(fresh);
+        free(off);
+        free(off0);
+        free(lim);
+        instance_free(&first);
+        instance_free(&second);
+        rounds_free(&r);
+        instance_free(&full);
+    }
+    cr_assert_gt(proven, 30, "proven %d, unproven %d", proven, unproven);
+    cr_assert_gt(unproven, 30, "proven %d, unproven %d", proven, unproven);
 }
 
 /* ---- batch steps on a changing engine ----------------------------------- */
