@@ -149,16 +149,25 @@ uint32_t kb_cell_count(const kb_cell_t *c, uint32_t key) {
     return n;
 }
 
-unsigned kb_cell_rows(const kb_cell_t *c, const uint32_t *keys, unsigned n, uint32_t flag,
-                      const uint64_t **rows) {
-    uint32_t i = n ? key_pos(c, keys[0] | flag) : 0;
-    unsigned found = 0;
-    for (unsigned k = 0; k < n && i < c->nkeys; k++) {
-        uint32_t key = keys[k] | flag;
-        while (i < c->nkeys && c->keys[i] < key) i++;
-        if (i < c->nkeys && c->keys[i] == key) rows[found++] = row(c, i);
+void kb_cell_find(const kb_cell_t *c, const uint32_t *keys, unsigned n, const uint64_t **rows) {
+    uint32_t lo = 0;
+    for (unsigned k = 0; k < n; k++) {
+        /* Gallop from where the last key was: the keys asked for are few
+         * and spread over the cell's, so each is a short step ahead. */
+        uint32_t step = 1, hi = lo;
+        while (hi < c->nkeys && c->keys[hi] < keys[k]) {
+            lo = hi + 1;
+            hi += step;
+            step *= 2;
+        }
+        if (hi > c->nkeys) hi = c->nkeys;
+        while (lo < hi) {
+            uint32_t mid = (lo + hi) / 2;
+            if (c->keys[mid] < keys[k]) lo = mid + 1;
+            else hi = mid;
+        }
+        rows[k] = lo < c->nkeys && c->keys[lo] == keys[k] ? row(c, lo) : NULL;
     }
-    return found;
 }
 
 static void set_bit(uint64_t *b, uint32_t pos) { b[pos / 64] |= 1ull << (pos % 64); }

@@ -144,11 +144,10 @@ void kb_index_remove(kb_index_t *ix, uint32_t slot, double lat, double lon, cons
 const uint64_t *kb_cell_bits(const kb_cell_t *c, uint32_t key);
 /* How many members of c have key. */
 uint32_t kb_cell_count(const kb_cell_t *c, uint32_t key);
-/* The bitmaps of those of the n keys[i] | flag (which must ascend) that
- * some member of c ever had, into rows; returns how many. One merge
- * through the cell's keys instead of a search per key. */
-unsigned kb_cell_rows(const kb_cell_t *c, const uint32_t *keys, unsigned n, uint32_t flag,
-                      const uint64_t **rows);
+/* The bitmap of each of the n keys (which must ascend) in c, or NULL where
+ * no member ever had it, into rows: kb_cell_bits for them all, in one
+ * pass through the cell's keys. */
+void kb_cell_find(const kb_cell_t *c, const uint32_t *keys, unsigned n, const uint64_t **rows);
 
 void kb_index_search_init(kb_index_search_t *s);
 void kb_index_search_free(kb_index_search_t *s);

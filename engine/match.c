@@ -120,14 +120,68 @@ typedef struct term {
     double weight; /* share of the score, already divided by the weight sum */
 } term_t;
 
+/* Keys whose rows a cell is asked for: active, required skills, the
+ * certificate, languages, slots and the terms (the slots twice). */
+#define MAX_KEYS (1 + KB_CODEC_TOKENS_MAX + 1 + KB_CODEC_TOKENS_MAX + KB_SLOT_COUNT + 1 + MAX_TERMS)
+
 typedef struct plan {
     term_t terms[MAX_TERMS]; /* lightest first */
     int nterms;
-    uint32_t slots[KB_SLOT_COUNT + 1]; /* keys of a shared time slot or none listed */
-    unsigned nslots;
     double fixed; /* bound of every non-term, non-distance part */
     double wdist; /* distance weight share */
+    /* Every key whose row a cell is asked for, ascending and distinct, so
+     * that one pass through a cell's keys finds them all; the rest are
+     * indices into it. */
+    uint32_t keys[MAX_KEYS];
+    unsigned nkeys;
+    uint8_t every[2 + KB_CODEC_TOKENS_MAX]; /* rows a passing member is in all of */
+    uint8_t langs[KB_CODEC_TOKENS_MAX];     /* ... one of: a language */
+    uint8_t slots[KB_SLOT_COUNT + 1];       /* ... one of: a shared slot or none listed */
+    uint8_t term_key[MAX_TERMS];            /* the row of terms[i] */
+    unsigned nevery, nlangs, nslots;
 } plan_t;
+
+static int cmp_key(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The index of key in p->keys, which has it. */
+static uint8_t key_index(const plan_t *p, uint32_t key) {
+    const uint32_t *k = bsearch(&key, p->keys, p->nkeys, sizeof key, cmp_key);
+    return (uint8_t)(k - p->keys);
+}
+
+/* Fills p->keys and the indices into it. */
+static void plan_keys(const kb_query_t *q, int type, plan_t *p) {
+    const kb_need_t *n = q->need;
+    uint32_t every[2 + KB_CODEC_TOKENS_MAX], slots[KB_SLOT_COUNT + 1];
+    unsigned nevery = 0, nslots = 0, nk = 0;
+    every[nevery++] = KB_INDEX_ACTIVE;
+    for (unsigned i = 0; i < n->skills_required.n; i++) every[nevery++] = n->skills_required.ids[i];
+    if (type == KB_VOLUNTEER && n->person_age < 15) every[nevery++] = KB_INDEX_CERT;
+    if (n->avail) {
+        for (int i = 0; i < KB_SLOT_COUNT; i++)
+            if (n->avail & (1u << i)) slots[nslots++] = KB_INDEX_SLOT | (uint32_t)i;
+        slots[nslots++] = KB_INDEX_NO_SLOTS;
+    }
+    for (unsigned i = 0; i < nevery; i++) p->keys[nk++] = every[i];
+    for (unsigned i = 0; i < n->langs.n; i++) p->keys[nk++] = n->langs.ids[i] | KB_INDEX_LANG;
+    for (unsigned i = 0; i < nslots; i++) p->keys[nk++] = slots[i];
+    for (int i = 0; i < p->nterms; i++) p->keys[nk++] = p->terms[i].key;
+    qsort(p->keys, nk, sizeof p->keys[0], cmp_key);
+    p->nkeys = 0;
+    for (unsigned i = 0; i < nk; i++)
+        if (i == 0 || p->keys[i] != p->keys[p->nkeys - 1]) p->keys[p->nkeys++] = p->keys[i];
+    for (unsigned i = 0; i < nevery; i++) p->every[i] = key_index(p, every[i]);
+    for (unsigned i = 0; i < n->langs.n; i++)
+        p->langs[i] = key_index(p, n->langs.ids[i] | KB_INDEX_LANG);
+    for (unsigned i = 0; i < nslots; i++) p->slots[i] = key_index(p, slots[i]);
+    for (int i = 0; i < p->nterms; i++) p->term_key[i] = key_index(p, p->terms[i].key);
+    p->nevery = nevery;
+    p->nlangs = n->langs.n;
+    p->nslots = nslots;
+}
 
 static int cmp_term(const void *a, const void *b) {
     const term_t *x = a, *y = b;
@@ -135,19 +189,13 @@ static int cmp_term(const void *a, const void *b) {
     return (x->key > y->key) - (x->key < y->key);
 }
 
-/* Terms of q for candidates of the given type, and the keys of the time
- * slots one of which a candidate must share (or list none). */
+/* Terms of q for candidates of the given type, and the keys of the rows
+ * to look up in a cell. */
 static void make_plan(const kb_query_t *q, int type, plan_t *p) {
     const kb_need_t *n = q->need;
     const double *w = q->weights.w;
     double W = q->wsum;
     p->nterms = 0;
-    p->nslots = 0;
-    if (n->avail) {
-        for (int i = 0; i < KB_SLOT_COUNT; i++)
-            if (n->avail & (1u << i)) p->slots[p->nslots++] = KB_INDEX_SLOT | (uint32_t)i;
-        p->slots[p->nslots++] = KB_INDEX_NO_SLOTS;
-    }
     p->wdist = w[KB_C_DISTANCE] / W;
     p->fixed = (w[KB_C_AGE] + w[KB_C_LOAD]) / W;
     if (n->skills_wanted.n) {
@@ -176,6 +224,7 @@ static void make_plan(const kb_query_t *q, int type, plan_t *p) {
         p->fixed += w[KB_C_EXPERIENCE] / W;
     }
     qsort(p->terms, (size_t)p->nterms, sizeof p->terms[0], cmp_term);
+    plan_keys(q, type, p);
 }
 
 static void check_one(kb_matcher_t *m, const kb_query_t *q, int type, uint32_t slot,
@@ -262,9 +311,11 @@ static int scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, i
                 check_one(m, q, type, cell->members[pos], out, false);
         return 0;
     }
+    const uint64_t *rows[MAX_KEYS];
+    kb_cell_find(cell, plan->keys, plan->nkeys, rows);
     cell_terms_t ct = {.n = 0};
     for (int i = plan->nterms - 1; i >= 0; i--) {
-        const uint64_t *b = kb_cell_bits(cell, plan->terms[i].key);
+        const uint64_t *b = rows[plan->term_key[i]];
         if (!b) continue;
         ct.bits[ct.n] = b;
         ct.weight[ct.n++] = plan->terms[i].weight;
@@ -278,17 +329,13 @@ static int scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, i
     const uint64_t *every[2 + KB_CODEC_TOKENS_MAX], *langs[KB_CODEC_TOKENS_MAX],
         *slots[KB_SLOT_COUNT + 1];
     unsigned nevery = 0, nlangs = 0, nslots = 0;
-    if (!(every[nevery++] = kb_cell_bits(cell, KB_INDEX_ACTIVE))) return 0;
-    for (unsigned i = 0; i < need->skills_required.n; i++)
-        if (!(every[nevery++] = kb_cell_bits(cell, need->skills_required.ids[i]))) return 0;
-    if (type == KB_VOLUNTEER && need->person_age < 15 &&
-        !(every[nevery++] = kb_cell_bits(cell, KB_INDEX_CERT)))
-        return 0;
-    if (need->langs.n &&
-        !(nlangs = kb_cell_rows(cell, need->langs.ids, need->langs.n, KB_INDEX_LANG, langs)))
-        return 0;
-    if (plan->nslots && !(nslots = kb_cell_rows(cell, plan->slots, plan->nslots, 0, slots)))
-        return 0;
+    for (unsigned i = 0; i < plan->nevery; i++)
+        if (!(every[nevery++] = rows[plan->every[i]])) return 0;
+    for (unsigned i = 0; i < plan->nlangs; i++)
+        if (rows[plan->langs[i]]) langs[nlangs++] = rows[plan->langs[i]];
+    for (unsigned i = 0; i < plan->nslots; i++)
+        if (rows[plan->slots[i]]) slots[nslots++] = rows[plan->slots[i]];
+    if ((plan->nlangs && !nlangs) || (plan->nslots && !nslots)) return 0;
 
     /* A word of 64 positions at a time: the rows are read once, and the
      * k-th score the terms must make up is the latest (it rises as the

@@ -385,23 +385,31 @@ Test(index, adding_a_cell_at_once_equals_adding_one_by_one) {
     kb_index_free(&one);
 }
 
-Test(index, rows_of_sorted_keys_are_the_bitmaps_the_cell_has) {
+Test(index, find_gives_each_sorted_key_the_bitmap_kb_cell_bits_does) {
     const uint32_t k1[] = {2, 5 | KB_INDEX_LANG}, k2[] = {3, 7 | KB_INDEX_LANG},
                    k3[] = {2, 3, 9 | KB_INDEX_LANG};
     add(1, 55.681, 12.571, k1, 2);
     add(2, 55.681, 12.571, k2, 2);
     add(3, 55.681, 12.571, k3, 3);
     const kb_cell_t *c = cell_of(1);
-    const uint64_t *rows[3];
-    const uint32_t skills[] = {2, 4}, langs[] = {5, 7, 8}, none[] = {4, 6};
-    cr_assert_eq(kb_cell_rows(c, skills, 2, 0, rows), 1, "only skill 2 is in the cell");
-    cr_assert_eq(rows[0], kb_cell_bits(c, 2));
-    cr_assert_eq(rows[0][0], (1u << 0) | (1u << 2), "members 1 and 3 have skill 2");
-    cr_assert_eq(kb_cell_rows(c, langs, 3, KB_INDEX_LANG, rows), 2);
-    cr_assert_eq(rows[0][0], 1u << 0, "member 1 speaks 5");
-    cr_assert_eq(rows[1][0], 1u << 1, "member 2 speaks 7");
-    cr_assert_eq(kb_cell_rows(c, none, 2, 0, rows), 0);
-    cr_assert_eq(kb_cell_rows(c, langs, 3, 0, rows), 0, "skills 5, 7, 8 are not languages");
+    const uint64_t *rows[30];
+    const uint32_t keys[] = {1, 2, 4, 5, 7 | KB_INDEX_LANG, 8 | KB_INDEX_LANG, 9 | KB_INDEX_LANG};
+    kb_cell_find(c, keys, 7, rows);
+    cr_assert_eq(rows[1][0], (1u << 0) | (1u << 2), "members 1 and 3 have skill 2");
+    cr_assert_eq(rows[4][0], 1u << 1, "member 2 speaks 7");
+    cr_assert_eq(rows[6][0], 1u << 2, "member 3 speaks 9");
+    cr_assert_null(rows[0]);
+    cr_assert_null(rows[2]);
+    cr_assert_null(rows[3], "5 is a language, not a skill");
+    cr_assert_null(rows[5]);
+    /* Against the one-key lookup, over a cell with many keys. */
+    uint32_t many[40], probe[30];
+    for (uint32_t i = 0; i < 40; i++) many[i] = 3 * i + 100;
+    add(4, 55.681, 12.571, many, 40);
+    for (uint32_t i = 0; i < 30; i++) probe[i] = 4 * i + 98; /* some hit, some miss */
+    kb_cell_find(c, probe, 30, rows);
+    for (uint32_t i = 0; i < 30; i++)
+        cr_assert_eq(rows[i], kb_cell_bits(c, probe[i]), "key %u", probe[i]);
 }
 
 Test(index, positions_are_reused_and_keep_their_hot_records) {
