@@ -5,7 +5,6 @@
  * the ones an fsync covers pops from the front. The fsync starts from a
  * uv_check handle, which runs right after the loop has handled the I/O of
  * an iteration: every write read in that iteration is in the batch. */
-#define _GNU_SOURCE /* fallocate and FALLOC_FL_KEEP_SIZE */
 #include "commit.h"
 
 #include <errno.h>
@@ -53,12 +52,19 @@ struct kb_commit {
      * bytes of the journal (j->size and j->last_seq count them). */
     uint8_t *buf;
     size_t pending, bufcap;
-    uint64_t reserved;   /* the file has space allocated up to here */
+    uint64_t reserved;   /* the file is this long: zeros from its records' end */
     uint64_t size_limit; /* RLIMIT_FSIZE when made */
-    bool write_through;  /* the file system cannot reserve space */
 };
 
-/* Space is reserved ahead of the journal in steps of this size. */
+/* Under "always" the journal file is made longer ahead of its records in
+ * steps of this size, by writing zeros; the records then overwrite them.
+ * An fdatasync of data written over blocks the file already has, within
+ * its size, flushes the data alone: on ext4 that spares each batch a
+ * journal commit for the new size and block map (fallocate'd space, the
+ * former way, still needs one to mark its blocks written). Measured on
+ * this machine's disk: 0.46-0.52 ms per fdatasync of ~10 KB against
+ * 0.91-1.02 ms (bench/README.md). Recovery reads the zeros as the clean
+ * end of the journal (journal.h). */
 #define RESERVE_STEP (4u << 20)
 
 static void work_cb(uv_work_t *w) {
@@ -116,13 +122,14 @@ static int flush_pending(kb_commit_t *c) {
     uint64_t at = j->size - c->pending;
     size_t done = 0;
     while (done < c->pending) {
-        ssize_t w = write(j->fd, c->buf + done, c->pending - done);
+        ssize_t w = pwrite(j->fd, c->buf + done, c->pending - done, (off_t)(at + done));
         if (w < 0 && errno == EINTR) continue;
         if (w <= 0) {
             int err = w < 0 ? errno : EIO;
             /* Cut a partial write; if that fails too, recovery cuts it. */
             int cut = ftruncate(j->fd, (off_t)at);
             (void)cut;
+            c->reserved = at;
             c->pending = 0;
             fail(c, err);
             errno = err;
@@ -134,28 +141,36 @@ static int flush_pending(kb_commit_t *c) {
     return 0;
 }
 
-/* Makes sure the file has space for its first end bytes: a step ahead at
- * a time, or just what is needed when the step does not fit. KB_EIO with
- * errno ENOSPC (or what fallocate said) if the disk has no room; sets
- * write_through where the file system cannot reserve. */
+/* Makes sure the file is at least end bytes long, zeros after its
+ * records: a step ahead at a time, or as far as the disk and the size
+ * limit allow when the step does not fit. KB_EIO with errno ENOSPC (or
+ * what pwrite said) if not even end fits; the zeros written stay, and the
+ * file is as long as they reach. */
 static int reserve_for(kb_commit_t *c, uint64_t end) {
+    static const uint8_t zeros[64 * 1024];
     if (end <= c->reserved) return 0;
     uint64_t want = end + RESERVE_STEP;
     if (want > c->size_limit) want = c->size_limit;
-    off_t from = (off_t)c->reserved;
-    if (fallocate(c->j->fd, FALLOC_FL_KEEP_SIZE, from, (off_t)(want - c->reserved)) == 0) {
-        c->reserved = want;
-        return 0;
+    while (c->reserved < want) {
+        uint64_t n = want - c->reserved;
+        if (n > sizeof zeros) n = sizeof zeros;
+        ssize_t w = pwrite(c->j->fd, zeros, (size_t)n, (off_t)c->reserved);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            if (w == 0) errno = ENOSPC;
+            break;
+        }
+        c->reserved += (uint64_t)w;
     }
-    if (errno == EOPNOTSUPP || errno == ENOSYS) {
-        c->write_through = true;
-        return 0;
-    }
-    if (fallocate(c->j->fd, FALLOC_FL_KEEP_SIZE, from, (off_t)(end - c->reserved)) == 0) {
+    return c->reserved >= end ? 0 : KB_EIO;
+}
+
+/* Cuts the zeros after the records written, so that a journal at rest ends
+ * at its last record. Recovery would cut them too; this is tidiness. */
+static void trim(kb_commit_t *c) {
+    uint64_t end = c->j->size - c->pending;
+    if (c->policy == KB_FSYNC_ALWAYS && c->reserved > end && ftruncate(c->j->fd, (off_t)end) == 0)
         c->reserved = end;
-        return 0;
-    }
-    return KB_EIO;
 }
 
 static void start(kb_commit_t *c);
@@ -243,7 +258,7 @@ const kb_journal_t *kb_commit_journal(const kb_commit_t *c) { return c->j; }
  * write(2) per iteration instead of one per record is a large part of an
  * upsert's cost. Everything that can refuse a record is decided here,
  * before the engine applies it: the size limit, and room on the disk
- * (reserved ahead with fallocate). Under "everysec" and "no" an answer
+ * (zeros written ahead, reserve_for). Under "everysec" and "no" an answer
  * goes out at once, so the record must be in the file first. */
 static int append_pending(kb_commit_t *c, uint32_t kind, const void *payload, uint32_t len) {
     kb_journal_t *j = c->j;
@@ -254,7 +269,6 @@ static int append_pending(kb_commit_t *c, uint32_t kind, const void *payload, ui
         return KB_EIO;
     }
     if (reserve_for(c, end) < 0) return KB_EIO;
-    if (c->write_through) return 1;
     if (c->pending + rec > c->bufcap) {
         size_t cap = c->bufcap ? c->bufcap : 65536;
         while (cap < c->pending + rec) cap *= 2;
@@ -278,15 +292,12 @@ int kb_commit_append(kb_commit_t *c, uint32_t kind, const void *payload, uint32_
         return KB_EIO;
     }
     if (len > KB_JREC_MAX) return KB_EINVAL;
-    int rc = c->policy == KB_FSYNC_ALWAYS && !c->write_through
-                 ? append_pending(c, kind, payload, len)
-                 : 1;
-    if (rc < 0) return rc;
-    if (rc == 1) { /* written now */
+    int rc;
+    if (c->policy == KB_FSYNC_ALWAYS) {
+        if ((rc = append_pending(c, kind, payload, len)) < 0) return rc;
+    } else {
         uint64_t seq;
-        if ((rc = flush_pending(c)) < 0 ||
-            (rc = kb_journal_append(c->j, kind, payload, len, &seq)) < 0)
-            return rc;
+        if ((rc = kb_journal_append(c->j, kind, payload, len, &seq)) < 0) return rc;
     }
     c->stats.records++;
     /* Under "everysec" and "no" a record counts as durable once written. */
@@ -348,6 +359,7 @@ int kb_commit_flush(kb_commit_t *c) {
 int kb_commit_switch(kb_commit_t *c, const kb_journal_t *next) {
     int rc = kb_commit_flush(c);
     if (rc < 0) return rc;
+    trim(c);
     /* An fsync still running on the old file keeps its descriptor. */
     if (c->inflight) c->retired_fd = c->j->fd;
     else close(c->j->fd);
@@ -368,6 +380,7 @@ static void on_closed(uv_handle_t *h) {
 }
 
 void kb_commit_close(kb_commit_t *c) {
+    if (!c->failed) trim(c);
     c->closing = true;
     release(c, KB_EIO);
     uv_close((uv_handle_t *)&c->check, on_closed);

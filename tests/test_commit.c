@@ -200,7 +200,7 @@ static void blocker_done(uv_work_t *w, int status) {
     (void)w;
     (void)status;
 }
-static off_t file_size(const char *path);
+static off_t data_size(const char *path);
 /* What the third iteration saw; asserted once the pool is free again (a
  * failed assert with its threads held would hang the test's exit). */
 static off_t size_while_held;
@@ -210,9 +210,9 @@ static void held_batches(uv_idle_t *h) {
     const char *texts[2][3] = {{"a", "b", "c"}, {"d", "e", "f"}};
     if (iterations < 2) {
         for (int i = 0; i < 3; i++) write_and_wait(texts[iterations][i]);
-        if (iterations == 1) size_after_first = file_size(path_a);
+        if (iterations == 1) size_after_first = data_size(path_a);
     } else {
-        size_while_held = file_size(path_a);
+        size_while_held = data_size(path_a);
         fsyncs_while_held = stats().fsyncs;
         answers_while_held = nanswers;
         for (int i = 0; i < POOL_THREADS; i++) uv_sem_post(&gate);
@@ -331,19 +331,21 @@ Test(commit, close_answers_waiters_with_eio) {
     cr_assert_eq(uv_loop_close(&loop), 0);
 }
 
-/* Fault injection: the journal's descriptor becomes a pipe, on which
- * fdatasync fails. The waiter gets KB_EIO, the owner hears once, and
- * nothing more is accepted. */
-static int pipe_fds[2];
-static void write_to_a_pipe(void) {
+/* Fault injection: the journal's descriptor becomes /dev/null, which
+ * takes writes at any offset but on which fdatasync fails (EINVAL). The
+ * waiter gets KB_EIO, the owner hears once, and nothing more is
+ * accepted. */
+static int null_fd;
+static void write_to_dev_null(void) {
     write_and_wait("a");
-    cr_assert_geq(dup2(pipe_fds[1], kb_commit_journal(commit)->fd), 0);
+    cr_assert_geq(dup2(null_fd, kb_commit_journal(commit)->fd), 0);
 }
 
 Test(commit, a_failed_fsync_answers_eio_and_stops_appends) {
     open_commit(KB_FSYNC_ALWAYS);
-    cr_assert_eq(pipe(pipe_fds), 0);
-    run_in_loop(write_to_a_pipe);
+    null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    cr_assert_geq(null_fd, 0);
+    run_in_loop(write_to_dev_null);
     cr_assert_eq(nanswers, 1);
     cr_assert_eq(answers[0].status, KB_EIO);
     cr_assert_eq(fails, 1);
@@ -354,22 +356,30 @@ Test(commit, a_failed_fsync_answers_eio_and_stops_appends) {
     cr_assert_eq(nanswers, 2);
     cr_assert_eq(answers[1].status, KB_EIO);
     close_commit();
-    close(pipe_fds[0]);
-    close(pipe_fds[1]);
+    close(null_fd);
 }
 
 /* Under "always" an iteration's records reach the file together, at its
  * end, before its fsync starts. */
-static off_t file_size(const char *path) {
-    struct stat st;
-    cr_assert_eq(stat(path, &st), 0);
-    return st.st_size;
+/* The bytes of the file up to the zeros written ahead of its records (the
+ * header's own zeros count: it is always there). */
+static off_t data_size(const char *path) {
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f);
+    off_t size = 0, at = 0;
+    int ch;
+    while ((ch = fgetc(f)) != EOF) {
+        at++;
+        if (ch != 0) size = at;
+    }
+    fclose(f);
+    return size < KB_JOURNAL_HEADER ? KB_JOURNAL_HEADER : size;
 }
 
 static void writes_then_look(void) {
     write_and_wait("a");
     write_and_wait("b");
-    cr_assert_eq(file_size(path_a), 16, "records are not written one by one");
+    cr_assert_eq(data_size(path_a), 16, "records are not written one by one");
     cr_assert_eq(kb_commit_journal(commit)->size, 16 + 2 * (24 + 1), "but counted at once");
 }
 
@@ -378,9 +388,59 @@ Test(commit, an_iterations_records_are_written_together_before_the_fsync) {
     run_in_loop(writes_then_look);
     cr_assert_eq(nanswers, 2);
     cr_assert_eq(answers[1].status, 0);
-    cr_assert_eq(file_size(path_a), 16 + 2 * (24 + 1));
+    cr_assert_eq(data_size(path_a), 16 + 2 * (24 + 1));
     close_commit();
     cr_assert_str_eq(records_of(path_a), "1:a;2:b;");
+}
+
+/* Under "always" the file is made longer ahead of its records with zeros
+ * (so that each fdatasync flushes data only); a clean close trims them,
+ * and so does a switch to the next journal for the one left. */
+static off_t length_of(const char *path) {
+    struct stat st;
+    cr_assert_eq(stat(path, &st), 0);
+    return st.st_size;
+}
+static off_t length_in_loop;
+static void write_and_look(void) {
+    write_and_wait("a");
+    write_and_wait("b");
+    length_in_loop = length_of(path_a);
+}
+
+Test(commit, zeros_are_written_ahead_and_trimmed_at_close) {
+    open_commit(KB_FSYNC_ALWAYS);
+    run_in_loop(write_and_look);
+    cr_assert_eq(nanswers, 2);
+    cr_assert_eq(answers[1].status, 0);
+    const off_t records = 16 + 2 * (24 + 1);
+    cr_assert_eq(length_in_loop, 16 + 24 + 1 + (4 << 20), "a step of zeros after the first");
+    cr_assert_eq(data_size(path_a), records);
+    close_commit();
+    cr_assert_eq(length_of(path_a), records);
+    cr_assert_str_eq(records_of(path_a), "1:a;2:b;");
+}
+
+static void write_then_switch(void) {
+    write_and_wait("a");
+    kb_journal_t next;
+    cr_assert_eq(kb_journal_open(&next, path_b, 1, NULL, NULL, NULL), 0);
+    cr_assert_eq(kb_commit_switch(commit, &next), 0);
+    write_and_wait("b");
+}
+
+Test(commit, a_switch_trims_the_journal_left) {
+    open_commit(KB_FSYNC_ALWAYS);
+    run_in_loop(write_then_switch);
+    cr_assert_eq(nanswers, 2);
+    cr_assert_eq(answers[0].status, 0);
+    cr_assert_eq(answers[1].status, 0);
+    cr_assert_eq(length_of(path_a), 16 + 24 + 1);
+    cr_assert_gt(length_of(path_b), 16 + 24 + 1, "zeros ahead in the new one");
+    close_commit();
+    cr_assert_eq(length_of(path_b), 16 + 24 + 1);
+    cr_assert_str_eq(records_of(path_a), "1:a;");
+    cr_assert_str_eq(records_of(path_b), "2:b;");
 }
 
 /* A record that would pass the file size limit is refused when appended,
