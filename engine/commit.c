@@ -4,7 +4,17 @@
  * appended, and writes wait for their own record right away), so releasing
  * the ones an fsync covers pops from the front. The fsync starts from a
  * uv_check handle, which runs right after the loop has handled the I/O of
- * an iteration: every write read in that iteration is in the batch. */
+ * an iteration: every write read in that iteration is in the batch.
+ *
+ * Up to SLOTS fsyncs run at once, the second for records appended while
+ * the first runs: the time an fsync takes is mostly waiting (the disk, and
+ * the worker thread being woken on a busy machine), and two waits overlap.
+ * Slot i syncs through the journal's sync_fd[i], a description of its own,
+ * so a write-back error reaches each slot's next fsync (journal.h). Slots
+ * finish in the order they started: a later fsync that returns first waits
+ * for the earlier ones, so waiters are released in sequence order and only
+ * up to what fsyncs that all succeeded cover; any failure fails the
+ * commit (nothing more is acknowledged). */
 #include "commit.h"
 
 #include <errno.h>
@@ -25,6 +35,21 @@ typedef struct waiter {
     void *arg;
 } waiter_t;
 
+/* Fsyncs in flight at most. */
+#define SLOTS KB_JOURNAL_SYNC_FDS
+
+typedef struct slot {
+    uv_work_t work;
+    struct kb_commit *c;
+    int fd;          /* the description this fsync runs on */
+    bool busy, done; /* started; returned (busy until handled in order) */
+    bool close_fd;   /* fd belongs to a journal switched away from */
+    int status, rc, err;
+    uint64_t order;  /* start order */
+    uint64_t target; /* what it covers */
+    uint64_t start_ns;
+} slot_t;
+
 struct kb_commit {
     uv_loop_t *loop;
     kb_journal_t journal; /* owned: its descriptor closes with the commit */
@@ -32,15 +57,13 @@ struct kb_commit {
     kb_fsync_t policy;
     uv_check_t check;
     uv_timer_t timer; /* everysec */
-    uv_work_t work;
-    bool inflight, failed, closing;
+    slot_t slot[SLOTS];
+    int inflight; /* busy slots */
+    bool failed, closing;
     int open_handles;
-    int work_fd;    /* the file the fsync in flight is for */
-    int retired_fd; /* a journal switched away from while its fsync ran; -1 */
-    int work_rc, work_errno;
-    uint64_t target; /* what the fsync in flight covers */
+    uint64_t started; /* fsyncs started, to order the slots */
+    uint64_t covered; /* what the last fsync started covers */
     uint64_t synced;
-    uint64_t work_start_ns;
     waiter_t *q;
     size_t head, n, cap;
     kb_commit_fail_cb on_fail;
@@ -68,13 +91,13 @@ struct kb_commit {
 #define RESERVE_STEP (4u << 20)
 
 static void work_cb(uv_work_t *w) {
-    kb_commit_t *c = w->data;
-    c->work_rc = kb_journal_sync(c->work_fd);
-    c->work_errno = errno;
+    slot_t *s = w->data;
+    s->rc = kb_journal_sync(s->fd);
+    s->err = errno;
 }
 
 static void maybe_free(kb_commit_t *c) {
-    if (c->closing && !c->inflight && c->open_handles == 0) {
+    if (c->closing && c->inflight == 0 && c->open_handles == 0) {
         kb_journal_close(&c->journal);
         free(c->q);
         free(c->buf);
@@ -175,45 +198,75 @@ static void trim(kb_commit_t *c) {
 
 static void start(kb_commit_t *c);
 
+/* The oldest slot in flight, or NULL. */
+static slot_t *oldest(kb_commit_t *c) {
+    slot_t *o = NULL;
+    for (int i = 0; i < SLOTS; i++)
+        if (c->slot[i].busy && (!o || c->slot[i].order < o->order)) o = &c->slot[i];
+    return o;
+}
+
 static void after_work(uv_work_t *w, int status) {
-    kb_commit_t *c = w->data;
-    c->inflight = false;
-    if (c->retired_fd >= 0) {
-        close(c->retired_fd);
-        c->retired_fd = -1;
-    }
+    slot_t *s = w->data;
+    kb_commit_t *c = s->c;
+    s->done = true;
+    s->status = status;
     c->stats.fsyncs++;
-    c->stats.fsync_seconds += (double)(uv_hrtime() - c->work_start_ns) / 1e9;
-    if (status == 0 && c->work_rc == 0) {
-        if (c->target > c->synced) c->synced = c->target;
-        release(c, 0);
-        tell_durable(c);
-        if (c->n > 0 && !c->closing) start(c);
-    } else {
-        fail(c, status ? status : c->work_errno);
+    c->stats.fsync_seconds += (double)(uv_hrtime() - s->start_ns) / 1e9;
+    /* Handle the returned ones in start order, up to the first still out. */
+    slot_t *o;
+    while ((o = oldest(c)) && o->done) {
+        o->busy = o->done = false;
+        c->inflight--;
+        if (o->close_fd) {
+            close(o->fd);
+            o->close_fd = false;
+        }
+        if (o->status == 0 && o->rc == 0) {
+            /* Released before a later slot's failure is handled: these
+             * are durable whatever comes after. */
+            if (!c->failed && o->target > c->synced) {
+                c->synced = o->target;
+                release(c, 0);
+                tell_durable(c);
+            }
+        } else {
+            fail(c, o->status ? o->status : o->err);
+        }
     }
+    if (!c->failed && c->n > 0 && !c->closing) start(c);
     maybe_free(c);
 }
 
 static void start(kb_commit_t *c) {
-    if (c->inflight || c->failed || c->j->last_seq <= c->synced) return;
+    uint64_t last = c->j->last_seq;
+    if (c->failed || last <= c->synced || last <= c->covered || c->inflight == SLOTS) return;
     if (flush_pending(c) < 0) return;
-    c->target = c->j->last_seq;
-    c->work_fd = c->j->fd;
-    c->work.data = c;
-    c->work_start_ns = uv_hrtime();
-    if (uv_queue_work(c->loop, &c->work, work_cb, after_work) == 0) c->inflight = true;
+    int i = 0;
+    while (c->slot[i].busy) i++;
+    slot_t *s = &c->slot[i];
+    s->c = c;
+    s->fd = c->j->sync_fd[i];
+    s->target = last;
+    s->order = ++c->started;
+    s->work.data = s;
+    s->start_ns = uv_hrtime();
+    if (uv_queue_work(c->loop, &s->work, work_cb, after_work) == 0) {
+        s->busy = true;
+        c->inflight++;
+        c->covered = last;
+    }
 }
 
 /* Once per loop iteration, after its I/O: the iteration's records go to
- * the file in one write, and an fsync starts for those waiting. While an
- * fsync runs, the records stay in buf: they wait for the next fsync
- * anyway, and start() writes all the iterations' records since in one
- * write when it begins (one write(2) per fsync rather than per
- * iteration). */
+ * the file in one write, and an fsync starts for those waiting if a slot
+ * is free. While every slot is busy, the records stay in buf: they wait
+ * for the next fsync anyway, and start() writes all the iterations'
+ * records since in one write when it begins (one write(2) per fsync
+ * rather than per iteration). */
 static void check_cb(uv_check_t *h) {
     kb_commit_t *c = h->data;
-    if (c->inflight) return;
+    if (c->inflight == SLOTS) return;
     if (flush_pending(c) == 0 && c->n > 0) start(c);
 }
 
@@ -227,13 +280,12 @@ int kb_commit_new(uv_loop_t *loop, const kb_journal_t *j, kb_fsync_t policy,
     c->journal = *j;
     c->j = &c->journal;
     c->policy = policy;
-    c->synced = j->last_seq; /* what was in the file at open is on disk */
+    c->synced = c->covered = j->last_seq; /* what was in the file at open is on disk */
     c->reserved = j->size;
     struct rlimit rl;
     c->size_limit = getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
                         ? (uint64_t)rl.rlim_cur
                         : UINT64_MAX;
-    c->retired_fd = -1;
     c->on_fail = on_fail;
     c->fail_arg = fail_arg;
     uv_check_init(loop, &c->check);
@@ -360,9 +412,13 @@ int kb_commit_switch(kb_commit_t *c, const kb_journal_t *next) {
     int rc = kb_commit_flush(c);
     if (rc < 0) return rc;
     trim(c);
-    /* An fsync still running on the old file keeps its descriptor. */
-    if (c->inflight) c->retired_fd = c->j->fd;
-    else close(c->j->fd);
+    /* An fsync still running on the old file keeps its description until
+     * it returns; the rest close now. */
+    close(c->j->fd);
+    for (int i = 0; i < SLOTS; i++) {
+        if (c->slot[i].busy) c->slot[i].close_fd = true;
+        else close(c->j->sync_fd[i]);
+    }
     *c->j = *next;
     c->reserved = next->size;
     return 0;

@@ -169,9 +169,13 @@ int kb_journal_open(kb_journal_t *j, const char *path, uint64_t after, kb_journa
     if (!scan) scan = &unused;
     memset(scan, 0, sizeof *scan);
     memset(j, 0, sizeof *j);
+    kb_journal_none(j);
     j->last_seq = after;
     j->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (j->fd < 0) return io_error();
+    /* fdatasync needs no write access: read-only descriptions do. */
+    for (int i = 0; i < KB_JOURNAL_SYNC_FDS; i++)
+        if ((j->sync_fd[i] = open(path, O_RDONLY | O_CLOEXEC)) < 0) goto io_fail;
     int rc = 0;
     struct stat st;
     if (fstat(j->fd, &st) < 0) goto io_fail;
@@ -249,7 +253,14 @@ int kb_journal_sync(int fd) {
     return 0;
 }
 
+void kb_journal_none(kb_journal_t *j) {
+    j->fd = -1;
+    for (int i = 0; i < KB_JOURNAL_SYNC_FDS; i++) j->sync_fd[i] = -1;
+}
+
 void kb_journal_close(kb_journal_t *j) {
     if (j->fd >= 0) close(j->fd);
-    j->fd = -1;
+    for (int i = 0; i < KB_JOURNAL_SYNC_FDS; i++)
+        if (j->sync_fd[i] >= 0) close(j->sync_fd[i]);
+    kb_journal_none(j);
 }

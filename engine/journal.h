@@ -51,8 +51,17 @@ typedef struct kb_jrec {
     uint32_t len;
 } kb_jrec_t;
 
+/* Descriptors of a journal file for fsyncs that may run at once (see
+ * kb_journal_t.sync_fd). */
+#define KB_JOURNAL_SYNC_FDS 2
+
 typedef struct kb_journal {
     int fd;
+    /* More open file descriptions of the same file, each of its own open():
+     * a write-back error is reported once to each description that was
+     * open when it happened (errseq_t), so fsyncs that run at the same
+     * time, each on its own, all see it; none can take it from another. */
+    int sync_fd[KB_JOURNAL_SYNC_FDS];
     uint64_t size;     /* bytes in the file, all of them valid */
     uint64_t last_seq; /* of the last record in the file, or the `after` given to open */
 } kb_journal_t;
@@ -100,6 +109,9 @@ int kb_journal_append(kb_journal_t *j, uint32_t kind, const void *payload, uint3
                       uint64_t *seq);
 /* fdatasync(fd): KB_EIO with errno set on failure. Safe from any thread. */
 int kb_journal_sync(int fd);
+/* Marks j as holding no open file (kb_journal_close does nothing then). */
+void kb_journal_none(kb_journal_t *j);
+/* Closes every descriptor of j. */
 void kb_journal_close(kb_journal_t *j);
 
 #endif
