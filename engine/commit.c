@@ -85,8 +85,8 @@ struct kb_commit {
  * its size, flushes the data alone: on ext4 that spares each batch a
  * journal commit for the new size and block map (fallocate'd space, the
  * former way, still needs one to mark its blocks written). Measured on
- * this machine's disk: 0.46-0.52 ms per fdatasync of ~10 KB against
- * 0.91-1.02 ms (bench/README.md). Recovery reads the zeros as the clean
+ * this machine's disk: 0.46-0.62 ms per fdatasync of ~10 KB against
+ * 0.88-1.02 ms (bench/README.md). Recovery reads the zeros as the clean
  * end of the journal (journal.h). */
 #define RESERVE_STEP (4u << 20)
 
