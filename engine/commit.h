@@ -4,12 +4,14 @@
  * waits here until an fsync covers it. Under "always" the records of one
  * loop iteration are kept in memory and written with one write(2) at its
  * end, just before the fsync starts; whatever could refuse a record (the
- * file size limit, a full disk: space is reserved ahead with fallocate)
+ * file size limit, a full disk: the file is made longer ahead with zeros)
  * is decided when it is appended, before the write is applied. All
  * writes read in one loop iteration share one fdatasync, run on libuv's
- * thread pool so reads keep being answered while the disk works; when it
- * returns, every answer it covers goes out, and the writes that arrived
- * meanwhile get the next one.
+ * thread pool so reads keep being answered while the disk works; the
+ * writes that arrive meanwhile get a second one, started at once, and
+ * later ones wait for a free slot (two fsyncs in flight at most). When an
+ * fsync returns, every answer it covers goes out, in sequence order:
+ * never before the fsyncs started earlier have returned as well.
  *
  * Policies (DESIGN.md "Durability"): KB_FSYNC_ALWAYS answers only after
  * the fsync; KB_FSYNC_EVERYSEC answers at once and syncs once a second (up

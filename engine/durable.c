@@ -323,7 +323,7 @@ static int replay_journals(kb_durable_t *d, const seqs_t *journals, replay_t *r,
     /* Start at the last journal that begins at or before base + 1. */
     for (size_t i = 0; i < journals->n; i++)
         if (journals->v[i] <= r->last + 1) first = i;
-    j->fd = -1;
+    kb_journal_none(j);
     for (size_t i = first; i < journals->n; i++) {
         file_path(d, "journal", journals->v[i], path, sizeof path);
         if (journals->v[i] > r->last + 1) {
@@ -367,7 +367,7 @@ int kb_durable_recover(const kb_durable_opts_t *o, const kb_engine_opts_t *eo, k
     if (!d) return KB_ENOMEM;
     d->snapshot_bytes = o->snapshot_bytes;
     d->fsync = o->fsync;
-    d->journal.fd = -1;
+    kb_journal_none(&d->journal);
     kb_outbox_init(&d->outbox);
     if (o->stream_prefix) {
         d->events_on = true;
@@ -419,7 +419,7 @@ fail:
 int kb_durable_attach(kb_durable_t *d, uv_loop_t *loop, kb_commit_fail_cb on_fail) {
     int rc = kb_commit_new(loop, &d->journal, d->fsync, on_fail, NULL, &d->commit);
     if (rc < 0) return rc;
-    d->journal.fd = -1; /* the commit owns it now */
+    kb_journal_none(&d->journal); /* the commit owns its descriptors now */
     d->loop = loop;
     kb_engine_set_journal(d->engine, journal_op, d);
     uv_timer_init(loop, &d->kick);

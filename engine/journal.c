@@ -82,17 +82,23 @@ size_t kb_journal_decode(const uint8_t *buf, size_t len, kb_jrec_t *rec) {
 
 static int io_error(void) { return KB_EIO; }
 
-/* Writes the n (at most 2) buffers at the end of the file (O_APPEND). */
-static int write_all(int fd, const struct iovec *iov_in, int n) {
+/* Writes the n (at most 2) buffers at offset at. Not O_APPEND: the file
+ * may go on past its records with zeros written ahead (see journal.h). */
+static int write_all(int fd, const struct iovec *iov_in, int n, uint64_t at) {
     struct iovec iov[2];
     memcpy(iov, iov_in, (size_t)n * sizeof *iov);
     struct iovec *v = iov;
     while (n > 0) {
-        ssize_t w = writev(fd, v, n);
+        ssize_t w = pwritev(fd, v, n, (off_t)at);
         if (w < 0) {
             if (errno == EINTR) continue;
             return io_error();
         }
+        if (w == 0) {
+            errno = EIO;
+            return io_error();
+        }
+        at += (uint64_t)w;
         size_t done = (size_t)w;
         while (n > 0 && done >= v->iov_len) {
             done -= v->iov_len;
@@ -148,7 +154,13 @@ static int write_header(int fd) {
     uint8_t head[KB_JOURNAL_HEADER];
     kb_journal_file_header(head, KB_JOURNAL_MAGIC);
     struct iovec iov = {head, sizeof head};
-    return write_all(fd, &iov, 1);
+    return write_all(fd, &iov, 1, 0);
+}
+
+/* True if the n bytes at p are all zero. */
+static bool all_zero(const uint8_t *p, size_t n) {
+    if (n == 0) return true;
+    return p[0] == 0 && memcmp(p, p + 1, n - 1) == 0;
 }
 
 int kb_journal_open(kb_journal_t *j, const char *path, uint64_t after, kb_journal_fn fn, void *ctx,
@@ -157,9 +169,13 @@ int kb_journal_open(kb_journal_t *j, const char *path, uint64_t after, kb_journa
     if (!scan) scan = &unused;
     memset(scan, 0, sizeof *scan);
     memset(j, 0, sizeof *j);
+    kb_journal_none(j);
     j->last_seq = after;
-    j->fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    j->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (j->fd < 0) return io_error();
+    /* fdatasync needs no write access: read-only descriptions do. */
+    for (int i = 0; i < KB_JOURNAL_SYNC_FDS; i++)
+        if ((j->sync_fd[i] = open(path, O_RDONLY | O_CLOEXEC)) < 0) goto io_fail;
     int rc = 0;
     struct stat st;
     if (fstat(j->fd, &st) < 0) goto io_fail;
@@ -176,6 +192,11 @@ int kb_journal_open(kb_journal_t *j, const char *path, uint64_t after, kb_journa
     if (buf == MAP_FAILED) goto io_fail;
     rc = kb_journal_check_header(buf, len, KB_JOURNAL_MAGIC);
     int64_t valid = rc ? 0 : scan_records(j, buf, len, after, fn, ctx, scan);
+    /* Zeros alone after the last record are space written ahead of the
+     * records (kb_commit, fsync "always"): the clean end of the journal,
+     * not damage. A torn record leaves some of its bytes there, and those
+     * are cut and counted as before. */
+    bool zero_tail = valid >= 0 && all_zero(buf + valid, len - (size_t)valid);
     munmap(buf, len);
     if (rc == 0 && valid < 0) rc = (int)valid;
     if (rc < 0) {
@@ -183,8 +204,12 @@ int kb_journal_open(kb_journal_t *j, const char *path, uint64_t after, kb_journa
         return rc;
     }
     j->size = (uint64_t)valid;
-    scan->cut_bytes = len - (size_t)valid;
-    if (scan->cut_bytes && ftruncate(j->fd, (off_t)valid) < 0) goto io_fail;
+    if (zero_tail) scan->zero_bytes = len - (size_t)valid;
+    else scan->cut_bytes = len - (size_t)valid;
+    /* Either way the file ends at its last record from here on: nothing
+     * behind it can be read as a successor later, and the owner writes
+     * space ahead again as it needs (within the limits of this run). */
+    if ((uint64_t)valid < len && ftruncate(j->fd, (off_t)valid) < 0) goto io_fail;
     return 0;
 io_fail:
     rc = errno;
@@ -204,7 +229,7 @@ int kb_journal_append(kb_journal_t *j, uint32_t kind, const void *payload, uint3
     uint64_t next = j->last_seq + 1;
     kb_journal_encode(head, kind, next, payload, len);
     struct iovec iov[2] = {{head, sizeof head}, {(void *)payload, len}};
-    if (write_all(j->fd, iov, 2) < 0) {
+    if (write_all(j->fd, iov, 2, j->size) < 0) {
         int err = errno;
         /* Leave no partial record: the next append must follow a whole one. */
         if (ftruncate(j->fd, (off_t)j->size) < 0) {
@@ -228,7 +253,14 @@ int kb_journal_sync(int fd) {
     return 0;
 }
 
+void kb_journal_none(kb_journal_t *j) {
+    j->fd = -1;
+    for (int i = 0; i < KB_JOURNAL_SYNC_FDS; i++) j->sync_fd[i] = -1;
+}
+
 void kb_journal_close(kb_journal_t *j) {
     if (j->fd >= 0) close(j->fd);
-    j->fd = -1;
+    for (int i = 0; i < KB_JOURNAL_SYNC_FDS; i++)
+        if (j->sync_fd[i] >= 0) close(j->sync_fd[i]);
+    kb_journal_none(j);
 }

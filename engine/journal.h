@@ -9,8 +9,11 @@
  *   u64 check  XXH3-64 of the 16 bytes above and of the payload
  *   payload
  *
- * all little-endian. Records are only ever appended, so a crash can damage
- * only the end of the file: reading stops at the first record that is
+ * all little-endian. The file may go on with zeros after its last record:
+ * space written ahead so that an fdatasync after each batch of records
+ * flushes data only, not the file's size and block map (kb_commit does
+ * this under fsync "always"). Records are only ever appended, so a crash
+ * can damage only the end of the file: reading stops at the first record that is
  * incomplete, fails its check or breaks the sequence, and the file is cut
  * there. Everything before it was written whole (and, under fsync
  * "always", acknowledged only once it was synced).
@@ -48,17 +51,27 @@ typedef struct kb_jrec {
     uint32_t len;
 } kb_jrec_t;
 
+/* Descriptors of a journal file for fsyncs that may run at once (see
+ * kb_journal_t.sync_fd). */
+#define KB_JOURNAL_SYNC_FDS 2
+
 typedef struct kb_journal {
     int fd;
+    /* More open file descriptions of the same file, each of its own open():
+     * a write-back error is reported once to each description that was
+     * open when it happened (errseq_t), so fsyncs that run at the same
+     * time, each on its own, all see it; none can take it from another. */
+    int sync_fd[KB_JOURNAL_SYNC_FDS];
     uint64_t size;     /* bytes in the file, all of them valid */
     uint64_t last_seq; /* of the last record in the file, or the `after` given to open */
 } kb_journal_t;
 
 /* What kb_journal_open found. */
 typedef struct kb_journal_scan {
-    uint64_t records;   /* valid records read (including those skipped) */
-    uint64_t replayed;  /* records passed to fn */
-    uint64_t cut_bytes; /* damaged tail removed */
+    uint64_t records;    /* valid records read (including those skipped) */
+    uint64_t replayed;   /* records passed to fn */
+    uint64_t cut_bytes;  /* damaged tail removed */
+    uint64_t zero_bytes; /* zeros written ahead, removed as the clean end */
 } kb_journal_scan_t;
 
 /* Called for each valid record with seq > after, in order. A negative
@@ -80,20 +93,25 @@ int kb_journal_check_header(const uint8_t *buf, size_t len, const char *magic);
 
 /* Opens path for appending, creating it (with its header) if missing.
  * Reads the records already there: those with seq > after go to fn (may
- * be NULL); a damaged tail is cut off and counted in scan (may be NULL).
+ * be NULL); a damaged tail is cut off and counted in scan (may be NULL),
+ * and so is a tail of zeros (counted apart: it is not damage). The file
+ * ends at its last record afterwards.
  * Returns KB_EVERSION for a file of an unknown format version, KB_ECORRUPT
  * when the file header itself is damaged, KB_EIO with errno set when a
  * system call fails. On error j holds no open file. */
 int kb_journal_open(kb_journal_t *j, const char *path, uint64_t after, kb_journal_fn fn, void *ctx,
                     kb_journal_scan_t *scan);
-/* Appends a record numbered last_seq + 1 (written to the kernel, not yet
- * synced) and stores the number in *seq. If the write fails or is short
+/* Appends a record numbered last_seq + 1 at offset size (written to the
+ * kernel, not yet synced) and stores the number in *seq. If the write fails or is short
  * (disk full, file size limit), the file is cut back to where it was, so a
  * failed append leaves nothing behind; returns KB_EIO with errno set. */
 int kb_journal_append(kb_journal_t *j, uint32_t kind, const void *payload, uint32_t len,
                       uint64_t *seq);
 /* fdatasync(fd): KB_EIO with errno set on failure. Safe from any thread. */
 int kb_journal_sync(int fd);
+/* Marks j as holding no open file (kb_journal_close does nothing then). */
+void kb_journal_none(kb_journal_t *j);
+/* Closes every descriptor of j. */
 void kb_journal_close(kb_journal_t *j);
 
 #endif

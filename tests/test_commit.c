@@ -183,10 +183,12 @@ Test(commit, writes_arriving_during_an_fsync_wait_for_the_next) {
     cr_assert_str_eq(records_of(path_a), "1:a;2:b;3:c;4:d;5:e;6:f;");
 }
 
-/* While an fsync runs, later iterations' records wait in memory and go to
- * the file in one write when the next fsync starts. The thread pool's
- * threads (4, libuv's default) are held busy so that the first fsync
- * stays queued for as long as the test looks. */
+/* Two fsyncs run at once: the first iteration's records get one, the
+ * second's another, started at once. While both run, later iterations'
+ * records wait in memory and go to the file in one write when the next
+ * fsync starts. The thread pool's threads (4, libuv's default) are held
+ * busy so that the first two fsyncs stay queued for as long as the test
+ * looks. */
 enum { POOL_THREADS = 4 };
 static uv_sem_t gate;
 static uv_work_t blockers[POOL_THREADS];
@@ -200,19 +202,19 @@ static void blocker_done(uv_work_t *w, int status) {
     (void)w;
     (void)status;
 }
-static off_t file_size(const char *path);
+static off_t data_size(const char *path);
 /* What the third iteration saw; asserted once the pool is free again (a
  * failed assert with its threads held would hang the test's exit). */
 static off_t size_while_held;
 static uint64_t fsyncs_while_held;
 static int answers_while_held;
 static void held_batches(uv_idle_t *h) {
-    const char *texts[2][3] = {{"a", "b", "c"}, {"d", "e", "f"}};
-    if (iterations < 2) {
+    const char *texts[3][3] = {{"a", "b", "c"}, {"d", "e", "f"}, {"g", "h", "i"}};
+    if (iterations < 3) {
         for (int i = 0; i < 3; i++) write_and_wait(texts[iterations][i]);
-        if (iterations == 1) size_after_first = file_size(path_a);
+        if (iterations == 2) size_after_first = data_size(path_a);
     } else {
-        size_while_held = file_size(path_a);
+        size_while_held = data_size(path_a);
         fsyncs_while_held = stats().fsyncs;
         answers_while_held = nanswers;
         for (int i = 0; i < POOL_THREADS; i++) uv_sem_post(&gate);
@@ -231,22 +233,24 @@ Test(commit, records_appended_during_an_fsync_are_written_when_the_next_starts) 
     iterations = 0;
     uv_idle_start(&idle, held_batches);
     cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
-    cr_assert_eq(iterations, 3);
-    cr_assert_eq(size_after_first, 16 + 3 * (24 + 1), "a, b and c were written");
-    cr_assert_eq(size_while_held, size_after_first, "d, e and f waited for the fsync");
+    cr_assert_eq(iterations, 4);
+    cr_assert_eq(size_after_first, 16 + 6 * (24 + 1), "a to f were written, for two fsyncs");
+    cr_assert_eq(size_while_held, size_after_first, "g, h and i waited for a free slot");
     cr_assert_eq(fsyncs_while_held, 0);
     cr_assert_eq(answers_while_held, 0);
-    cr_assert_eq(nanswers, 6);
-    for (int i = 0; i < 6; i++) {
+    cr_assert_eq(nanswers, 9);
+    /* In sequence order; a-c after the first fsync returned at least (the
+     * second may have returned before it and waited). */
+    for (int i = 0; i < 9; i++) {
         cr_assert_eq(answers[i].seq, (uint64_t)i + 1);
         cr_assert_eq(answers[i].status, 0);
-        cr_assert_eq(answers[i].fsyncs, i < 3 ? 1 : 2);
+        cr_assert_geq(answers[i].fsyncs, i < 3 ? 1 : i < 6 ? 2 : 3);
     }
-    cr_assert_eq(stats().fsyncs, 2);
+    cr_assert_eq(stats().fsyncs, 3);
     uv_close((uv_handle_t *)&idle, NULL);
     close_commit();
     uv_sem_destroy(&gate);
-    cr_assert_str_eq(records_of(path_a), "1:a;2:b;3:c;4:d;5:e;6:f;");
+    cr_assert_str_eq(records_of(path_a), "1:a;2:b;3:c;4:d;5:e;6:f;7:g;8:h;9:i;");
 }
 
 Test(commit, everysec_and_no_answer_at_once) {
@@ -331,19 +335,21 @@ Test(commit, close_answers_waiters_with_eio) {
     cr_assert_eq(uv_loop_close(&loop), 0);
 }
 
-/* Fault injection: the journal's descriptor becomes a pipe, on which
- * fdatasync fails. The waiter gets KB_EIO, the owner hears once, and
- * nothing more is accepted. */
-static int pipe_fds[2];
-static void write_to_a_pipe(void) {
+/* Fault injection: the description the first fsync runs on (the first
+ * slot's, sync_fd[0]) becomes /dev/null, on which fdatasync fails
+ * (EINVAL). The waiter gets KB_EIO, the owner hears once, and nothing
+ * more is accepted. */
+static int null_fd;
+static void write_to_dev_null(void) {
     write_and_wait("a");
-    cr_assert_geq(dup2(pipe_fds[1], kb_commit_journal(commit)->fd), 0);
+    cr_assert_geq(dup2(null_fd, kb_commit_journal(commit)->sync_fd[0]), 0);
 }
 
 Test(commit, a_failed_fsync_answers_eio_and_stops_appends) {
     open_commit(KB_FSYNC_ALWAYS);
-    cr_assert_eq(pipe(pipe_fds), 0);
-    run_in_loop(write_to_a_pipe);
+    null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    cr_assert_geq(null_fd, 0);
+    run_in_loop(write_to_dev_null);
     cr_assert_eq(nanswers, 1);
     cr_assert_eq(answers[0].status, KB_EIO);
     cr_assert_eq(fails, 1);
@@ -354,22 +360,90 @@ Test(commit, a_failed_fsync_answers_eio_and_stops_appends) {
     cr_assert_eq(nanswers, 2);
     cr_assert_eq(answers[1].status, KB_EIO);
     close_commit();
-    close(pipe_fds[0]);
-    close(pipe_fds[1]);
+    close(null_fd);
+}
+
+/* Two fsyncs in flight, one of them failing (its description becomes
+ * /dev/null): with the pool held, a's fsync (slot 0) and b's (slot 1) are
+ * both queued before either runs, so they return in any order. Whichever
+ * order: a is acknowledged only if its own fsync succeeded, nothing after
+ * a failed fsync is, and the owner hears once. */
+static int failing_slot;
+static void two_in_flight(uv_idle_t *h) {
+    if (iterations == 0) {
+        write_and_wait("a");
+    } else if (iterations == 1) {
+        write_and_wait("b");
+        cr_assert_geq(dup2(null_fd, kb_commit_journal(commit)->sync_fd[failing_slot]), 0);
+    } else {
+        answers_while_held = nanswers;
+        for (int i = 0; i < POOL_THREADS; i++) uv_sem_post(&gate);
+        uv_idle_stop(h);
+    }
+    iterations++;
+}
+
+static void run_two_in_flight(int slot) {
+    cr_assert_eq(uv_sem_init(&gate, 0), 0);
+    null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    cr_assert_geq(null_fd, 0);
+    failing_slot = slot;
+    open_commit(KB_FSYNC_ALWAYS);
+    for (int i = 0; i < POOL_THREADS; i++)
+        cr_assert_eq(uv_queue_work(&loop, &blockers[i], block_thread, blocker_done), 0);
+    uv_idle_t idle;
+    uv_idle_init(&loop, &idle);
+    iterations = 0;
+    uv_idle_start(&idle, two_in_flight);
+    cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    cr_assert_eq(answers_while_held, 0);
+    cr_assert_eq(nanswers, 2);
+    cr_assert_eq(answers[0].seq, 1);
+    cr_assert_eq(answers[1].seq, 2);
+    cr_assert_eq(stats().fsyncs, 2, "both fsyncs ran");
+    cr_assert_eq(stats().fsync_failures, 1);
+    cr_assert_eq(fails, 1);
+    cr_assert_eq(fail_err, EINVAL);
+    cr_assert_eq(kb_commit_append(commit, KB_JREC_OP, "c", 1), KB_EIO);
+    uv_close((uv_handle_t *)&idle, NULL);
+    close_commit();
+    uv_sem_destroy(&gate);
+    close(null_fd);
+}
+
+Test(commit, with_two_in_flight_the_first_durable_record_is_acknowledged_and_no_later_one) {
+    run_two_in_flight(1);
+    cr_assert_eq(answers[0].status, 0, "a's fsync succeeded");
+    cr_assert_eq(answers[1].status, KB_EIO);
+}
+
+Test(commit, with_two_in_flight_a_failed_first_fsync_acknowledges_nothing_after_it) {
+    run_two_in_flight(0);
+    cr_assert_eq(answers[0].status, KB_EIO);
+    cr_assert_eq(answers[1].status, KB_EIO, "b's fsync succeeded, but a is not durable");
 }
 
 /* Under "always" an iteration's records reach the file together, at its
  * end, before its fsync starts. */
-static off_t file_size(const char *path) {
-    struct stat st;
-    cr_assert_eq(stat(path, &st), 0);
-    return st.st_size;
+/* The bytes of the file up to the zeros written ahead of its records (the
+ * header's own zeros count: it is always there). */
+static off_t data_size(const char *path) {
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f);
+    off_t size = 0, at = 0;
+    int ch;
+    while ((ch = fgetc(f)) != EOF) {
+        at++;
+        if (ch != 0) size = at;
+    }
+    fclose(f);
+    return size < KB_JOURNAL_HEADER ? KB_JOURNAL_HEADER : size;
 }
 
 static void writes_then_look(void) {
     write_and_wait("a");
     write_and_wait("b");
-    cr_assert_eq(file_size(path_a), 16, "records are not written one by one");
+    cr_assert_eq(data_size(path_a), 16, "records are not written one by one");
     cr_assert_eq(kb_commit_journal(commit)->size, 16 + 2 * (24 + 1), "but counted at once");
 }
 
@@ -378,9 +452,59 @@ Test(commit, an_iterations_records_are_written_together_before_the_fsync) {
     run_in_loop(writes_then_look);
     cr_assert_eq(nanswers, 2);
     cr_assert_eq(answers[1].status, 0);
-    cr_assert_eq(file_size(path_a), 16 + 2 * (24 + 1));
+    cr_assert_eq(data_size(path_a), 16 + 2 * (24 + 1));
     close_commit();
     cr_assert_str_eq(records_of(path_a), "1:a;2:b;");
+}
+
+/* Under "always" the file is made longer ahead of its records with zeros
+ * (so that each fdatasync flushes data only); a clean close trims them,
+ * and so does a switch to the next journal for the one left. */
+static off_t length_of(const char *path) {
+    struct stat st;
+    cr_assert_eq(stat(path, &st), 0);
+    return st.st_size;
+}
+static off_t length_in_loop;
+static void write_and_look(void) {
+    write_and_wait("a");
+    write_and_wait("b");
+    length_in_loop = length_of(path_a);
+}
+
+Test(commit, zeros_are_written_ahead_and_trimmed_at_close) {
+    open_commit(KB_FSYNC_ALWAYS);
+    run_in_loop(write_and_look);
+    cr_assert_eq(nanswers, 2);
+    cr_assert_eq(answers[1].status, 0);
+    const off_t records = 16 + 2 * (24 + 1);
+    cr_assert_eq(length_in_loop, 16 + 24 + 1 + (4 << 20), "a step of zeros after the first");
+    cr_assert_eq(data_size(path_a), records);
+    close_commit();
+    cr_assert_eq(length_of(path_a), records);
+    cr_assert_str_eq(records_of(path_a), "1:a;2:b;");
+}
+
+static void write_then_switch(void) {
+    write_and_wait("a");
+    kb_journal_t next;
+    cr_assert_eq(kb_journal_open(&next, path_b, 1, NULL, NULL, NULL), 0);
+    cr_assert_eq(kb_commit_switch(commit, &next), 0);
+    write_and_wait("b");
+}
+
+Test(commit, a_switch_trims_the_journal_left) {
+    open_commit(KB_FSYNC_ALWAYS);
+    run_in_loop(write_then_switch);
+    cr_assert_eq(nanswers, 2);
+    cr_assert_eq(answers[0].status, 0);
+    cr_assert_eq(answers[1].status, 0);
+    cr_assert_eq(length_of(path_a), 16 + 24 + 1);
+    cr_assert_gt(length_of(path_b), 16 + 24 + 1, "zeros ahead in the new one");
+    close_commit();
+    cr_assert_eq(length_of(path_b), 16 + 24 + 1);
+    cr_assert_str_eq(records_of(path_a), "1:a;");
+    cr_assert_str_eq(records_of(path_b), "2:b;");
 }
 
 /* A record that would pass the file size limit is refused when appended,

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,13 +137,74 @@ Test(journal, a_tail_torn_at_every_offset_is_cut_to_the_whole_records) {
         cr_assert_eq(s.n, whole, "cut at %zu: %d records, want %d", cut, s.n, whole);
         size_t keep = whole ? ends[whole - 1] : KB_JOURNAL_HEADER;
         cr_assert_eq((size_t)file_size(), keep, "cut at %zu", cut);
-        cr_assert_eq(scan.cut_bytes, cut < KB_JOURNAL_HEADER ? cut : cut - keep);
+        /* A torn record whose bytes so far happen to be zeros is cut as a
+         * tail of zeros (it is removed all the same). */
+        size_t gone = cut < KB_JOURNAL_HEADER ? cut : cut - keep;
+        bool zeros = cut >= KB_JOURNAL_HEADER && gone && copy[keep] == 0 &&
+                     memcmp(copy + keep, copy + keep + 1, gone - 1) == 0;
+        cr_assert_eq(scan.cut_bytes, zeros ? 0 : gone, "cut at %zu", cut);
+        cr_assert_eq(scan.zero_bytes, zeros ? gone : 0, "cut at %zu", cut);
         /* And the file takes appends again, numbered on. */
         uint64_t seq;
         cr_assert_eq(kb_journal_append(&j, KB_JREC_OP, "z", 1, &seq), 0);
         cr_assert_eq(seq, (uint64_t)whole + 1);
         kb_journal_close(&j);
     }
+}
+
+/* Zeros after the last record are space written ahead (fsync "always"):
+ * the journal ends there cleanly, nothing counts as cut, and the file is
+ * trimmed to its records. */
+Test(journal, a_tail_of_zeros_is_the_clean_end) {
+    size_t len;
+    uint8_t *full = write_four(&len);
+    static uint8_t copy[4096 + 8192];
+    memset(copy, 0, sizeof copy);
+    memcpy(copy, full, len);
+    rewrite(copy, len + 8192);
+    seen_t s = {0};
+    kb_journal_t j;
+    kb_journal_scan_t scan;
+    cr_assert_eq(kb_journal_open(&j, path, 0, collect, &s, &scan), 0);
+    cr_assert_eq(s.n, 4);
+    cr_assert_eq(scan.cut_bytes, 0);
+    cr_assert_eq(scan.zero_bytes, 8192);
+    cr_assert_eq(j.size, len);
+    cr_assert_eq((size_t)file_size(), len);
+    uint64_t seq;
+    cr_assert_eq(kb_journal_append(&j, KB_JREC_OP, "z", 1, &seq), 0);
+    cr_assert_eq(seq, 5);
+    kb_journal_close(&j);
+    s = (seen_t){0};
+    cr_assert_eq(kb_journal_open(&j, path, 3, collect, &s, NULL), 0);
+    cr_assert_str_eq(s.text, "4:x;5:z;");
+    kb_journal_close(&j);
+}
+
+/* A record torn in the middle of the zeros written ahead (a crash while
+ * its batch was written over them) is still cut, zeros and all, and
+ * nothing after it is read: not even a whole record further on, which no
+ * fsync covered (its predecessor is missing). */
+Test(journal, a_torn_record_before_zeros_is_cut) {
+    size_t len;
+    uint8_t *full = write_four(&len);
+    size_t third =
+        KB_JOURNAL_HEADER + 2 * KB_JREC_HEADER + strlen(payloads[0]) + strlen(payloads[1]);
+    static uint8_t copy[4096 + 8192];
+    memset(copy, 0, sizeof copy);
+    memcpy(copy, full, len);
+    /* Record 3's first 10 bytes never reached the disk; record 4 did. */
+    memset(copy + third, 0, 10);
+    rewrite(copy, len + 8192);
+    seen_t s = {0};
+    kb_journal_t j;
+    kb_journal_scan_t scan;
+    cr_assert_eq(kb_journal_open(&j, path, 0, collect, &s, &scan), 0);
+    cr_assert_str_eq(s.text, "1:{\"op\":\"put\"};2:;");
+    cr_assert_eq(scan.cut_bytes, len + 8192 - third);
+    cr_assert_eq(scan.zero_bytes, 0);
+    cr_assert_eq((size_t)file_size(), third);
+    kb_journal_close(&j);
 }
 
 /* Any single flipped bit in a record is detected, and reading stops there. */
