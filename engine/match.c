@@ -107,7 +107,7 @@ static void finish(kb_matcher_t *m, kb_match_result_t *out) {
  * masks decide, and a bound of its score against the current k-th); only
  * those it lets through have their full record read and scored. In a
  * dense city that is a few dozen records per query instead of thousands,
- * and about 700 hot records (1,800 when only one term of the heaviest had
+ * and about 180 hot records (1,800 when only one of the heaviest terms had
  * to be there: MaxScore's condition, which this one implies). */
 
 #define MAX_TERMS (32 + KB_SLOT_COUNT + 32 + 1)
@@ -123,6 +123,7 @@ typedef struct term {
 /* Keys whose rows a cell is asked for: active, required skills, the
  * certificate, languages, slots and the terms (the slots twice). */
 #define MAX_KEYS (1 + KB_CODEC_TOKENS_MAX + 1 + KB_CODEC_TOKENS_MAX + KB_SLOT_COUNT + 1 + MAX_TERMS)
+_Static_assert(MAX_KEYS <= 256, "plan_t indexes its keys with uint8_t");
 
 typedef struct plan {
     term_t terms[MAX_TERMS]; /* lightest first */
