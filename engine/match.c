@@ -251,7 +251,7 @@ static bool hot_lets_in(const kb_matcher_t *m, const kb_query_t *q, int type, co
 }
 
 /* A cell of at most this many positions is cheaper to read through than to
- * look up its bitmaps for (a binary search per key of the need), and its
+ * look up its bitmaps for (a pass through its keys for those of the need), and its
  * hot records decide the same constraints. */
 #define SMALL_CELL 32
 

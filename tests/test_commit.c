@@ -223,16 +223,22 @@ static void held_batches(uv_idle_t *h) {
     iterations++;
 }
 
-Test(commit, records_appended_during_an_fsync_are_written_when_the_next_starts) {
+/* Opens an "always" commit with every pool thread held at the gate and
+ * runs the loop with cb as idle callback (it opens the gate). */
+static void run_held(uv_idle_t *idle, uv_idle_cb cb) {
     cr_assert_eq(uv_sem_init(&gate, 0), 0);
     open_commit(KB_FSYNC_ALWAYS);
     for (int i = 0; i < POOL_THREADS; i++)
         cr_assert_eq(uv_queue_work(&loop, &blockers[i], block_thread, blocker_done), 0);
-    uv_idle_t idle;
-    uv_idle_init(&loop, &idle);
+    uv_idle_init(&loop, idle);
     iterations = 0;
-    uv_idle_start(&idle, held_batches);
+    uv_idle_start(idle, cb);
     cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+}
+
+Test(commit, records_appended_during_an_fsync_are_written_when_the_next_starts) {
+    uv_idle_t idle;
+    run_held(&idle, held_batches);
     cr_assert_eq(iterations, 4);
     cr_assert_eq(size_after_first, 16 + 6 * (24 + 1), "a to f were written, for two fsyncs");
     cr_assert_eq(size_while_held, size_after_first, "g, h and i waited for a free slot");
@@ -384,18 +390,11 @@ static void two_in_flight(uv_idle_t *h) {
 }
 
 static void run_two_in_flight(int slot) {
-    cr_assert_eq(uv_sem_init(&gate, 0), 0);
     null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
     cr_assert_geq(null_fd, 0);
     failing_slot = slot;
-    open_commit(KB_FSYNC_ALWAYS);
-    for (int i = 0; i < POOL_THREADS; i++)
-        cr_assert_eq(uv_queue_work(&loop, &blockers[i], block_thread, blocker_done), 0);
     uv_idle_t idle;
-    uv_idle_init(&loop, &idle);
-    iterations = 0;
-    uv_idle_start(&idle, two_in_flight);
-    cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    run_held(&idle, two_in_flight);
     cr_assert_eq(answers_while_held, 0);
     cr_assert_eq(nanswers, 2);
     cr_assert_eq(answers[0].seq, 1);
