@@ -266,7 +266,7 @@ static uint64_t any_of(const uint64_t *const *rows, unsigned n, uint32_t w) {
 typedef struct cell_terms {
     const uint64_t *bits[MAX_TERMS];
     double weight[MAX_TERMS];
-    double rest[MAX_TERMS]; /* weight of terms i.. together */
+    double rest[MAX_TERMS + 1]; /* weight of terms i.. together; rest[n] is 0 */
     int n;
 } cell_terms_t;
 
@@ -275,16 +275,62 @@ typedef struct cell_terms {
  * positions into those with it and those without; a branch ends as soon
  * as nobody is left in it or the terms still to come cannot make up what
  * it lacks, so the heaviest terms, which nearly everybody must have when
- * the k-th score is high, cut most of the tree at once. */
+ * the k-th score is high, cut most of the tree at once. A term that the
+ * terms after it cannot make up for is simply ANDed in. */
 static uint64_t enough(const cell_terms_t *t, int i, uint32_t w, uint64_t mask, double need) {
     uint64_t out = 0;
     for (; mask && need > 0; i++) {
         if (i == t->n || t->rest[i] < need) return out;
         uint64_t has = t->bits[i][w];
+        if (t->rest[i + 1] < need) {
+            mask &= has;
+            need -= t->weight[i];
+            continue;
+        }
         if (mask & has) out |= enough(t, i + 1, w, mask & has, need - t->weight[i]);
         mask &= ~has;
     }
     return out | mask;
+}
+
+/* The term filter at the current k-th score: the heaviest terms that a
+ * member must have whatever else it has (those after them weigh less than
+ * what it would lack) act as required skills do, and enough() weighs the
+ * rest against what is still needed. The k-th score changes only when a
+ * member is checked, so this is worked out per cell and per batch, not per
+ * word. */
+typedef struct filter {
+    int nmust;   /* terms 0..nmust-1 are required */
+    double need; /* weight still needed from the terms after them; <= 0: none */
+} filter_t;
+
+static void set_filter(const kb_matcher_t *m, const cell_terms_t *t, double base, filter_t *f) {
+    f->nmust = 0;
+    f->need = 0.0;
+    if (m->n < m->limit) return; /* no k-th score yet: no filter */
+    double need = m->heap[0].score - base;
+    int i = 0;
+    while (i < t->n && need > 0 && t->rest[i + 1] < need) need -= t->weight[i++];
+    f->nmust = i;
+    f->need = need;
+}
+
+/* Positions gathered before their records are read: the records are cache
+ * misses, and asking for many at once overlaps them. */
+#define BATCH 64
+
+/* Tries the members at pos[0..n) on their hot records and checks those
+ * they let through on their full records. */
+static void check_batch(kb_matcher_t *m, const kb_query_t *q, int type, const kb_cell_t *cell,
+                        const uint32_t *pos, uint32_t n, kb_match_result_t *out) {
+    uint32_t passed[BATCH + 64], k = 0;
+    for (uint32_t i = 0; i < n; i++) __builtin_prefetch(&cell->hot[pos[i]]);
+    for (uint32_t i = 0; i < n; i++) {
+        if (!hot_lets_in(m, q, type, cell, pos[i])) continue;
+        passed[k] = cell->hot[pos[i]].slot;
+        __builtin_prefetch(kb_store_cand(m->store, type, passed[k++]));
+    }
+    for (uint32_t i = 0; i < k; i++) check_one(m, q, type, passed[i], out, false);
 }
 
 /* Looks at the members of cell that can enter the top k: the AND of the
@@ -322,6 +368,7 @@ static int scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, i
         ct.weight[ct.n++] = plan->terms[i].weight;
     }
     double rest = 0.0;
+    ct.rest[ct.n] = 0.0;
     for (int i = ct.n - 1; i >= 0; i--) ct.rest[i] = rest += ct.weight[i];
     if (m->n == m->limit && base + rest < m->heap[0].score) return 0;
 
@@ -338,30 +385,35 @@ static int scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, i
         if (rows[plan->slots[i]]) slots[nslots++] = rows[plan->slots[i]];
     if ((plan->nlangs && !nlangs) || (plan->nslots && !nslots)) return 0;
 
-    /* A word of 64 positions at a time: the rows are read once, and the
-     * k-th score the terms must make up is the latest (it rises as the
-     * cell's first members fill the heap). */
-    uint32_t words = kb_cell_words(cell), pos[64], passed[64];
+    /* A word of 64 positions at a time, each row read once. The rows read
+     * for every word (the constraints' and the heaviest terms') are mostly
+     * not in the cache: their lines are asked for at once first. The
+     * terms filter before the groups of rows (they leave about one word in
+     * twenty, and a group costs a load per row); the members left are
+     * checked in batches, after each of which the filter follows the k-th
+     * score (it rises as the cell's first members fill the heap). */
+    uint32_t words = kb_cell_words(cell), pos[BATCH + 64], n = 0;
+    for (uint32_t w = 0; w < words; w += 8) {
+        for (unsigned i = 0; i < nevery; i++) __builtin_prefetch(&every[i][w]);
+        for (int i = 0; i < ct.n && i < 3; i++) __builtin_prefetch(&ct.bits[i][w]);
+    }
+    filter_t f;
+    set_filter(m, &ct, base, &f);
     for (uint32_t w = 0; w < words; w++) {
         uint64_t x = every[0][w];
         for (unsigned i = 1; i < nevery; i++) x &= every[i][w];
-        /* The terms first once they filter: they leave about one word in
-         * twenty, and the groups of rows cost a load per row. */
-        if (x && m->n == m->limit) x = enough(&ct, 0, w, x, m->heap[0].score - base);
+        for (int i = 0; i < f.nmust; i++) x &= ct.bits[i][w];
+        if (x && f.need > 0) x = enough(&ct, f.nmust, w, x, f.need);
         if (x && nlangs) x &= any_of(langs, nlangs, w);
         if (x && nslots) x &= any_of(slots, nslots, w);
-        unsigned n = 0, k = 0;
         for (; x; x &= x - 1) pos[n++] = w * 64 + (uint32_t)__builtin_ctzll(x);
-        /* Records are cache misses: ask for a word's at once, hot records
-         * first, then the full records of those they let through. */
-        for (unsigned i = 0; i < n; i++) __builtin_prefetch(&cell->hot[pos[i]]);
-        for (unsigned i = 0; i < n; i++) {
-            if (!hot_lets_in(m, q, type, cell, pos[i])) continue;
-            passed[k] = cell->hot[pos[i]].slot;
-            __builtin_prefetch(kb_store_cand(m->store, type, passed[k++]));
+        if (n >= BATCH) {
+            check_batch(m, q, type, cell, pos, n, out);
+            n = 0;
+            set_filter(m, &ct, base, &f);
         }
-        for (unsigned i = 0; i < k; i++) check_one(m, q, type, passed[i], out, false);
     }
+    check_batch(m, q, type, cell, pos, n, out);
     return 0;
 }
 
