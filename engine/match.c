@@ -319,18 +319,25 @@ static void set_filter(const kb_matcher_t *m, const cell_terms_t *t, double base
  * misses, and asking for many at once overlaps them. */
 #define BATCH 64
 
+/* Full records asked for before the first of them is checked. */
+#define LAG 4
+
 /* Tries the members at pos[0..n) on their hot records and checks those
- * they let through on their full records. */
+ * they let through on their full records, LAG behind, so that the k-th
+ * score those raise is soon the one the next hot records are tried at. */
 static void check_batch(kb_matcher_t *m, const kb_query_t *q, int type, const kb_cell_t *cell,
                         const uint32_t *pos, uint32_t n, kb_match_result_t *out) {
-    uint32_t passed[BATCH + 64], k = 0;
+    uint32_t passed[LAG], k = 0;
     for (uint32_t i = 0; i < n; i++) __builtin_prefetch(&cell->hot[pos[i]]);
     for (uint32_t i = 0; i < n; i++) {
         if (!hot_lets_in(m, q, type, cell, pos[i])) continue;
-        passed[k] = cell->hot[pos[i]].slot;
-        __builtin_prefetch(kb_store_cand(m->store, type, passed[k++]));
+        if (k >= LAG) check_one(m, q, type, passed[k % LAG], out, false);
+        passed[k % LAG] = cell->hot[pos[i]].slot;
+        __builtin_prefetch(kb_store_cand(m->store, type, passed[k % LAG]));
+        k++;
     }
-    for (uint32_t i = 0; i < k; i++) check_one(m, q, type, passed[i], out, false);
+    for (uint32_t j = k > LAG ? k - LAG : 0; j < k; j++)
+        check_one(m, q, type, passed[j % LAG], out, false);
 }
 
 /* Looks at the members of cell that can enter the top k: the AND of the
@@ -407,7 +414,9 @@ static int scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, i
         if (x && nlangs) x &= any_of(langs, nlangs, w);
         if (x && nslots) x &= any_of(slots, nslots, w);
         for (; x; x &= x - 1) pos[n++] = w * 64 + (uint32_t)__builtin_ctzll(x);
-        if (n >= BATCH) {
+        /* Until the heap is full only the constraints filter: a batch
+         * then ends where it could fill the heap. */
+        if (n >= BATCH || (m->n < m->limit && m->n + n >= m->limit)) {
             check_batch(m, q, type, cell, pos, n, out);
             n = 0;
             set_filter(m, &ct, base, &f);
