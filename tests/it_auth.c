@@ -392,6 +392,19 @@ Test(auth, the_access_log_names_tokens_and_never_shows_them, .init = start, .fin
     free(log);
 }
 
+Test(auth, access_lines_are_written_while_kobled_runs, .init = start, .fini = stop) {
+    /* Lines are held over a loop iteration (kobled.c), not until exit: the
+     * line is in the log without a stop, once its answer is out (bounded
+     * wait, 5 s, for the file to show it). */
+    cr_assert_eq(status_as(CW, "GET", "/v1/needs/n-404", NULL), 404);
+    bool seen = false;
+    for (int i = 0; i < 100 && !seen; i++) {
+        seen = log_has("event=request route=\"GET /v1/needs/{id}\" status=404");
+        if (!seen) usleep(50000);
+    }
+    cr_assert(seen, "no access line while running");
+}
+
 /* Polls (bounded, 10 s) until token gets want: SIGHUP is asynchronous. */
 static bool wait_status(const char *token, int want) {
     for (int i = 0; i < 200; i++) {
