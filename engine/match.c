@@ -367,7 +367,8 @@ static int scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, i
     }
     const uint64_t *rows[MAX_KEYS];
     kb_cell_find(cell, plan->keys, plan->nkeys, rows);
-    cell_terms_t ct = {.n = 0};
+    cell_terms_t ct; /* not zeroed: 2 KiB, filled up to ct.n */
+    ct.n = 0;
     for (int i = plan->nterms - 1; i >= 0; i--) {
         const uint64_t *b = rows[plan->term_key[i]];
         if (!b) continue;
