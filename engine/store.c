@@ -10,6 +10,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/lsan_interface.h>
+#endif
 
 #include "koble/error.h"
 
@@ -46,6 +49,21 @@ static size_t recs_bytes(uint32_t cap, size_t elem) {
     return (bytes + page - 1) / page * page;
 }
 
+/* LeakSanitizer looks for pointers in the heap, not in mappings of our
+ * own: under it the record array is a root, or what only a record points
+ * to (ids, token lists) would count as leaked when kobled exits without
+ * freeing the store. */
+static void recs_watch(void *recs, size_t bytes, bool on) {
+#ifdef __SANITIZE_ADDRESS__
+    if (on) __lsan_register_root_region(recs, bytes);
+    else __lsan_unregister_root_region(recs, bytes);
+#else
+    (void)recs;
+    (void)bytes;
+    (void)on;
+#endif
+}
+
 void kb_pool_free(kb_pool_t *p, void (*clear)(void *)) {
     for (uint32_t i = 0; i < p->used; i++) {
         char *rec = (char *)p->recs + (size_t)i * p->elem;
@@ -55,7 +73,10 @@ void kb_pool_free(kb_pool_t *p, void (*clear)(void *)) {
             if (!kb_arena_owns(p->arena, *id)) free(*id);
         }
     }
-    if (p->recs) munmap(p->recs, recs_bytes(p->cap, p->elem));
+    if (p->recs) {
+        recs_watch(p->recs, recs_bytes(p->cap, p->elem), false);
+        munmap(p->recs, recs_bytes(p->cap, p->elem));
+    }
     free(p->free_slots);
     kb_dict_free(&p->ids);
     memset(p, 0, sizeof *p);
@@ -101,6 +122,8 @@ static int grow_recs(kb_pool_t *p, uint32_t cap) {
             munmap(p->recs, old);
         }
     }
+    if (p->recs) recs_watch(p->recs, old, false);
+    recs_watch(n, bytes, true);
     p->recs = n;
     p->cap = cap;
 #ifdef MADV_HUGEPAGE
