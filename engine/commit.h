@@ -8,8 +8,9 @@
  * is decided when it is appended, before the write is applied. All
  * writes read in one loop iteration share one fdatasync, run on libuv's
  * thread pool so reads keep being answered while the disk works; the
- * writes that arrive meanwhile get a second one, started at once, and
- * later ones wait for a free slot (two fsyncs in flight at most). When an
+ * writes that arrive meanwhile get a second one once they are at least as
+ * many as the first covers, and later ones wait for a free slot (two
+ * fsyncs in flight at most). When an
  * fsync returns, every answer it covers goes out, in sequence order:
  * never before the fsyncs started earlier have returned as well.
  *

@@ -847,6 +847,38 @@ Test(codec, token_lists_come_out_sorted_by_name) {
     kb_cand_clear(&c);
 }
 
+/* Both writers sort a list by name, and a decoded list is kept sorted by
+ * id, whatever order the body gave: six tokens interned in reverse order
+ * and listed shuffled. */
+Test(codec, text_lists_are_sorted_by_name_and_stored_by_id) {
+    static const char *const names[] = {"fff", "eee", "ddd", "ccc", "bbb", "aaa"};
+    uint32_t id;
+    for (int i = 0; i < 6; i++) kb_intern_add(&tokens, names[i], &id);
+    json_t *j = parse("{" LOC ",\"skills\":[\"ccc\",\"fff\",\"aaa\",\"eee\",\"bbb\",\"ddd\"],"
+                      "\"experience\":[\"bbb\",\"aaa\"]}");
+    kb_cand_t c;
+    kb_fault_t f;
+    cr_assert_eq(kb_codec_volunteer(&cx, j, "v", &c, &f), 0);
+    cr_assert_eq(c.skills.n, 6);
+    for (uint32_t i = 0; i < 6; i++) cr_assert_eq(c.skills.ids[i], i, "ids ascending");
+    cr_assert_eq(c.exp.n, 2);
+    cr_assert_eq(c.exp.ids[0], 4);
+    cr_assert_eq(c.exp.ids[1], 5);
+    c.id = "v";
+    size_t len = 0;
+    char *text = kb_codec_cand_text(&tokens, &c, &len);
+    cr_assert_not_null(text);
+    cr_assert_not_null(
+        strstr(text, ",\"skills\":[\"aaa\",\"bbb\",\"ccc\",\"ddd\",\"eee\",\"fff\"],"), "%s", text);
+    cr_assert_not_null(strstr(text, ",\"experience\":[\"aaa\",\"bbb\"],"), "%s", text);
+    cr_assert_eq(strncmp(text, "{\"id\":\"v\",\"location\":{\"lat\":", 28), 0, "%s", text);
+    cr_assert_eq(len, strlen(text));
+    free(text);
+    c.id = NULL;
+    kb_cand_clear(&c);
+    json_decref(j);
+}
+
 Test(codec, timestamps_and_withdrawn_languages) {
     static const struct {
         int64_t ms;

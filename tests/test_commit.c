@@ -259,6 +259,67 @@ Test(commit, records_appended_during_an_fsync_are_written_when_the_next_starts) 
     cr_assert_str_eq(records_of(path_a), "1:a;2:b;3:c;4:d;5:e;6:f;7:g;8:h;9:i;");
 }
 
+/* A second fsync starts only for at least as many records as the one in
+ * flight covers (a, b, c: three). d and e alone wait in memory; with
+ * add_f, f makes them three and they get the second fsync at once;
+ * without it, the first fsync's return starts theirs. */
+static bool add_f;
+static off_t size_before_d, size_after_d_e, size_after_f;
+static void uneven_batches(uv_idle_t *h) {
+    if (iterations == 0) {
+        write_and_wait("a");
+        write_and_wait("b");
+        write_and_wait("c");
+    } else if (iterations == 1) {
+        size_before_d = data_size(path_a);
+        write_and_wait("d");
+        write_and_wait("e");
+    } else if (iterations == 2) {
+        size_after_d_e = data_size(path_a);
+        if (add_f) write_and_wait("f");
+    } else {
+        size_after_f = data_size(path_a);
+        fsyncs_while_held = stats().fsyncs;
+        answers_while_held = nanswers;
+        for (int i = 0; i < POOL_THREADS; i++) uv_sem_post(&gate);
+        uv_idle_stop(h);
+    }
+    iterations++;
+}
+
+static void run_uneven(bool with_f) {
+    add_f = with_f;
+    uv_idle_t idle;
+    run_held(&idle, uneven_batches);
+    cr_assert_eq(size_before_d, 16 + 3 * (24 + 1), "a to c were written for the first fsync");
+    cr_assert_eq(size_after_d_e, size_before_d, "d and e wait: two are fewer than three");
+    cr_assert_eq(fsyncs_while_held, 0);
+    cr_assert_eq(answers_while_held, 0);
+    int n = with_f ? 6 : 5;
+    cr_assert_eq(nanswers, n);
+    for (int i = 0; i < n; i++) {
+        cr_assert_eq(answers[i].seq, (uint64_t)i + 1);
+        cr_assert_eq(answers[i].status, 0);
+        cr_assert_geq(answers[i].fsyncs, i < 3 ? 1 : 2);
+    }
+    cr_assert_eq(stats().fsyncs, 2);
+    uv_close((uv_handle_t *)&idle, NULL);
+    close_commit();
+    uv_sem_destroy(&gate);
+}
+
+Test(commit, a_second_fsync_waits_for_as_many_records_as_the_first_covers) {
+    run_uneven(true);
+    cr_assert_eq(size_after_f, 16 + 6 * (24 + 1), "d to f were written for the second fsync");
+    cr_assert_str_eq(records_of(path_a), "1:a;2:b;3:c;4:d;5:e;6:f;");
+}
+
+Test(commit, records_left_waiting_get_the_fsync_after_the_one_in_flight) {
+    run_uneven(false);
+    cr_assert_eq(size_after_f, size_after_d_e, "no second fsync while the first is held");
+    cr_assert_str_eq(records_of(path_a), "1:a;2:b;3:c;4:d;5:e;");
+}
+
 Test(commit, everysec_and_no_answer_at_once) {
     const kb_fsync_t policies[] = {KB_FSYNC_EVERYSEC, KB_FSYNC_NO};
     for (int p = 0; p < 2; p++) {

@@ -1,6 +1,9 @@
 /* test_store.c — pools, token sets and dates. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "koble/error.h"
 #include "store.h"
@@ -21,6 +24,73 @@ Test(store, pool_reuses_slots_and_maps_ids) {
     cr_assert_eq(c, a, "a freed slot is reused");
     cr_assert_eq(kb_pool_find(p, "v-3"), a);
     cr_assert_eq(kb_pool_find(p, "v-2"), b);
+    kb_store_free(&s);
+}
+
+/* The record array grows by doubling (256, 512, ... records), here past
+ * 8 MiB, where it takes huge pages, and then by kb_pool_reserve: what
+ * each record held stays, in the same slot, and a new record starts
+ * zeroed. */
+Test(store, records_keep_their_values_as_the_pool_grows) {
+    kb_store_t s;
+    kb_store_init(&s);
+    kb_pool_t *p = &s.needs;
+    char id[16];
+    uint32_t n = 0;
+    while ((size_t)p->cap * p->elem < (8u << 20) || n < p->cap) {
+        snprintf(id, sizeof id, "n-%u", n);
+        uint32_t slot;
+        cr_assert_eq(kb_pool_alloc(p, id, &slot), 0, "record %u", n);
+        cr_assert_eq(slot, n);
+        kb_need_t *rec = kb_store_need(&s, slot);
+        cr_assert_eq(rec->count, 0, "record %u starts zeroed", n);
+        cr_assert_eq(rec->person_age, 0);
+        rec->count = (uint16_t)(n + 1);
+        rec->person_age = (uint8_t)(n % 100);
+        n++;
+    }
+    cr_assert_eq(kb_pool_reserve(p, 3 * n), 0);
+    cr_assert_geq(p->cap, 3 * n);
+    for (uint32_t i = 0; i < n; i++) {
+        snprintf(id, sizeof id, "n-%u", i);
+        cr_assert_eq(kb_pool_find(p, id), i);
+        const kb_need_t *rec = kb_store_need(&s, i);
+        cr_assert_str_eq(rec->id, id);
+        cr_assert_eq(rec->count, (uint16_t)(i + 1));
+        cr_assert_eq(rec->person_age, i % 100);
+    }
+    kb_store_free(&s);
+}
+
+/* When mremap cannot grow the array (here: advice on one page of it
+ * splits its mapping in three, which mremap refuses to move), a new
+ * mapping and a copy do. */
+Test(store, records_survive_a_grow_that_mremap_refuses) {
+    kb_store_t s;
+    kb_store_init(&s);
+    kb_pool_t *p = &s.needs;
+    char id[16];
+    uint32_t n = 0, slot;
+    for (; n < p->cap || n == 0; n++) {
+        snprintf(id, sizeof id, "n-%u", n);
+        cr_assert_eq(kb_pool_alloc(p, id, &slot), 0);
+        kb_store_need(&s, slot)->count = (uint16_t)(n + 1);
+    }
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    cr_assert_gt((size_t)p->cap * p->elem, 2 * page);
+    cr_assert_eq(madvise((char *)p->recs + page, page, MADV_RANDOM), 0);
+    void *before = p->recs;
+    snprintf(id, sizeof id, "n-%u", n);
+    cr_assert_eq(kb_pool_alloc(p, id, &slot), 0, "grown by a copy");
+    cr_assert_eq(slot, n);
+    cr_assert_neq(p->recs, before);
+    cr_assert_eq(kb_store_need(&s, slot)->count, 0);
+    for (uint32_t i = 0; i < n; i++) {
+        snprintf(id, sizeof id, "n-%u", i);
+        cr_assert_eq(kb_pool_find(p, id), i);
+        cr_assert_str_eq(kb_store_need(&s, i)->id, id);
+        cr_assert_eq(kb_store_need(&s, i)->count, (uint16_t)(i + 1));
+    }
     kb_store_free(&s);
 }
 
