@@ -1231,6 +1231,30 @@ void kb_codec_text_real(kb_sbuf_t *t, double v) {
     kb_sbuf_add(t, buf, (size_t)n);
 }
 
+void kb_codec_text_round(kb_sbuf_t *t, double v, int digits) {
+    double scale = digits == 2 ? 100.0 : 10000.0; /* as kb_round */
+    double r = round(v * scale);
+    /* Below 1e15, r / scale has at most 15 significant digits, which
+     * "%.15g" writes exactly: they are r's, with the point put in. */
+    if (!(fabs(r) < 1e15)) {
+        kb_codec_text_real(t, r / scale);
+        return;
+    }
+    uint64_t k = (uint64_t)fabs(r), unit = digits == 2 ? 100 : 10000;
+    char buf[KB_INT_TEXT + 8], *s = kb_int_text(buf, (long long)(k / unit));
+    size_t n = (size_t)(buf + KB_INT_TEXT - s);
+    if (signbit(r)) { /* -0.0 as well, as Jansson writes it */
+        *--s = '-';
+        n++;
+    }
+    char *end = s + n;
+    *end++ = '.';
+    uint64_t frac = k % unit;
+    for (uint64_t d = unit / 10; d; d /= 10) *end++ = (char)('0' + frac / d % 10);
+    while (end[-1] == '0' && end[-2] != '.') end--;
+    kb_sbuf_add(t, s, (size_t)(end - s));
+}
+
 void kb_codec_text_int(kb_sbuf_t *t, long long v) {
     char buf[KB_INT_TEXT], *s = kb_int_text(buf, v);
     kb_sbuf_add(t, s, (size_t)(buf + KB_INT_TEXT - s));

@@ -93,6 +93,10 @@ char *kb_codec_cand_text(const kb_intern_t *tokens, const kb_cand_t *c, size_t *
  * infinity, which JSON cannot hold, sets t->err to KB_EINVAL. */
 void kb_codec_text_str(kb_sbuf_t *t, const char *s);
 void kb_codec_text_real(kb_sbuf_t *t, double v);
+/* kb_codec_text_real(t, kb_round(v, digits)) (digits 2 or 4, as
+ * kb_round), without the search for the shortest decimal: the digits are
+ * those of the rounded integer. Answers write 8 such numbers per hit. */
+void kb_codec_text_round(kb_sbuf_t *t, double v, int digits);
 void kb_codec_text_int(kb_sbuf_t *t, long long v);
 
 /* ms since 1970 as an RFC 3339 UTC timestamp with milliseconds,

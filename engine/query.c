@@ -81,14 +81,14 @@ static void hit_text(kb_sbuf_t *t, const kb_query_t *q, const kb_cand_t *c, cons
     double comp[KB_C_COUNT];
     kb_score(q, c, h->dist_km, comp);
     ADD(t, ",\"score\":");
-    kb_codec_text_real(t, kb_round(h->score, 4));
+    kb_codec_text_round(t, h->score, 4);
     ADD(t, ",\"distance_km\":");
-    kb_codec_text_real(t, kb_round(h->dist_km, 2));
+    kb_codec_text_round(t, h->dist_km, 2);
     ADD(t, ",\"components\":{");
     for (int i = 0; i < KB_C_COUNT; i++) {
         if (i) ADD(t, ",");
         key(t, kb_comp_names[i]);
-        kb_codec_text_real(t, kb_round(comp[i], 4));
+        kb_codec_text_round(t, comp[i], 4);
     }
     ADD(t, "}}");
 }

@@ -1090,6 +1090,36 @@ Test(codec, text_reals_are_written_as_jansson_does) {
     }
 }
 
+Test(codec, rounded_reals_read_as_the_rounded_value_does) {
+    /* kb_codec_text_round(v, d) must write exactly what
+     * kb_codec_text_real writes for v rounded to d decimals. */
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    const double fixed[] = {0.0,     -0.0,   -0.00001, 0.00005, 0.99995,           1.0,
+                            9.99999, 123.45, -7.5,     1e10,    99999999999.99999, 1e11,
+                            -3e12,   1e17,   NAN,      INFINITY};
+    for (int k = 0; k < 40000; k++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+        double u = (double)(x >> 11) / 9007199254740992.0, v;
+        switch (k % 5) {
+        case 0: v = u; break;                             /* a score or component */
+        case 1: v = u * 60; break;                        /* a distance, km */
+        case 2: v = (u - 0.5) * 2e6; break;               /* either sign */
+        case 3: v = ldexp(u, (int)(x % 120) - 60); break; /* tiny to large */
+        default: v = fixed[(size_t)k / 5 % (sizeof fixed / sizeof fixed[0])]; break;
+        }
+        for (int digits = 2; digits <= 4; digits += 2) {
+            double scale = digits == 2 ? 100.0 : 10000.0;
+            kb_sbuf_t a = {0}, b = {0};
+            kb_codec_text_round(&a, v, digits);
+            kb_codec_text_real(&b, round(v * scale) / scale);
+            cr_assert_eq(a.err, b.err, "%.17g", v);
+            if (!b.err) cr_assert_str_eq(a.p, b.p, "%.17g to %d decimals", v, digits);
+            free(a.p);
+            free(b.p);
+        }
+    }
+}
+
 Test(codec, ids_by_length) {
     char id[KB_ID_MAX + 2];
     memset(id, 'a', sizeof id);
