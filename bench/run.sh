@@ -17,12 +17,26 @@ kobled_pid="" kobled_dir=""
 trap 'stop_kobled 2>/dev/null' EXIT
 
 # Acknowledged upserts over HTTP with 64 connections, for one fsync policy:
-# a fresh kobled (default snapshots) and koble-load for 5 s.
+# a fresh kobled (default snapshots) and koble-load for 5 s, first with
+# nothing pinned, then (with two CPUs or more) with kobled's loop thread on
+# one CPU and koble-load on another. The loop is what a PUT waits for; its
+# thread pool, started for recovery before the pinning, stays free to run
+# the fsyncs elsewhere. On a 2-core machine where those run decides the
+# figure (bench/README.md, "Durability").
 upserts() {
     start_kobled "$1" -
-    echo "upserts, fsync $1, 64 connections:"
+    echo "upserts, fsync $1, 64 connections, nothing pinned:"
     build/bench/koble-load --url "http://127.0.0.1:$kobled_port" --connections 64 --duration 5 \
         --warmup 1 --mix put 2>/dev/null | sed -n '/requests\/s/,$p'
+    stop_kobled
+    cpus
+    [ -n "$pin_client" ] || return 0
+    start_kobled "$1" -
+    taskset -pc "$server_cpu" "$kobled_pid" >/dev/null
+    echo "upserts, fsync $1, 64 connections, kobled's loop thread on CPU $server_cpu," \
+        "koble-load on CPU $client_cpu:"
+    $pin_client build/bench/koble-load --url "http://127.0.0.1:$kobled_port" --connections 64 \
+        --duration 5 --warmup 1 --mix put 2>/dev/null | sed -n '/requests\/s/,$p'
     stop_kobled
 }
 
