@@ -208,6 +208,14 @@ static off_t data_size(const char *path);
 static off_t size_while_held;
 static uint64_t fsyncs_while_held;
 static int answers_while_held;
+/* Notes what the held iterations left and lets the pool threads go. */
+static void open_gate(uv_idle_t *h) {
+    fsyncs_while_held = stats().fsyncs;
+    answers_while_held = nanswers;
+    for (int i = 0; i < POOL_THREADS; i++) uv_sem_post(&gate);
+    uv_idle_stop(h);
+}
+
 static void held_batches(uv_idle_t *h) {
     const char *texts[3][3] = {{"a", "b", "c"}, {"d", "e", "f"}, {"g", "h", "i"}};
     if (iterations < 3) {
@@ -215,10 +223,7 @@ static void held_batches(uv_idle_t *h) {
         if (iterations == 2) size_after_first = data_size(path_a);
     } else {
         size_while_held = data_size(path_a);
-        fsyncs_while_held = stats().fsyncs;
-        answers_while_held = nanswers;
-        for (int i = 0; i < POOL_THREADS; i++) uv_sem_post(&gate);
-        uv_idle_stop(h);
+        open_gate(h);
     }
     iterations++;
 }
@@ -279,10 +284,7 @@ static void uneven_batches(uv_idle_t *h) {
         if (add_f) write_and_wait("f");
     } else {
         size_after_f = data_size(path_a);
-        fsyncs_while_held = stats().fsyncs;
-        answers_while_held = nanswers;
-        for (int i = 0; i < POOL_THREADS; i++) uv_sem_post(&gate);
-        uv_idle_stop(h);
+        open_gate(h);
     }
     iterations++;
 }
