@@ -189,7 +189,7 @@ static int reserve_positions(kb_cell_t *c, uint32_t need, bool with_hot, bool ex
         if (!hot) return KB_ENOMEM;
     }
     if (stride != old && c->capkeys) {
-        bits = calloc((size_t)c->capkeys * stride, sizeof *bits);
+        bits = calloc((size_t)c->capkeys * stride + KB_CELL_GROUP - 1, sizeof *bits);
         if (!bits) goto nomem;
     }
     uint32_t *members = realloc(c->members, (size_t)cap * sizeof *members);
@@ -225,7 +225,8 @@ static int reserve_keys(kb_cell_t *c, uint32_t extra, bool exact) {
     if (!keys) return KB_ENOMEM;
     c->keys = keys;          /* a larger array than capkeys says is harmless */
     if (kb_cell_stride(c)) { /* else the rows get their words with the first positions */
-        uint64_t *bits = realloc(c->bits, (size_t)cap * kb_cell_stride(c) * sizeof *bits);
+        uint64_t *bits =
+            realloc(c->bits, ((size_t)cap * kb_cell_stride(c) + KB_CELL_GROUP - 1) * sizeof *bits);
         if (!bits) return KB_ENOMEM;
         c->bits = bits;
     }
@@ -507,6 +508,7 @@ size_t kb_index_bytes(const kb_index_t *ix) {
         const kb_cell_t *c = &ix->cells[i];
         n += (size_t)c->cap * (sizeof(uint32_t) + (c->hot ? sizeof(kb_hot_t) : 0));
         n += (size_t)c->capkeys * (sizeof(uint32_t) + kb_cell_stride(c) * sizeof(uint64_t));
+        if (c->bits) n += (KB_CELL_GROUP - 1) * sizeof(uint64_t);
     }
     for (uint32_t i = 0; i < ix->nblocks; i++) n += (size_t)ix->blocks[i].cap * sizeof(uint32_t);
     return n + (size_t)ix->capslot * sizeof(uint32_t);

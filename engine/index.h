@@ -72,6 +72,12 @@ static inline bool kb_cell_is_free(const kb_cell_t *c, uint32_t pos) {
 static inline uint32_t kb_cell_stride(const kb_cell_t *c) { return (c->cap + 63) / 64; }
 static inline uint32_t kb_cell_words(const kb_cell_t *c) { return (c->npos + 63) / 64; }
 
+/* Matching reads rows KB_CELL_GROUP words at a time (match.c), the last
+ * group of a row running past its end into the next row. So that the last
+ * row's does too, a cell's bits end with KB_CELL_GROUP - 1 words more;
+ * what is read past kb_cell_words() is garbage, and matching masks it. */
+#define KB_CELL_GROUP 8
+
 typedef struct kb_block {
     int32_t blat, blon;
     uint32_t members; /* items in all its cells */

@@ -101,7 +101,7 @@ static void finish(kb_matcher_t *m, kb_match_result_t *out) {
  * minimum distance. Once the heap is full, a candidate can only enter the
  * top k if the terms it has weigh at least the current k-th score less
  * that bound. The cell's bitmaps of the terms give those members exactly
- * (enough(), a word of 64 positions at a time), and that joins the AND of
+ * (enough(), 512 positions at a time), and that joins the AND of
  * the hard constraints' bitmaps (scan_cell). Every member left is then
  * tried on its hot record in the cell (kb_score_hot: the constraints
  * masks decide, and a bound of its score against the current k-th); only
@@ -255,13 +255,6 @@ static bool hot_lets_in(const kb_matcher_t *m, const kb_query_t *q, int type, co
  * hot records decide the same constraints. */
 #define SMALL_CELL 32
 
-/* Word w of the OR of n rows. */
-static uint64_t any_of(const uint64_t *const *rows, unsigned n, uint32_t w) {
-    uint64_t x = 0;
-    for (unsigned i = 0; i < n; i++) x |= rows[i][w];
-    return x;
-}
-
 /* The terms of a plan that some member of a cell has, heaviest first. */
 typedef struct cell_terms {
     const uint64_t *bits[MAX_TERMS];
@@ -270,27 +263,66 @@ typedef struct cell_terms {
     int n;
 } cell_terms_t;
 
-/* The positions of mask (one word, w, of the cell's bitmaps) whose terms
- * from i on weigh at least need together. Each term in turn splits the
- * positions into those with it and those without; a branch ends as soon
- * as nobody is left in it or the terms still to come cannot make up what
- * it lacks, so the heaviest terms, which nearly everybody must have when
- * the k-th score is high, cut most of the tree at once. A term that the
- * terms after it cannot make up for is simply ANDed in. */
-static uint64_t enough(const cell_terms_t *t, int i, uint32_t w, uint64_t mask, double need) {
-    uint64_t out = 0;
-    for (; mask && need > 0; i++) {
-        if (i == t->n || t->rest[i] < need) return out;
-        uint64_t has = t->bits[i][w];
+/* A group of KB_CELL_GROUP words of a cell's rows (512 positions), the
+ * unit of the word loop. Its operations are loops of a fixed length that
+ * the compiler turns into one or two vector instructions where the
+ * machine has them (-march=native), and the loop's branches, which cost
+ * more than its loads, are taken once per group instead of once a word. */
+typedef struct group {
+    uint64_t w[KB_CELL_GROUP];
+} group_t;
+
+static inline void group_and(group_t *x, const uint64_t *words) {
+    for (int l = 0; l < KB_CELL_GROUP; l++) x->w[l] &= words[l];
+}
+
+static inline void group_and_not(group_t *x, const uint64_t *words) {
+    for (int l = 0; l < KB_CELL_GROUP; l++) x->w[l] &= ~words[l];
+}
+
+static inline void group_or(group_t *x, const uint64_t *words) {
+    for (int l = 0; l < KB_CELL_GROUP; l++) x->w[l] |= words[l];
+}
+
+static inline bool group_any(const group_t *x) {
+    uint64_t any = 0;
+    for (int l = 0; l < KB_CELL_GROUP; l++) any |= x->w[l];
+    return any;
+}
+
+/* The OR of the n rows at word w, ANDed into x. */
+static void group_and_any(group_t *x, const uint64_t *const *rows, unsigned n, uint32_t w) {
+    group_t y;
+    memcpy(y.w, rows[0] + w, sizeof y.w);
+    for (unsigned i = 1; i < n; i++) group_or(&y, rows[i] + w);
+    group_and(x, y.w);
+}
+
+/* ORs into out the positions of in (the group at word w of the cell's
+ * rows) whose terms from i on weigh at least need together. Each term in
+ * turn splits the positions into those with it and those without; a
+ * branch ends as soon as nobody is left in it or the terms still to come
+ * cannot make up what it lacks, so the heaviest terms, which nearly
+ * everybody must have when the k-th score is high, cut most of the tree at
+ * once. A term that the terms after it cannot make up for is simply ANDed
+ * in. */
+static void enough(const cell_terms_t *t, int i, uint32_t w, const group_t *in, double need,
+                   group_t *out) {
+    group_t mask = *in;
+    for (; need > 0 && group_any(&mask); i++) {
+        if (i == t->n || t->rest[i] < need) return;
+        const uint64_t *has = t->bits[i] + w;
         if (t->rest[i + 1] < need) {
-            mask &= has;
+            group_and(&mask, has);
             need -= t->weight[i];
             continue;
         }
-        if (mask & has) out |= enough(t, i + 1, w, mask & has, need - t->weight[i]);
-        mask &= ~has;
+        group_t with = mask;
+        group_and(&with, has);
+        if (group_any(&with)) enough(t, i + 1, w, &with, need - t->weight[i], out);
+        group_and_not(&mask, has);
     }
-    return out | mask;
+    group_or(out, mask.w);
 }
 
 /* The term filter at the current k-th score: the heaviest terms that a
@@ -393,30 +425,41 @@ static int scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, i
         if (rows[plan->slots[i]]) slots[nslots++] = rows[plan->slots[i]];
     if ((plan->nlangs && !nlangs) || (plan->nslots && !nslots)) return 0;
 
-    /* A word of 64 positions at a time, each row read once. The rows read
-     * for every word (the constraints' and the heaviest terms') are mostly
-     * not in the cache: their lines are asked for at once first. The
-     * terms filter before the groups of rows (they leave about one word in
-     * twenty, and a group costs a load per row); the members left are
-     * checked in batches, after each of which the filter follows the k-th
-     * score (it rises as the cell's first members fill the heap). */
-    uint32_t words = kb_cell_words(cell), pos[BATCH + 64], n = 0;
+    /* A group of 512 positions at a time, each row read once. The rows
+     * read for every group (the constraints' and the heaviest terms') are
+     * mostly not in the cache: their lines are asked for at once first.
+     * The terms filter before the groups of rows (a group costs a load per
+     * row); the members left are checked in batches, after each of which
+     * the filter follows the k-th score (it rises as the cell's first
+     * members fill the heap). */
+    uint32_t words = kb_cell_words(cell), pos[BATCH + 64 * KB_CELL_GROUP], n = 0;
     for (uint32_t w = 0; w < words; w += 8) {
         for (unsigned i = 0; i < nevery; i++) __builtin_prefetch(&every[i][w]);
         for (int i = 0; i < ct.n && i < 3; i++) __builtin_prefetch(&ct.bits[i][w]);
     }
     filter_t f;
     set_filter(m, &ct, base, &f);
-    for (uint32_t w = 0; w < words; w++) {
-        uint64_t x = every[0][w];
-        for (unsigned i = 1; i < nevery; i++) x &= every[i][w];
-        for (int i = 0; i < f.nmust; i++) x &= ct.bits[i][w];
-        if (x && f.need > 0) x = enough(&ct, f.nmust, w, x, f.need);
-        if (x && nlangs) x &= any_of(langs, nlangs, w);
-        if (x && nslots) x &= any_of(slots, nslots, w);
-        for (; x; x &= x - 1) pos[n++] = w * 64 + (uint32_t)__builtin_ctzll(x);
-        /* Until the heap is full only the constraints filter: a batch
-         * then ends where it could fill the heap. */
+    /* The last group's words past the cell's are garbage (index.h). */
+    uint32_t wlast = (words - 1) / KB_CELL_GROUP * KB_CELL_GROUP;
+    group_t mine;
+    for (uint32_t l = 0; l < KB_CELL_GROUP; l++) mine.w[l] = wlast + l < words ? ~0ull : 0;
+    for (uint32_t w = 0; w < words; w += KB_CELL_GROUP) {
+        group_t x;
+        memcpy(x.w, every[0] + w, sizeof x.w);
+        if (w == wlast) group_and(&x, mine.w);
+        for (unsigned i = 1; i < nevery; i++) group_and(&x, every[i] + w);
+        for (int i = 0; i < f.nmust; i++) group_and(&x, ct.bits[i] + w);
+        if (f.need > 0 && group_any(&x)) {
+            group_t y = {{0}};
+            enough(&ct, f.nmust, w, &x, f.need, &y);
+            x = y;
+        }
+        if (!group_any(&x)) continue;
+        if (nlangs) group_and_any(&x, langs, nlangs, w);
+        if (nslots) group_and_any(&x, slots, nslots, w);
+        for (uint32_t l = 0; l < KB_CELL_GROUP; l++)
+            for (uint64_t b = x.w[l]; b; b &= b - 1)
+                pos[n++] = (w + l) * 64 + (uint32_t)__builtin_ctzll(b);
         if (n >= BATCH || (m->n < m->limit && m->n + n >= m->limit)) {
             check_batch(m, q, type, cell, pos, n, out);
             n = 0;
