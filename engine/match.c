@@ -348,19 +348,20 @@ static void set_filter(const kb_matcher_t *m, const cell_terms_t *t, double base
 }
 
 /* Positions gathered before their records are read: the records are cache
- * misses, and asking for many at once overlaps them. */
+ * misses, and asking for many at once overlaps them. Each hot record is
+ * asked for as its position is found, the most time ahead it can have. */
 #define BATCH 64
 
 /* Full records asked for before the first of them is checked. */
 #define LAG 4
 
-/* Tries the members at pos[0..n) on their hot records and checks those
- * they let through on their full records, LAG behind, so that the k-th
- * score those raise is soon the one the next hot records are tried at. */
+/* Tries the members at pos[0..n) on their hot records (asked for by
+ * scan_cell) and checks those they let through on their full records, LAG
+ * behind, so that the k-th score those raise is soon the one the next hot
+ * records are tried at. */
 static void check_batch(kb_matcher_t *m, const kb_query_t *q, int type, const kb_cell_t *cell,
                         const uint32_t *pos, uint32_t n, kb_match_result_t *out) {
     uint32_t passed[LAG], k = 0;
-    for (uint32_t i = 0; i < n; i++) __builtin_prefetch(&cell->hot[pos[i]]);
     for (uint32_t i = 0; i < n; i++) {
         if (!hot_lets_in(m, q, type, cell, pos[i])) continue;
         if (k >= LAG) check_one(m, q, type, passed[k % LAG], out, false);
@@ -458,8 +459,10 @@ static int scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, i
         if (nlangs) group_and_any(&x, langs, nlangs, w);
         if (nslots) group_and_any(&x, slots, nslots, w);
         for (uint32_t l = 0; l < KB_CELL_GROUP; l++)
-            for (uint64_t b = x.w[l]; b; b &= b - 1)
-                pos[n++] = (w + l) * 64 + (uint32_t)__builtin_ctzll(b);
+            for (uint64_t b = x.w[l]; b; b &= b - 1) {
+                pos[n] = (w + l) * 64 + (uint32_t)__builtin_ctzll(b);
+                __builtin_prefetch(&cell->hot[pos[n++]]);
+            }
         if (n >= BATCH || (m->n < m->limit && m->n + n >= m->limit)) {
             check_batch(m, q, type, cell, pos, n, out);
             n = 0;
