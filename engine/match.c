@@ -444,12 +444,12 @@ static int scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, i
     set_filter(m, &ct, base, &f);
     /* The last group's words past the cell's are garbage (index.h). */
     uint32_t wlast = (words - 1) / KB_CELL_GROUP * KB_CELL_GROUP;
-    group_t mine;
-    for (uint32_t l = 0; l < KB_CELL_GROUP; l++) mine.w[l] = wlast + l < words ? ~0ull : 0;
+    group_t in_cell;
+    for (uint32_t l = 0; l < KB_CELL_GROUP; l++) in_cell.w[l] = wlast + l < words ? ~0ull : 0;
     for (uint32_t w = 0; w < words; w += KB_CELL_GROUP) {
         group_t x;
         memcpy(x.w, every[0] + w, sizeof x.w);
-        if (w == wlast) group_and(&x, mine.w);
+        if (w == wlast) group_and(&x, in_cell.w);
         for (unsigned i = 1; i < nevery; i++) group_and(&x, every[i] + w);
         for (int i = 0; i < f.nmust; i++) group_and(&x, ct.bits[i] + w);
         if (f.need > 0 && group_any(&x)) {
@@ -465,6 +465,8 @@ static int scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, i
                 pos[n] = (w + l) * 64 + (uint32_t)__builtin_ctzll(b);
                 __builtin_prefetch(&cell->hot[pos[n++]]);
             }
+        /* Until the heap is full only the constraints filter: a batch
+         * then ends where it could fill the heap. */
         if (n >= BATCH || (m->n < m->limit && m->n + n >= m->limit)) {
             check_batch(m, q, type, cell, pos, n, out);
             n = 0;
