@@ -16,6 +16,7 @@ void kb_matcher_init(kb_matcher_t *m) {
 void kb_matcher_free(kb_matcher_t *m) {
     kb_index_search_free(&m->search);
     free(m->heap);
+    free(m->later);
     memset(m, 0, sizeof *m);
 }
 
@@ -108,7 +109,10 @@ static void finish(kb_matcher_t *m, kb_match_result_t *out) {
  * those it lets through have their full record read and scored. In a
  * dense city that is a few dozen records per query instead of thousands,
  * and about 180 hot records (1,800 when only one of the heaviest terms had
- * to be there: MaxScore's condition, which this one implies). */
+ * to be there: MaxScore's condition, which this one implies). Before the
+ * heap is full there is no k-th score to filter with: a cell read then
+ * sets aside its members with less than half its terms' weight until the
+ * others have given the heap good hits (FIRST_SHARE). */
 
 #define MAX_TERMS (32 + KB_SLOT_COUNT + 32 + 1)
 /* Slack for the different order in which the bound and the score add up
@@ -268,7 +272,7 @@ typedef struct cell_terms {
  * the compiler turns into one or two vector instructions where the
  * machine has them (-march=native), and the loop's branches, which cost
  * more than its loads, are taken once per group instead of once a word. */
-typedef struct group {
+typedef struct kb_group {
     uint64_t w[KB_CELL_GROUP];
 } group_t;
 
@@ -325,26 +329,42 @@ static void enough(const cell_terms_t *t, int i, uint32_t w, const group_t *in, 
     group_or(out, mask.w);
 }
 
-/* The term filter at the current k-th score: the heaviest terms that a
- * member must have whatever else it has (those after them weigh less than
- * what it would lack) act as required skills do, and enough() weighs the
- * rest against what is still needed. The k-th score changes only when a
- * member is checked, so this is worked out per cell and per batch, not per
- * word. */
+/* The term filter for a score to reach: the heaviest terms that a member
+ * must have whatever else it has (those after them weigh less than what it
+ * would lack) act as required skills do, and enough() weighs the rest
+ * against what is still needed. The k-th score changes only when a member
+ * is checked, so this is worked out per cell and per batch, not per group. */
 typedef struct filter {
     int nmust;   /* terms 0..nmust-1 are required */
     double need; /* weight still needed from the terms after them; <= 0: none */
 } filter_t;
 
-static void set_filter(const kb_matcher_t *m, const cell_terms_t *t, double base, filter_t *f) {
+/* The k-th score, or -INFINITY while the heap has fewer than k hits. */
+static double kth(const kb_matcher_t *m) { return m->n < m->limit ? -INFINITY : m->heap[0].score; }
+
+/* The filter for the members that can reach the k-th score and floor both,
+ * with the score but for the terms at base. */
+static inline void set_filter(const kb_matcher_t *m, const cell_terms_t *t, double base,
+                              double floor, filter_t *f) {
+    double score = kth(m) > floor ? kth(m) : floor;
     f->nmust = 0;
     f->need = 0.0;
-    if (m->n < m->limit) return; /* no k-th score yet: no filter */
-    double need = m->heap[0].score - base;
+    if (score == -INFINITY) return; /* nothing to reach yet: no filter */
+    double need = score - base;
     int i = 0;
     while (i < t->n && need > 0 && t->rest[i + 1] < need) need -= t->weight[i++];
     f->nmust = i;
     f->need = need;
+}
+
+/* Keeps the members of x (the group at word w) that f lets through. */
+static inline void apply_filter(const cell_terms_t *t, const filter_t *f, uint32_t w, group_t *x) {
+    for (int i = 0; i < f->nmust; i++) group_and(x, t->bits[i] + w);
+    if (f->need > 0 && group_any(x)) {
+        group_t y = {{0}};
+        enough(t, f->nmust, w, x, f->need, &y);
+        *x = y;
+    }
 }
 
 /* Positions gathered before their records are read: the records are cache
@@ -374,6 +394,62 @@ static void check_batch(kb_matcher_t *m, const kb_query_t *q, int type, const kb
     for (uint32_t j = k > LAG ? k - LAG : 0; j < k; j++)
         check_one(m, q, type, passed[j % LAG], out, false);
 }
+
+/* One cell being read (scan_cell): the rows it is read with, the filter
+ * at the current k-th score, and the positions waiting for their batch. */
+typedef struct scan {
+    kb_matcher_t *m;
+    const kb_query_t *q;
+    int type;
+    const kb_cell_t *cell;
+    kb_match_result_t *out;
+    const cell_terms_t *ct;
+    double base; /* the score but for the terms, at its bound in the cell */
+    const uint64_t *langs[KB_CODEC_TOKENS_MAX], *slots[KB_SLOT_COUNT + 1];
+    unsigned nlangs, nslots;
+    filter_t f;
+    uint32_t pos[BATCH + 64 * KB_CELL_GROUP], n;
+} scan_t;
+
+/* Checks the positions waiting, and sets the filter at the k-th score they
+ * leave. */
+static void flush(scan_t *s) {
+    check_batch(s->m, s->q, s->type, s->cell, s->pos, s->n, s->out);
+    s->n = 0;
+    set_filter(s->m, s->ct, s->base, -INFINITY, &s->f);
+}
+
+/* Takes the members of x (the group at word w, filtered) that speak one of
+ * the need's languages and share a slot with it: their hot records are
+ * asked for now, and they are checked when their batch is full. Until the
+ * heap holds k hits, a batch ends where it could fill it. */
+static inline void take(scan_t *s, uint32_t w, group_t *x) {
+    if (s->nlangs) group_and_any(x, s->langs, s->nlangs, w);
+    if (s->nslots) group_and_any(x, s->slots, s->nslots, w);
+    for (uint32_t l = 0; l < KB_CELL_GROUP; l++)
+        for (uint64_t b = x->w[l]; b; b &= b - 1) {
+            s->pos[s->n] = (w + l) * 64 + (uint32_t)__builtin_ctzll(b);
+            __builtin_prefetch(&s->cell->hot[s->pos[s->n++]]);
+        }
+    const kb_matcher_t *m = s->m;
+    if (s->n >= BATCH || (m->n < m->limit && m->n + s->n >= m->limit)) flush(s);
+}
+
+/* A cell that is read before the heap holds k hits (the first one or two)
+ * would have its members checked against a k-th score that starts from
+ * nothing and rises slowly, as members in storage order come in. Its
+ * members whose terms weigh less than this share of the cell's all are
+ * set aside instead, and read after the others, at the k-th score those
+ * leave: 1.07-1.11x queries/s in the three towns (interleaved A/B, shares
+ * 0.4-0.6 alike; bench/README). */
+#define FIRST_SHARE 0.5
+
+/* Groups set aside in a cell at most; past that they are read at once.
+ * They are kept in the matcher, not on the stack: gcc aligns a local
+ * array of them to 64 bytes for its AVX-512 stores, and the fake stack
+ * frames of AddressSanitizer's use-after-return checks are not aligned
+ * that far (the runtime was fixed in 2025, llvm-project PR 152819). */
+#define MAX_LATER 64
 
 /* Looks at the members of cell that can enter the top k: the AND of the
  * bitmaps of what every passing candidate has (active, each required
@@ -417,31 +493,41 @@ static int scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, i
 
     /* Rows every passing member has a bit in, and groups of rows it has a
      * bit in one of. */
-    const uint64_t *every[2 + KB_CODEC_TOKENS_MAX], *langs[KB_CODEC_TOKENS_MAX],
-        *slots[KB_SLOT_COUNT + 1];
-    unsigned nevery = 0, nlangs = 0, nslots = 0;
+    scan_t sc; /* not zeroed: 2 KiB of positions, used up to sc.n */
+    sc.m = m;
+    sc.q = q;
+    sc.type = type;
+    sc.cell = cell;
+    sc.out = out;
+    sc.ct = &ct;
+    sc.base = base;
+    sc.nlangs = sc.nslots = sc.n = 0;
+    const uint64_t *every[2 + KB_CODEC_TOKENS_MAX];
+    unsigned nevery = 0;
     for (unsigned i = 0; i < plan->nevery; i++)
         if (!(every[nevery++] = rows[plan->every[i]])) return 0;
     for (unsigned i = 0; i < plan->nlangs; i++)
-        if (rows[plan->langs[i]]) langs[nlangs++] = rows[plan->langs[i]];
+        if (rows[plan->langs[i]]) sc.langs[sc.nlangs++] = rows[plan->langs[i]];
     for (unsigned i = 0; i < plan->nslots; i++)
-        if (rows[plan->slots[i]]) slots[nslots++] = rows[plan->slots[i]];
-    if ((plan->nlangs && !nlangs) || (plan->nslots && !nslots)) return 0;
+        if (rows[plan->slots[i]]) sc.slots[sc.nslots++] = rows[plan->slots[i]];
+    if ((plan->nlangs && !sc.nlangs) || (plan->nslots && !sc.nslots)) return 0;
 
     /* A group of 512 positions at a time, each row read once. The rows
      * read for every group (the constraints' and the heaviest terms') are
      * mostly not in the cache: their lines are asked for at once first.
      * The terms filter before the groups of rows (a group costs a load per
      * row); the members left are checked in batches, after each of which
-     * the filter follows the k-th score (it rises as the cell's first
-     * members fill the heap). */
-    uint32_t words = kb_cell_words(cell), pos[BATCH + 64 * KB_CELL_GROUP], n = 0;
+     * the filter follows the k-th score. */
+    uint32_t words = kb_cell_words(cell);
     for (uint32_t w = 0; w < words; w += 8) {
         for (unsigned i = 0; i < nevery; i++) __builtin_prefetch(&every[i][w]);
         for (int i = 0; i < ct.n && i < 3; i++) __builtin_prefetch(&ct.bits[i][w]);
     }
-    filter_t f;
-    set_filter(m, &ct, base, &f);
+    set_filter(m, &ct, base, -INFINITY, &sc.f);
+    /* While the k-th score is below first, members short of it wait. */
+    double first = m->n < m->limit ? base + FIRST_SHARE * ct.rest[0] : -INFINITY;
+    group_t *later = m->later;
+    uint32_t later_w[MAX_LATER], nlater = 0;
     /* The last group's words past the cell's are garbage (index.h). */
     uint32_t wlast = (words - 1) / KB_CELL_GROUP * KB_CELL_GROUP;
     group_t in_cell;
@@ -451,29 +537,29 @@ static int scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, i
         memcpy(x.w, every[0] + w, sizeof x.w);
         if (w == wlast) group_and(&x, in_cell.w);
         for (unsigned i = 1; i < nevery; i++) group_and(&x, every[i] + w);
-        for (int i = 0; i < f.nmust; i++) group_and(&x, ct.bits[i] + w);
-        if (f.need > 0 && group_any(&x)) {
-            group_t y = {{0}};
-            enough(&ct, f.nmust, w, &x, f.need, &y);
-            x = y;
-        }
-        if (!group_any(&x)) continue;
-        if (nlangs) group_and_any(&x, langs, nlangs, w);
-        if (nslots) group_and_any(&x, slots, nslots, w);
-        for (uint32_t l = 0; l < KB_CELL_GROUP; l++)
-            for (uint64_t b = x.w[l]; b; b &= b - 1) {
-                pos[n] = (w + l) * 64 + (uint32_t)__builtin_ctzll(b);
-                __builtin_prefetch(&cell->hot[pos[n++]]);
+        if (first > kth(m)) {
+            group_t wait = x;
+            filter_t f;
+            set_filter(m, &ct, base, first, &f);
+            apply_filter(&ct, &f, w, &x);
+            apply_filter(&ct, &sc.f, w, &wait);
+            group_and_not(&wait, x.w);
+            if (group_any(&wait) && nlater < MAX_LATER) {
+                later[nlater] = wait;
+                later_w[nlater++] = w;
+            } else {
+                group_or(&x, wait.w);
             }
-        /* Until the heap is full only the constraints filter: a batch
-         * then ends where it could fill the heap. */
-        if (n >= BATCH || (m->n < m->limit && m->n + n >= m->limit)) {
-            check_batch(m, q, type, cell, pos, n, out);
-            n = 0;
-            set_filter(m, &ct, base, &f);
+        } else {
+            apply_filter(&ct, &sc.f, w, &x);
         }
+        if (group_any(&x)) take(&sc, w, &x);
     }
-    check_batch(m, q, type, cell, pos, n, out);
+    for (uint32_t i = 0; i < nlater; i++) {
+        apply_filter(&ct, &sc.f, later_w[i], &later[i]);
+        if (group_any(&later[i])) take(&sc, later_w[i], &later[i]);
+    }
+    flush(&sc);
     return 0;
 }
 
@@ -481,6 +567,7 @@ int kb_match_need(kb_matcher_t *m, const kb_store_t *s, const kb_index_t *const 
                   const kb_query_t *q, uint32_t limit, bool explain, kb_match_result_t *out) {
     int rc = begin(m, s, limit, out);
     if (rc < 0) return rc;
+    if (!m->later && !(m->later = malloc(MAX_LATER * sizeof *m->later))) return KB_ENOMEM;
     for (int type = 0; type < 2; type++) {
         if (!ix[type] || !kb_kind_wants(q->need->kind, type)) continue;
         uint64_t seen = 0;
