@@ -16,7 +16,6 @@ void kb_matcher_init(kb_matcher_t *m) {
 void kb_matcher_free(kb_matcher_t *m) {
     kb_index_search_free(&m->search);
     free(m->heap);
-    free(m->later);
     memset(m, 0, sizeof *m);
 }
 
@@ -133,6 +132,7 @@ typedef struct plan {
     term_t terms[MAX_TERMS]; /* lightest first */
     int nterms;
     double fixed; /* bound of every non-term, non-distance part */
+    double all;   /* the terms' weights together */
     double wdist; /* distance weight share */
     /* Every key whose row a cell is asked for, ascending and distinct, so
      * that one pass through a cell's keys finds them all; the rest are
@@ -229,6 +229,8 @@ static void make_plan(const kb_query_t *q, int type, plan_t *p) {
         p->fixed += w[KB_C_EXPERIENCE] / W;
     }
     qsort(p->terms, (size_t)p->nterms, sizeof p->terms[0], cmp_term);
+    p->all = 0.0;
+    for (int i = 0; i < p->nterms; i++) p->all += p->terms[i].weight;
     plan_keys(q, type, p);
 }
 
@@ -247,11 +249,13 @@ static void check_one(kb_matcher_t *m, const kb_query_t *q, int type, uint32_t s
     offer(m, &h);
 }
 
+/* The k-th score, or -INFINITY while the heap has fewer than k hits. */
+static double kth(const kb_matcher_t *m) { return m->n < m->limit ? -INFINITY : m->heap[0].score; }
+
 /* Does the member at pos's hot record let it into the top k as it is? */
 static bool hot_lets_in(const kb_matcher_t *m, const kb_query_t *q, int type, const kb_cell_t *cell,
                         uint32_t pos) {
-    double min_score = m->n == m->limit ? m->heap[0].score - BOUND_SLACK : -INFINITY;
-    return kb_score_hot(q, type, &cell->hot[pos], min_score);
+    return kb_score_hot(q, type, &cell->hot[pos], kth(m) - BOUND_SLACK);
 }
 
 /* A cell of at most this many positions is cheaper to read through than to
@@ -272,7 +276,7 @@ typedef struct cell_terms {
  * the compiler turns into one or two vector instructions where the
  * machine has them (-march=native), and the loop's branches, which cost
  * more than its loads, are taken once per group instead of once a word. */
-typedef struct kb_group {
+typedef struct group {
     uint64_t w[KB_CELL_GROUP];
 } group_t;
 
@@ -338,9 +342,6 @@ typedef struct filter {
     int nmust;   /* terms 0..nmust-1 are required */
     double need; /* weight still needed from the terms after them; <= 0: none */
 } filter_t;
-
-/* The k-th score, or -INFINITY while the heap has fewer than k hits. */
-static double kth(const kb_matcher_t *m) { return m->n < m->limit ? -INFINITY : m->heap[0].score; }
 
 /* The filter for the members that can reach the k-th score and floor both,
  * with the score but for the terms at base. */
@@ -444,11 +445,7 @@ static inline void take(scan_t *s, uint32_t w, group_t *x) {
  * 0.4-0.6 alike; bench/README). */
 #define FIRST_SHARE 0.5
 
-/* Groups set aside in a cell at most; past that they are read at once.
- * They are kept in the matcher, not on the stack: gcc aligns a local
- * array of them to 64 bytes for its AVX-512 stores, and the fake stack
- * frames of AddressSanitizer's use-after-return checks are not aligned
- * that far (the runtime was fixed in 2025, llvm-project PR 152819). */
+/* Groups set aside in a cell at most; past that they are read at once. */
 #define MAX_LATER 64
 
 /* Looks at the members of cell that can enter the top k: the AND of the
@@ -464,11 +461,7 @@ static int scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, i
     /* The score but for the terms, at its bound in this cell. */
     double dist = 1.0 - lb_km / need->max_km;
     double base = plan->fixed + plan->wdist * (dist > 0 ? dist : 0) + BOUND_SLACK;
-    if (m->n == m->limit) {
-        double all = 0.0;
-        for (int i = 0; i < plan->nterms; i++) all += plan->terms[i].weight;
-        if (base + all < m->heap[0].score) return 0; /* nobody here can make it */
-    }
+    if (base + plan->all < kth(m)) return 0; /* nobody here can make it */
 
     if (cell->npos <= SMALL_CELL) {
         for (uint32_t pos = 0; pos < cell->npos; pos++)
@@ -489,7 +482,7 @@ static int scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, i
     double rest = 0.0;
     ct.rest[ct.n] = 0.0;
     for (int i = ct.n - 1; i >= 0; i--) ct.rest[i] = rest += ct.weight[i];
-    if (m->n == m->limit && base + rest < m->heap[0].score) return 0;
+    if (base + rest < kth(m)) return 0;
 
     /* Rows every passing member has a bit in, and groups of rows it has a
      * bit in one of. */
@@ -526,7 +519,7 @@ static int scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, i
     set_filter(m, &ct, base, -INFINITY, &sc.f);
     /* While the k-th score is below first, members short of it wait. */
     double first = m->n < m->limit ? base + FIRST_SHARE * ct.rest[0] : -INFINITY;
-    group_t *later = m->later;
+    group_t later[MAX_LATER];
     uint32_t later_w[MAX_LATER], nlater = 0;
     /* The last group's words past the cell's are garbage (index.h). */
     uint32_t wlast = (words - 1) / KB_CELL_GROUP * KB_CELL_GROUP;
@@ -567,7 +560,6 @@ int kb_match_need(kb_matcher_t *m, const kb_store_t *s, const kb_index_t *const 
                   const kb_query_t *q, uint32_t limit, bool explain, kb_match_result_t *out) {
     int rc = begin(m, s, limit, out);
     if (rc < 0) return rc;
-    if (!m->later && !(m->later = malloc(MAX_LATER * sizeof *m->later))) return KB_ENOMEM;
     for (int type = 0; type < 2; type++) {
         if (!ix[type] || !kb_kind_wants(q->need->kind, type)) continue;
         uint64_t seen = 0;

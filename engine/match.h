@@ -47,7 +47,6 @@ typedef struct kb_matcher {
     kb_hit_t *heap;
     uint32_t n, cap, limit;
     const kb_store_t *store;
-    struct kb_group *later; /* groups of bitmap words a cell sets aside (match.c) */
 } kb_matcher_t;
 
 /* What the reverse query needs to know about each need it looks at. */
