@@ -49,15 +49,25 @@
 /* An item keeps its position in its cell while it stays there, so bits
  * and hot records are found by position. A removed item's position is
  * freed (chained through members, its bits cleared) and reused by the
- * next item added to the cell. */
-#define KB_CELL_FREE 0x80000000u /* members[] of a free position has this bit */
-#define KB_CELL_NONE 0x7fffffffu /* no free position: the end of the chain */
+ * next item added to the cell.
+ *
+ * That holds until the cell is laid out again. Once a quarter of the
+ * items of a cell of candidates are new since its last layout (and it
+ * holds at least KB_CELL_LAYOUT_MIN), they all move to positions in the
+ * order of what they offer (layout() in index.c), and its free positions
+ * go. Matching passes over 512 positions at a time where nobody has what
+ * a need requires; in the order items came, every skill is spread over
+ * every such group. */
+#define KB_CELL_LAYOUT_MIN 1024
+#define KB_CELL_FREE       0x80000000u /* members[] of a free position has this bit */
+#define KB_CELL_NONE       0x7fffffffu /* no free position: the end of the chain */
 
 typedef struct kb_cell {
     int32_t ilat, ilon;
     uint32_t n;         /* items */
     uint32_t npos, cap; /* positions used (items and free ones), allocated */
     uint32_t free;      /* first free position, or KB_CELL_NONE */
+    uint32_t added;     /* items added since the cell was last laid out */
     uint32_t *members;  /* by position: a slot, or KB_CELL_FREE | next free */
     kb_hot_t *hot;      /* by position, in an index of candidates; else NULL */
     uint32_t nkeys, capkeys;
@@ -136,8 +146,10 @@ int kb_index_add(kb_index_t *ix, uint32_t slot, double lat, double lon, const ui
  * hot[i] (hot may be NULL). They take new positions, not freed ones.
  * Into an empty cell, each array grows once, to its final size, so a
  * snapshot restored cell by cell (dump.c) allocates exactly what it
- * keeps; into a cell with members, by doubling. On failure nothing is
- * added (empty bitmaps may remain). */
+ * keeps; into a cell with members, by doubling. Then the cell is laid
+ * out if it is due, which leaves a run in layout order (a snapshot of a
+ * laid-out cell) where it is. On failure nothing is added (empty bitmaps
+ * may remain). */
 int kb_index_add_cell(kb_index_t *ix, double lat, double lon, const uint32_t *slots, uint32_t n,
                       const uint32_t *keys, const uint32_t *off, const kb_hot_t *hot);
 /* Whether a and b lie in the same cell. */

@@ -530,6 +530,9 @@ static int scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, i
         memcpy(x.w, every[0] + w, sizeof x.w);
         if (w == wlast) group_and(&x, in_cell.w);
         for (unsigned i = 1; i < nevery; i++) group_and(&x, every[i] + w);
+        /* In a laid-out cell (index.h) most groups have nobody with the
+         * required skills: their term rows are not read. */
+        if (!group_any(&x)) continue;
         if (first > kth(m)) {
             group_t wait = x;
             filter_t f;

@@ -450,3 +450,178 @@ Test(index, positions_are_reused_and_keep_their_hot_records) {
     cr_assert_eq(ix.count, 3);
     cr_assert_eq(ix.posting_entries, 3);
 }
+
+/* ---- layout ---- */
+
+#define LAYOUT_ITEMS 3000
+
+/* What the test put in: per slot, live or not, its skills and activity. */
+static struct {
+    bool live, active;
+    uint64_t skills; /* bits 0..7: skill ids, as keys and in the hot record */
+} items[LAYOUT_ITEMS];
+
+static unsigned item_keys(uint32_t slot, uint32_t *keys) {
+    unsigned n = 0;
+    for (uint32_t k = 0; k < 8; k++)
+        if (items[slot].skills >> k & 1) keys[n++] = k;
+    if (items[slot].active) keys[n++] = KB_INDEX_ACTIVE;
+    return n;
+}
+
+static uint64_t rnd_state = 0x9e3779b97f4a7c15ull;
+static uint32_t rnd(uint32_t n) {
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 7;
+    rnd_state ^= rnd_state << 17;
+    return (uint32_t)(rnd_state % n);
+}
+
+static void add_item(uint32_t slot) {
+    /* Skill 0 common, the others rarer and rarer; a tenth inactive. */
+    items[slot].skills = 0;
+    for (uint32_t k = 0; k < 8; k++)
+        if (rnd(16) < 12u >> k) items[slot].skills |= 1ull << k;
+    items[slot].active = rnd(10) != 0;
+    items[slot].live = true;
+    uint32_t keys[9];
+    kb_hot_t h = {.skill_mask = items[slot].skills, .active = items[slot].active};
+    cr_assert_eq(kb_index_add(&ix, slot, 55.681, 12.571, keys, item_keys(slot, keys), &h), 0);
+}
+
+static void remove_item(uint32_t slot) {
+    uint32_t keys[9];
+    kb_index_remove(&ix, slot, 55.681, 12.571, keys, item_keys(slot, keys));
+    items[slot].live = false;
+}
+
+/* The cell holds exactly the live items, each with its bits and hot
+ * record at its position. */
+static void check_cell(const kb_cell_t *c) {
+    uint32_t live = 0, per_key[8] = {0}, active = 0;
+    for (uint32_t s = 0; s < LAYOUT_ITEMS; s++) {
+        if (!items[s].live) continue;
+        live++;
+        active += items[s].active;
+        for (uint32_t k = 0; k < 8; k++) per_key[k] += items[s].skills >> k & 1;
+    }
+    cr_assert_eq(c->n, live);
+    cr_assert_eq(ix.count, live);
+    uint32_t seen = 0;
+    for (uint32_t pos = 0; pos < c->npos; pos++) {
+        if (kb_cell_is_free(c, pos)) continue;
+        uint32_t slot = c->members[pos];
+        cr_assert(items[slot].live, "slot %u is not in the cell", slot);
+        cr_assert_eq(c->hot[pos].slot, slot);
+        cr_assert_eq(c->hot[pos].skill_mask, items[slot].skills, "hot record of slot %u", slot);
+        for (uint32_t k = 0; k < 8; k++) {
+            const uint64_t *b = kb_cell_bits(c, k);
+            bool bit = b && (b[pos / 64] >> (pos % 64) & 1);
+            cr_assert_eq(bit, (items[slot].skills >> k & 1) != 0, "slot %u, key %u", slot, k);
+        }
+        seen++;
+    }
+    cr_assert_eq(seen, live);
+    uint32_t got[LAYOUT_ITEMS];
+    for (uint32_t k = 0; k < 8; k++) cr_assert_eq(key_slots(c, k, got), per_key[k], "key %u", k);
+    cr_assert_eq(key_slots(c, KB_INDEX_ACTIVE, got), active);
+}
+
+/* Positions 0..n-1 hold the items in layout order: the active ones first,
+ * and among them those with the most common skill (0) in one run. */
+static void check_laid_out(const kb_cell_t *c) {
+    cr_assert_eq(c->npos, c->n, "no free positions left");
+    cr_assert_eq(c->free, KB_CELL_NONE);
+    cr_assert_eq(c->added, 0);
+    uint32_t pos = 0, runs = 0;
+    for (; pos < c->n && c->hot[pos].active; pos++)
+        runs += (c->hot[pos].skill_mask & 1) && (pos == 0 || !(c->hot[pos - 1].skill_mask & 1));
+    for (; pos < c->n; pos++) cr_assert(!c->hot[pos].active, "an active item after inactive ones");
+    cr_assert_eq(runs, 1, "the members of the most common skill lie together");
+}
+
+Test(index, a_large_cell_is_laid_out_by_what_its_items_offer) {
+    uint32_t slot = 0;
+    for (; slot < KB_CELL_LAYOUT_MIN - 1; slot++) add_item(slot);
+    const kb_cell_t *c = &ix.cells[0];
+    cr_assert_eq(c->added, KB_CELL_LAYOUT_MIN - 1, "too small to be laid out");
+    for (uint32_t i = 0; i < c->n; i++)
+        cr_assert_eq(c->members[i], i, "items in the order they came");
+    add_item(slot++);
+    check_laid_out(c);
+    check_cell(c);
+    /* Until a quarter of the items are new, they go where there is room. */
+    for (uint32_t removed = 0; removed < 100;) {
+        uint32_t s = rnd(slot);
+        if (items[s].live) remove_item(s), removed++;
+    }
+    uint32_t before = c->npos;
+    for (uint32_t i = 0; i < 100; i++) add_item(slot++);
+    cr_assert_eq(c->npos, before, "freed positions are taken first");
+    check_cell(c);
+    while (c->added) add_item(slot++);
+    check_laid_out(c);
+    check_cell(c);
+}
+
+Test(index, layouts_keep_every_item_through_adds_and_removes) {
+    uint32_t next = 0, layouts = 0;
+    for (int op = 0; op < 12000; op++) {
+        /* Adds of new items, removals, and items coming back. */
+        uint32_t what = rnd(20), slot = next ? rnd(next) : 0;
+        bool add = false;
+        if (what < 9 && next < LAYOUT_ITEMS) add_item(next++), add = true;
+        else if (what < 16 && next && items[slot].live) remove_item(slot);
+        else if (next && !items[slot].live) add_item(slot), add = true;
+        if (add && ix.cells[0].added == 0) {
+            layouts++;
+            check_laid_out(&ix.cells[0]);
+        }
+        if (op % 1000 == 0 && ix.ncells) check_cell(&ix.cells[0]);
+    }
+    check_cell(&ix.cells[0]);
+    cr_assert_gt(layouts, 3);
+}
+
+Test(index, a_laid_out_cell_restored_in_its_order_stays_as_it_is) {
+    uint32_t next = 0;
+    do add_item(next++); /* laid out at 1,024 items, 1,366, 1,821, ... */
+    while (next < 1500 || ix.cells[0].added);
+    const kb_cell_t *c = &ix.cells[0];
+    check_laid_out(c);
+    /* As a snapshot restores it: the cell's items in position order. */
+    uint32_t n = c->n, *slots = malloc(n * sizeof *slots), *keys = malloc(9 * n * sizeof *keys),
+             *off = malloc((n + 1) * sizeof *off);
+    kb_hot_t *hot = aligned_alloc(_Alignof(kb_hot_t), n * sizeof *hot);
+    off[0] = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        slots[i] = c->members[i];
+        hot[i] = c->hot[i];
+        off[i + 1] = off[i] + item_keys(slots[i], keys + off[i]);
+    }
+    kb_index_t copy;
+    kb_index_init(&copy);
+    cr_assert_eq(kb_index_add_cell(&copy, 55.681, 12.571, slots, n, keys, off, hot), 0);
+    cr_assert_arr_eq(copy.cells[0].members, c->members, n * sizeof *slots);
+    cr_assert_eq(copy.cells[0].added, 0);
+    /* The same items in another order are laid out as they come in. */
+    kb_index_t other;
+    kb_index_init(&other);
+    for (uint32_t i = 0; i < n / 2; i++) {
+        uint32_t j = n - 1 - i, t = slots[i];
+        kb_hot_t h = hot[i];
+        slots[i] = slots[j], slots[j] = t;
+        hot[i] = hot[j], hot[j] = h;
+    }
+    off[0] = 0;
+    for (uint32_t i = 0; i < n; i++) off[i + 1] = off[i] + item_keys(slots[i], keys + off[i]);
+    cr_assert_eq(kb_index_add_cell(&other, 55.681, 12.571, slots, n, keys, off, hot), 0);
+    cr_assert_neq(other.cells[0].members[0], slots[0], "moved");
+    check_laid_out(&other.cells[0]);
+    kb_index_free(&copy);
+    kb_index_free(&other);
+    free(slots);
+    free(keys);
+    free(off);
+    free(hot);
+}

@@ -182,7 +182,23 @@ static void compare_with_brute_force(int iterations) {
     kb_matcher_free(&m);
 }
 
+/* Cells of volunteers whose members are no longer in the order they came
+ * (ascending slots): laid out by the index (index.h). */
+static uint32_t laid_out_cells(void) {
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < ix[KB_VOLUNTEER].ncells; i++) {
+        const kb_cell_t *c = &ix[KB_VOLUNTEER].cells[i];
+        for (uint32_t pos = 1; pos < c->npos; pos++)
+            if (c->members[pos] < c->members[pos - 1]) {
+                n++;
+                break;
+            }
+    }
+    return n;
+}
+
 Test(match, pruned_search_equals_brute_force, .init = setup, .fini = teardown) {
+    cr_assert_gt(laid_out_cells(), 0, "the dense centre's cells are laid out");
     compare_with_brute_force(300);
 }
 
