@@ -107,6 +107,11 @@ int kb_engine_parse(const kb_engine_t *e, const char *body, size_t len, json_t *
     return kb_codec_parse(body, len, e->max_json_depth, out, f);
 }
 
+uint32_t kb_engine_tidy(kb_engine_t *e, uint32_t max) {
+    uint32_t n = kb_index_tidy(&e->cand_ix[KB_VOLUNTEER], max);
+    return n < max ? n + kb_index_tidy(&e->cand_ix[KB_ACTIVITY], max - n) : n;
+}
+
 uint32_t kb_engine_count(const kb_engine_t *e, kb_entity_t t) {
     switch (t) {
     case KB_ENT_VOLUNTEER: return e->store.cands[KB_VOLUNTEER].live;

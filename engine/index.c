@@ -358,6 +358,19 @@ static void settle(kb_index_t *ix, kb_cell_t *c) {
     if (c->hot && c->n >= KB_CELL_LAYOUT_MIN && c->added >= c->n / 4) layout(ix, c);
 }
 
+uint32_t kb_index_tidy(kb_index_t *ix, uint32_t max) {
+    uint32_t done = 0;
+    for (uint32_t seen = 0; seen < ix->ncells && done < max; seen++) {
+        kb_cell_t *c = &ix->cells[ix->tidy_at];
+        ix->tidy_at = (ix->tidy_at + 1) % ix->ncells;
+        if (c->hot && c->n >= KB_CELL_LAYOUT_MIN && c->added && c->added >= c->n / 16) {
+            layout(ix, c);
+            done++;
+        }
+    }
+    return done;
+}
+
 void kb_index_remove(kb_index_t *ix, uint32_t slot, double lat, double lon, const uint32_t *keys,
                      unsigned nkeys) {
     uint32_t ci;

@@ -111,6 +111,7 @@ typedef struct kb_index {
      * search the cell; capslot entries. */
     uint32_t *slotpos;
     uint32_t capslot;
+    uint32_t tidy_at; /* the cell kb_index_tidy looks at next */
 } kb_index_t;
 
 typedef struct kb_index_item {
@@ -152,6 +153,12 @@ int kb_index_add(kb_index_t *ix, uint32_t slot, double lat, double lon, const ui
  * may remain). */
 int kb_index_add_cell(kb_index_t *ix, double lat, double lon, const uint32_t *slots, uint32_t n,
                       const uint32_t *keys, const uint32_t *off, const kb_hot_t *hot);
+/* Lays out again up to max cells of candidates that have had a sixteenth
+ * of their items added since their last layout, going round the cells
+ * from where the last call stopped; returns how many. The add path lays
+ * a cell out only once a quarter are new: this is for a caller with time
+ * to spare (kobled's timer, match-bench after loading). */
+uint32_t kb_index_tidy(kb_index_t *ix, uint32_t max);
 /* Whether a and b lie in the same cell. */
 bool kb_index_same_cell(double lat_a, double lon_a, double lat_b, double lon_b);
 /* Removes what kb_index_add added; the same lat/lon and keys must be given. */

@@ -625,3 +625,48 @@ Test(index, a_laid_out_cell_restored_in_its_order_stays_as_it_is) {
     free(off);
     free(hot);
 }
+
+Test(index, tidy_lays_out_what_the_add_path_left) {
+    uint32_t next = 0;
+    while (next < KB_CELL_LAYOUT_MIN) add_item(next++);
+    const kb_cell_t *c = &ix.cells[0];
+    check_laid_out(c);
+    /* Fewer than a sixteenth new: not worth a layout yet. */
+    for (uint32_t i = 0; i < KB_CELL_LAYOUT_MIN / 16 - 1; i++) add_item(next++);
+    cr_assert_eq(kb_index_tidy(&ix, 10), 0);
+    cr_assert_eq(c->added, KB_CELL_LAYOUT_MIN / 16 - 1);
+    /* A sixteenth, and the add path (a quarter) still leaves it. */
+    for (uint32_t i = 0; i < 10; i++) add_item(next++);
+    cr_assert_gt(c->added, 0);
+    cr_assert_eq(kb_index_tidy(&ix, 10), 1);
+    check_laid_out(c);
+    check_cell(c);
+    cr_assert_eq(kb_index_tidy(&ix, 10), 0, "nothing left");
+}
+
+Test(index, tidy_goes_round_the_cells) {
+    /* Two large cells, each with a tail the add path left. */
+    for (uint32_t slot = 0; slot < 2 * 1100; slot++) {
+        uint32_t keys[1] = {KB_INDEX_ACTIVE};
+        kb_hot_t h = {.skill_mask = slot % 3, .active = true};
+        double lon = slot < 1100 ? 12.571 : 12.9;
+        cr_assert_eq(kb_index_add(&ix, slot, 55.681, lon, keys, 1, &h), 0);
+    }
+    cr_assert_eq(ix.ncells, 2);
+    cr_assert_gt(ix.cells[0].added, 0);
+    cr_assert_gt(ix.cells[1].added, 0);
+    cr_assert_eq(kb_index_tidy(&ix, 1), 1);
+    cr_assert_eq(ix.cells[0].added, 0, "the first cell first");
+    cr_assert_gt(ix.cells[1].added, 0, "and only it");
+    cr_assert_eq(kb_index_tidy(&ix, 1), 1);
+    cr_assert_eq(ix.cells[1].added, 0, "then the next");
+    cr_assert_eq(kb_index_tidy(&ix, 1), 0);
+    /* An index of needs has no hot records, and is never laid out. */
+    kb_index_t needs;
+    kb_index_init(&needs);
+    for (uint32_t slot = 0; slot < 1100; slot++)
+        cr_assert_eq(kb_index_add(&needs, slot, 55.681, 12.571, NULL, 0, NULL), 0);
+    cr_assert_eq(kb_index_tidy(&needs, 10), 0);
+    for (uint32_t pos = 0; pos < 1100; pos++) cr_assert_eq(needs.cells[0].members[pos], pos);
+    kb_index_free(&needs);
+}
