@@ -53,11 +53,11 @@
  *
  * That holds until the cell is laid out again. Once a quarter of the
  * items of a cell of candidates are new since its last layout (and it
- * holds at least KB_CELL_LAYOUT_MIN), they all move to positions in the
- * order of what they offer (layout() in index.c), and its free positions
- * go. Matching passes over 512 positions at a time where nobody has what
- * a need requires; in the order items came, every skill is spread over
- * every such group. */
+ * holds at least KB_CELL_LAYOUT_MIN), or a sixteenth when kb_index_tidy
+ * comes by, they all move to positions in the order of what they offer
+ * (layout() in index.c), and its free positions go. Matching passes over 512 positions at a time
+ * where nobody has what a need requires; in the order items came, every skill is spread over every
+ * such group. */
 #define KB_CELL_LAYOUT_MIN 1024
 #define KB_CELL_FREE       0x80000000u /* members[] of a free position has this bit */
 #define KB_CELL_NONE       0x7fffffffu /* no free position: the end of the chain */
