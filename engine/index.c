@@ -355,8 +355,14 @@ done:
 }
 
 /* Lays c out again if a quarter of its items are new since the last time. */
+/* Whether c is a cell of candidates large enough to lay out, with at
+ * least 1/share of its items new since its last layout. */
+static bool due(const kb_cell_t *c, uint32_t share) {
+    return c->hot && c->n >= KB_CELL_LAYOUT_MIN && c->added >= c->n / share;
+}
+
 static void settle(kb_index_t *ix, kb_cell_t *c) {
-    if (c->hot && c->n >= KB_CELL_LAYOUT_MIN && c->added >= c->n / 4) layout(ix, c);
+    if (due(c, 4)) layout(ix, c);
 }
 
 uint32_t kb_index_tidy(kb_index_t *ix, uint32_t max) {
@@ -364,7 +370,7 @@ uint32_t kb_index_tidy(kb_index_t *ix, uint32_t max) {
     for (uint32_t seen = 0; seen < ix->ncells && done < max; seen++) {
         kb_cell_t *c = &ix->cells[ix->tidy_at];
         ix->tidy_at = (ix->tidy_at + 1) % ix->ncells;
-        if (c->hot && c->n >= KB_CELL_LAYOUT_MIN && c->added && c->added >= c->n / 16) {
+        if (due(c, 16)) {
             layout(ix, c);
             done++;
         }

@@ -505,17 +505,13 @@ static int scan_cell(kb_matcher_t *m, const kb_query_t *q, const plan_t *plan, i
         if (rows[plan->slots[i]]) sc.slots[sc.nslots++] = rows[plan->slots[i]];
     if ((plan->nlangs && !sc.nlangs) || (plan->nslots && !sc.nslots)) return 0;
 
-    /* A group of 512 positions at a time, each row read once. The rows
-     * read for every group (the constraints' and the heaviest terms') are
-     * mostly not in the cache: their lines are asked for at once first.
-     * The terms filter before the groups of rows (a group costs a load per
-     * row); the members left are checked in batches, after each of which
-     * the filter follows the k-th score. */
+    /* A group of 512 positions at a time, each row read once. The terms
+     * filter before the groups of rows (a group costs a load per row); the
+     * members left are checked in batches, after each of which the filter
+     * follows the k-th score. (Asking for the lines of the rows read for
+     * every group at a cell's start made no difference once cells were
+     * laid out: bench/README.) */
     uint32_t words = kb_cell_words(cell);
-    for (uint32_t w = 0; w < words; w += 8) {
-        for (unsigned i = 0; i < nevery; i++) __builtin_prefetch(&every[i][w]);
-        for (int i = 0; i < ct.n && i < 3; i++) __builtin_prefetch(&ct.bits[i][w]);
-    }
     set_filter(m, &ct, base, -INFINITY, &sc.f);
     /* While the k-th score is below first, members short of it wait. */
     double first = m->n < m->limit ? base + FIRST_SHARE * ct.rest[0] : -INFINITY;
