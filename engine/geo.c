@@ -39,18 +39,22 @@ double kb_geo_km_per_deg_lon(double lat) { return KM_PER_DEG * cos(lat * DEG); }
  * scaled by cos(lat_far) bounds d from below, up to the curvature of sin,
  * under 0.1% within 500 km. Shaving 2% keeps it a bound, and there is no
  * trigonometry per box: the search computes km_per_deg_lon once. */
+double kb_geo_lat_gap_km(const kb_point_t *p, double lat0, double lat1) {
+    double dlat = p->lat < lat0 ? lat0 - p->lat : (p->lat > lat1 ? p->lat - lat1 : 0);
+    return dlat * KM_PER_DEG;
+}
+
+double kb_geo_lon_gap_km(const kb_point_t *p, double km_per_deg_lon, double lon0, double lon1) {
+    if (p->lon >= lon0 && p->lon <= lon1) return 0;
+    /* Degrees to the nearer edge, either way round the antimeridian. */
+    double east = lon0 - p->lon, west = p->lon - lon1;
+    if (east < 0) east += 360.0;
+    if (west < 0) west += 360.0;
+    return fmax(0.0, fmin(east, west)) * km_per_deg_lon; /* < 0: inside a box that wraps */
+}
+
 double kb_geo_box_lb(const kb_point_t *p, double km_per_deg_lon, double lat0, double lat1,
                      double lon0, double lon1) {
-    double dlat = p->lat < lat0 ? lat0 - p->lat : (p->lat > lat1 ? p->lat - lat1 : 0);
-    double dlon = 0;
-    if (p->lon < lon0 || p->lon > lon1) {
-        /* Degrees to the nearer edge, either way round the antimeridian. */
-        double east = lon0 - p->lon, west = p->lon - lon1;
-        if (east < 0) east += 360.0;
-        if (west < 0) west += 360.0;
-        dlon = fmax(0.0, fmin(east, west)); /* < 0: inside a box that wraps */
-    }
-    double dy = dlat * KM_PER_DEG, dx = dlon * km_per_deg_lon;
-    double d = sqrt(dx * dx + dy * dy) * 0.98 - 0.01;
-    return d > 0 ? d : 0;
+    return kb_geo_gap_lb(kb_geo_lat_gap_km(p, lat0, lat1),
+                         kb_geo_lon_gap_km(p, km_per_deg_lon, lon0, lon1));
 }

@@ -7,6 +7,8 @@
 #ifndef KB_GEO_H
 #define KB_GEO_H
 
+#include <math.h>
+
 #define KB_EARTH_RADIUS_KM 6371.0088
 
 typedef struct kb_point {
@@ -31,5 +33,15 @@ double kb_geo_km_per_deg_lon(double lat);
  * as far from the equator as p and every point of the box. */
 double kb_geo_box_lb(const kb_point_t *p, double km_per_deg_lon, double lat0, double lat1,
                      double lon0, double lon1);
+/* The two halves of kb_geo_box_lb, for a caller that bounds a grid of
+ * boxes (index.c): the gap in km from p to the band of latitudes
+ * [lat0, lat1] and to that of longitudes [lon0, lon1] (either way round;
+ * 0 inside), and the bound from the two. */
+double kb_geo_lat_gap_km(const kb_point_t *p, double lat0, double lat1);
+double kb_geo_lon_gap_km(const kb_point_t *p, double km_per_deg_lon, double lon0, double lon1);
+static inline double kb_geo_gap_lb(double dy_km, double dx_km) {
+    double d = sqrt(dx_km * dx_km + dy_km * dy_km) * 0.98 - 0.01;
+    return d > 0 ? d : 0;
+}
 
 #endif

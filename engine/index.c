@@ -17,11 +17,12 @@
 
 #define DLAT        0.04
 #define DLON        0.075
-#define BLOCK_SHIFT 3
+#define BLOCK_SHIFT 3    /* KB_BLOCK_SIDE is 1 << BLOCK_SHIFT */
 #define LAT_CELLS   4500 /* 180 / DLAT */
 #define LON_CELLS   4800 /* 360 / DLON, a multiple of the blocks' 8 so they wrap too */
 #define LON_BLOCKS  (LON_CELLS >> BLOCK_SHIFT)
 #define KM_PER_DEG  111.19 /* km per degree of latitude, rounded down: sizes the range */
+_Static_assert(KB_BLOCK_SIDE == 1 << BLOCK_SHIFT, "a block is KB_BLOCK_SIDE cells a side");
 
 static int32_t cell_lat(double lat) {
     int32_t i = (int32_t)floor((lat + 90.0) / DLAT);
@@ -64,7 +65,6 @@ void kb_index_free(kb_index_t *ix) {
         free(c->members);
         free(c->hot);
     }
-    for (uint32_t i = 0; i < ix->nblocks; i++) free(ix->blocks[i].cells);
     free(ix->scratch);
     free(ix->slotpos);
     free(ix->cells);
@@ -86,6 +86,12 @@ static int reserve(void **arr, uint32_t *cap, uint32_t need, size_t elem) {
     return 0;
 }
 
+/* Where the cell (ilat, ilon) is in its block (kb_block_t). */
+static unsigned place(int32_t ilat, int32_t ilon) {
+    unsigned side = KB_BLOCK_SIDE - 1;
+    return ((unsigned)ilat & side) * KB_BLOCK_SIDE + ((unsigned)ilon & side);
+}
+
 /* Finds or creates the cell for lat/lon (and its block). */
 static int cell_for(kb_index_t *ix, double lat, double lon, uint32_t *out) {
     int32_t ilat = cell_lat(lat), ilon = cell_lon(lon);
@@ -101,23 +107,28 @@ static int cell_for(kb_index_t *ix, double lat, double lon, uint32_t *out) {
         if (kb_imap_put(&ix->blockmap, grid_key(blat, blon), b)) return KB_ENOMEM;
         ix->nblocks++;
     }
-    kb_block_t *blk = &ix->blocks[b];
-    if (reserve((void **)&ix->cells, &ix->capcells, ix->ncells + 1, sizeof(kb_cell_t)) ||
-        reserve((void **)&blk->cells, &blk->cap, blk->ncells + 1, sizeof(uint32_t)))
+    if (reserve((void **)&ix->cells, &ix->capcells, ix->ncells + 1, sizeof(kb_cell_t)))
         return KB_ENOMEM;
     uint32_t c = ix->ncells;
     ix->cells[c] = (kb_cell_t){.ilat = ilat, .ilon = ilon, .free = KB_CELL_NONE};
     if (kb_imap_put(&ix->cellmap, grid_key(ilat, ilon), c)) return KB_ENOMEM;
     ix->ncells++;
-    blk->cells[blk->ncells++] = c;
+    ix->blocks[b].cell[place(ilat, ilon)] = c;
     *out = c;
     return 0;
 }
 
-static kb_block_t *block_of(kb_index_t *ix, const kb_cell_t *c) {
+/* Adds delta items to c's count, its block's and the index's. */
+static void count_items(kb_index_t *ix, kb_cell_t *c, int32_t delta) {
     uint32_t b = 0;
     kb_imap_get(&ix->blockmap, grid_key(c->ilat >> BLOCK_SHIFT, c->ilon >> BLOCK_SHIFT), &b);
-    return &ix->blocks[b];
+    kb_block_t *blk = &ix->blocks[b];
+    c->n += (uint32_t)delta;
+    blk->members += (uint32_t)delta;
+    ix->count += (uint32_t)delta;
+    uint64_t bit = 1ull << place(c->ilat, c->ilon);
+    if (c->n) blk->filled |= bit;
+    else blk->filled &= ~bit;
 }
 
 /* ---- a cell's keys and bitmaps ---- */
@@ -395,9 +406,7 @@ void kb_index_remove(kb_index_t *ix, uint32_t slot, double lat, double lon, cons
     }
     c->members[pos] = KB_CELL_FREE | c->free;
     c->free = pos;
-    c->n--;
-    block_of(ix, c)->members--;
-    ix->count--;
+    count_items(ix, c, -1);
 }
 
 int kb_index_add(kb_index_t *ix, uint32_t slot, double lat, double lon, const uint32_t *keys,
@@ -426,10 +435,8 @@ int kb_index_add(kb_index_t *ix, uint32_t slot, double lat, double lon, const ui
         c->hot[pos] = *hot;
         c->hot[pos].slot = slot;
     }
-    c->n++;
     c->added++;
-    block_of(ix, c)->members++;
-    ix->count++;
+    count_items(ix, c, 1);
     settle(ix, c);
     return 0;
 }
@@ -522,10 +529,8 @@ int kb_index_add_cell(kb_index_t *ix, double lat, double lon, const uint32_t *sl
                 c->hot[pos].slot = slots[i];
             }
         }
-        c->n += n;
         c->added += n;
-        block_of(ix, c)->members += n;
-        ix->count += n;
+        count_items(ix, c, (int32_t)n);
         ix->posting_entries += total;
         settle(ix, c);
     }
@@ -623,11 +628,17 @@ double kb_index_search_peek(kb_index_search_t *s) {
     while (s->n && s->heap[0].is_block && s->heap[0].lb_km <= s->radius_km) {
         kb_index_item_t it = heap_pop(s);
         const kb_block_t *blk = &s->ix->blocks[it.idx];
-        for (uint32_t i = 0; i < blk->ncells; i++) {
-            const kb_cell_t *c = &s->ix->cells[blk->cells[i]];
-            if (!c->n) continue;
-            double lb = box_lb(s, c->ilat, c->ilon, 1);
-            if (lb <= s->radius_km) heap_push(s, (kb_index_item_t){lb, blk->cells[i], false});
+        double dy[KB_BLOCK_SIDE], dx[KB_BLOCK_SIDE];
+        for (int32_t i = 0; i < KB_BLOCK_SIDE; i++) {
+            double lat0 = ((blk->blat << BLOCK_SHIFT) + i) * DLAT - 90.0;
+            double lon0 = ((blk->blon << BLOCK_SHIFT) + i) * DLON - 180.0;
+            dy[i] = kb_geo_lat_gap_km(&s->at, lat0, lat0 + DLAT);
+            dx[i] = kb_geo_lon_gap_km(&s->at, s->km_per_deg_lon, lon0, lon0 + DLON);
+        }
+        for (uint64_t f = blk->filled; f; f &= f - 1) {
+            unsigned at = (unsigned)__builtin_ctzll(f);
+            double lb = kb_geo_gap_lb(dy[at / KB_BLOCK_SIDE], dx[at % KB_BLOCK_SIDE]);
+            if (lb <= s->radius_km) heap_push(s, (kb_index_item_t){lb, blk->cell[at], false});
         }
     }
     return s->n && s->heap[0].lb_km <= s->radius_km ? s->heap[0].lb_km : INFINITY;
@@ -648,6 +659,5 @@ size_t kb_index_bytes(const kb_index_t *ix) {
         n += (size_t)c->capkeys * (sizeof(uint32_t) + kb_cell_stride(c) * sizeof(uint64_t));
         if (c->bits) n += (KB_CELL_GROUP - 1) * sizeof(uint64_t);
     }
-    for (uint32_t i = 0; i < ix->nblocks; i++) n += (size_t)ix->blocks[i].cap * sizeof(uint32_t);
     return n + (size_t)ix->capslot * sizeof(uint32_t);
 }

@@ -88,11 +88,18 @@ static inline uint32_t kb_cell_words(const kb_cell_t *c) { return (c->npos + 63)
  * what is read past kb_cell_words() is garbage, and matching masks it. */
 #define KB_CELL_GROUP 8
 
+/* A block's cells are found by their place in it, row (latitude) by row:
+ * bit i of filled, and cell[i], for the cell at row i / KB_BLOCK_SIDE and
+ * column i % KB_BLOCK_SIDE. So a search bounds the distance to each of
+ * them from one gap per row and one per column, without reading a cell
+ * it will not visit. */
+#define KB_BLOCK_SIDE 8
+
 typedef struct kb_block {
     int32_t blat, blon;
-    uint32_t members; /* items in all its cells */
-    uint32_t ncells, cap;
-    uint32_t *cells; /* indices into kb_index_t.cells */
+    uint32_t members;                             /* items in all its cells */
+    uint64_t filled;                              /* cells with items */
+    uint32_t cell[KB_BLOCK_SIDE * KB_BLOCK_SIDE]; /* into kb_index_t.cells, once made */
 } kb_block_t;
 
 typedef struct kb_index {

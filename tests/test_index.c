@@ -161,6 +161,7 @@ static void search(const kb_point_t *pts, const kb_point_t *at, double radius, b
         last = lb;
         uint32_t ci = (uint32_t)(c - ix.cells);
         cr_assert(!cell_seen[ci], "cell %u returned twice", ci);
+        cr_assert_gt(c->n, 0, "cell %u returned empty", ci);
         cell_seen[ci] = true;
         for (uint32_t k = 0; k < c->npos; k++) {
             if (kb_cell_is_free(c, k)) continue;
@@ -313,6 +314,31 @@ Test(index, search_finds_everything_in_range_best_first) {
     free(gone);
     free(found);
     free(pts);
+}
+
+/* A block knows which of its cells hold items: one emptied is left out
+ * of a search, and is back once an item is added to it again. */
+Test(index, a_cell_emptied_is_not_searched_until_refilled) {
+    kb_point_t pts[2], at;
+    kb_point_set(&pts[0], 55.68, 12.57);
+    kb_point_set(&pts[1], 55.70, 12.50); /* the next cell west, same block */
+    for (uint32_t i = 0; i < 2; i++) add(i, pts[i].lat, pts[i].lon, NULL, 0);
+    cr_assert_eq(ix.ncells, 2);
+    cr_assert_eq(ix.nblocks, 1);
+    at = pts[0];
+    kb_index_search_t s;
+    kb_index_search_init(&s);
+    for (int round = 0; round < 3; round++) {
+        /* round 0: both cells; 1: the second emptied; 2: refilled */
+        if (round == 1) kb_index_remove(&ix, 1, pts[1].lat, pts[1].lon, NULL, 0);
+        if (round == 2) add(1, pts[1].lat, pts[1].lon, NULL, 0);
+        kb_index_search_begin(&s, &ix, &at, 50);
+        unsigned cells = 0;
+        while (kb_index_search_next(&s)) cells++;
+        cr_assert_eq(cells, round == 1 ? 1u : 2u, "round %d", round);
+        cr_assert_eq(__builtin_popcountll(ix.blocks[0].filled), round == 1 ? 1 : 2);
+    }
+    kb_index_search_free(&s);
 }
 
 Test(index, empty_index_yields_nothing) {
