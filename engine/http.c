@@ -8,6 +8,16 @@
  * for an answer, when a request asked to close the connection, or on a
  * protocol error, whose JSON answer is queued behind the earlier ones.
  *
+ * Writing: an answer is not written when it is made but after the loop's
+ * poll phase, with the answers to every other connection that the same
+ * pass through the ready sockets produced (a uv_check handle, as Redis
+ * writes its replies before it sleeps). The client's end then gets them
+ * back to back, and kobled has written them all before it reads what comes
+ * next: on the benchmark's four connections, 4-10% more matches a second
+ * and as much less CPU per request (bench/README). An idle handle runs
+ * meanwhile, so that an answer made outside the poll phase (in a timer)
+ * does not wait for the poll's timeout.
+ *
  * Time: a request must be complete within idle_timeout_ms of the
  * connection opening or of the previous request; bytes trickling in do not
  * reset the clock, so a slow client cannot hold a connection forever.
@@ -52,6 +62,9 @@ struct kb_http_conn {
     bool paused;   /* parsing stopped (pipeline full, close, error) */
     bool in_parse; /* inside http_parser_execute: do not re-enter */
     bool reading, closing, close_after;
+    bool due;                 /* on the server's list of connections with answers to write */
+    kb_http_conn_t *due_next; /* ... and its neighbours there */
+    kb_http_conn_t *due_prev;
     int open_handles;
 };
 
@@ -67,6 +80,10 @@ struct kb_http_server {
     void (*done)(kb_http_server_t *s);
     kb_http_stats_t stats;
     http_parser_settings settings;
+    kb_http_conn_t *due; /* connections with answers to write (see the top) */
+    uv_check_t writer;   /* writes them, active while there are any */
+    uv_idle_t keep_polling;
+    int handles_closed; /* of writer and keep_polling, once stopping */
 };
 
 void kb_http_limits_default(kb_http_limits_t *l) {
@@ -150,11 +167,19 @@ static char *format_answer(int status, const char *ctype, const char *headers, c
 
 /* ---- connection lifetime ---- */
 
+static void on_writer_closed(uv_handle_t *h) {
+    kb_http_server_t *s = h->data;
+    if (++s->handles_closed < 2) return;
+    void (*done)(kb_http_server_t *) = s->done;
+    s->done = NULL;
+    done(s);
+}
+
 static void maybe_done(kb_http_server_t *s) {
-    if (s->stopping && s->listener_closed && s->nconns == 0 && s->done) {
-        void (*done)(kb_http_server_t *) = s->done;
-        s->done = NULL;
-        done(s);
+    if (s->stopping && s->listener_closed && s->nconns == 0 && s->done &&
+        !uv_is_closing((uv_handle_t *)&s->writer)) {
+        uv_close((uv_handle_t *)&s->writer, on_writer_closed);
+        uv_close((uv_handle_t *)&s->keep_polling, on_writer_closed);
     }
 }
 
@@ -177,8 +202,19 @@ static void stop_reading(kb_http_conn_t *c) {
     c->reading = false;
 }
 
+/* Takes c off the server's list of connections with answers to write. */
+static void not_due(kb_http_conn_t *c) {
+    if (!c->due) return;
+    c->due = false;
+    if (c->due_prev) c->due_prev->due_next = c->due_next;
+    else c->srv->due = c->due_next;
+    if (c->due_next) c->due_next->due_prev = c->due_prev;
+    c->due_prev = c->due_next = NULL;
+}
+
 static void conn_close(kb_http_conn_t *c) {
     if (c->closing) return;
+    not_due(c);
     c->closing = true;
     uv_timer_stop(&c->timer);
     stop_reading(c);
@@ -197,6 +233,8 @@ static void conn_close(kb_http_conn_t *c) {
 }
 
 static void arm_timer(kb_http_conn_t *c);
+static void on_write_due(uv_check_t *h);
+static void on_keep_polling(uv_idle_t *h);
 static void parse(kb_http_conn_t *c);
 static void start_reading(kb_http_conn_t *c);
 
@@ -584,6 +622,9 @@ int kb_http_server_init(uv_loop_t *loop, kb_http_server_t **out, const kb_http_l
     s->settings.on_message_complete = on_message_complete;
     uv_tcp_init(loop, &s->listener);
     s->listener.data = s;
+    uv_check_init(loop, &s->writer);
+    uv_idle_init(loop, &s->keep_polling);
+    s->writer.data = s->keep_polling.data = s;
     *out = s;
     return 0;
 }
@@ -629,8 +670,34 @@ void kb_http_respond_headers(kb_http_req_t *r, int status, const char *ctype, co
         conn_close(c);
         return;
     }
-    flush(c);
+    if (c->due) return;
+    kb_http_server_t *s = c->srv;
+    c->due = true;
+    c->due_prev = NULL;
+    c->due_next = s->due;
+    if (s->due) s->due->due_prev = c;
+    else {
+        uv_check_start(&s->writer, on_write_due);
+        uv_idle_start(&s->keep_polling, on_keep_polling);
+    }
+    s->due = c;
 }
+
+/* After the poll phase: the answers made since, to every connection. A
+ * flush may parse pipelined requests whose answers put their connection
+ * back on the list; those are written in the same pass. */
+static void on_write_due(uv_check_t *h) {
+    kb_http_server_t *s = h->data;
+    while (s->due) {
+        kb_http_conn_t *c = s->due;
+        not_due(c);
+        flush(c);
+    }
+    uv_check_stop(&s->writer);
+    uv_idle_stop(&s->keep_polling);
+}
+
+static void on_keep_polling(uv_idle_t *h) { (void)h; }
 
 static void on_listener_closed(uv_handle_t *h) {
     kb_http_server_t *s = h->data;
