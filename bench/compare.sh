@@ -11,6 +11,9 @@
 #              the first CPU; koble-load on the second loads the volunteers
 #              over HTTP, then per town stores Q needs at the town centre and
 #              asks GET /v1/needs/{id}/matches?limit=10 on C connections;
+#   kobled-whatif
+#              the same needs as bodies of POST /v1/match?limit=10 (ranked,
+#              not stored), on the same kobled;
 #   redis-geosearch, redis-lua
 #              build/bench/redis-baseline --town (its own pinned redis-server;
 #              one query at a time, see that file);
@@ -70,6 +73,9 @@ for size in $(echo "$sizes" | tr , ' '); do
         $pin_client build/bench/koble-load --url "$url" --connections "$connections" \
             --mix match --town "$town" --needs "$queries" --duration "$duration" --warmup 1 \
             --strict 2>/dev/null | load_result kobled "$size" "$town" | tee -a "$results"
+        $pin_client build/bench/koble-load --url "$url" --connections "$connections" \
+            --mix whatif --town "$town" --needs "$queries" --duration "$duration" --warmup 1 \
+            --strict 2>/dev/null | load_result kobled-whatif "$size" "$town" | tee -a "$results"
     done
     stop_kobled
     echo

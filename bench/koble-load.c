@@ -1,9 +1,9 @@
 /* koble-load.c — HTTP load generator for kobled.
  *
  *   koble-load --url http://127.0.0.1:PORT --connections N [--pipeline P]
- *              --duration SECONDS --mix put|match|healthz|load [--volunteers N]
- *              [--needs N] [--town NAME] [--seed S] [--warmup SECONDS] [--strict]
- *              [--towns FILE]
+ *              --duration SECONDS --mix put|match|whatif|healthz|load
+ *              [--volunteers N] [--needs N] [--town NAME] [--seed S]
+ *              [--warmup SECONDS] [--strict] [--towns FILE]
  *
  * One thread, one libuv loop, N keep-alive connections. Each connection
  * keeps up to P requests in flight: when answers come back it writes as many
@@ -21,9 +21,11 @@
  * Needs of kind "activity" or "any" are stored as "mentor", as match-bench
  * does, so they rank volunteers. With --town the needs sit at the centre of
  * that town (kb_gen_need_at, any kind), the needs of the baselines'
- * comparison (bench/compare.sh). `match` expects volunteers loaded before
- * (`--mix load`); bytes/answer in the report shows whether answers carry
- * matches.
+ * comparison (bench/compare.sh). `whatif` sends the same needs as bodies
+ * of POST /v1/match, which ranks without storing anything: each request
+ * then also costs kobled the decoding and checking of a need. `match` and
+ * `whatif` expect volunteers loaded before (`--mix load`); bytes/answer in
+ * the report shows whether answers carry matches.
  *
  * Latencies go to a log-linear histogram (HDR style), not an array: memory
  * is fixed (58 KiB) whatever the duration and rate, recording is a shift
@@ -90,9 +92,9 @@ static uint64_t hist_percentile(const hist_t *h, double q) {
     return h->max;
 }
 
-typedef enum mix { MIX_PUT, MIX_MATCH, MIX_HEALTHZ, MIX_LOAD } mix_t;
-static const char *const mix_names[] = {"put", "match", "healthz", "load"};
-typedef enum job { JOB_PUT_VOLUNTEER, JOB_PUT_NEED, JOB_MATCH, JOB_HEALTHZ } job_t;
+typedef enum mix { MIX_PUT, MIX_MATCH, MIX_WHATIF, MIX_HEALTHZ, MIX_LOAD } mix_t;
+static const char *const mix_names[] = {"put", "match", "whatif", "healthz", "load"};
+typedef enum job { JOB_PUT_VOLUNTEER, JOB_PUT_NEED, JOB_MATCH, JOB_WHATIF, JOB_HEALTHZ } job_t;
 typedef enum conn_state { CONN_DEAD, CONN_CONNECTING, CONN_OPEN, CONN_CLOSING } conn_state_t;
 typedef struct lg lg_t;
 
@@ -124,7 +126,7 @@ struct lg {
     mix_t mix;
     bool strict;
     double connections, pipeline, duration_s, warmup_s, volunteers, needs, seed; /* options */
-    /* Pre-rendered bodies (volunteers, or needs for `match`): body i is
+    /* Pre-rendered bodies (volunteers, or needs for `match` and `whatif`): body i is
      * text[off[i], off[i+1]), of entity i+1. */
     char *text;
     size_t *off, max_body;
@@ -158,9 +160,14 @@ static void phase_done(lg_t *lg);
 static size_t render(const lg_t *lg, uint64_t n, char *dst) {
     uint64_t i = lg->count ? n % lg->count : 0;
     bool put = lg->job == JOB_PUT_VOLUNTEER || lg->job == JOB_PUT_NEED;
-    size_t blen = put ? lg->off[i + 1] - lg->off[i] : 0;
+    size_t blen = put || lg->job == JOB_WHATIF ? lg->off[i + 1] - lg->off[i] : 0;
     int h = 0;
-    if (put)
+    if (lg->job == JOB_WHATIF)
+        h = snprintf(dst, HEADER_MAX,
+                     "POST /v1/match?limit=10 HTTP/1.1\r\nHost: %s\r\n"
+                     "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+                     lg->host, blen);
+    else if (put)
         h = snprintf(dst, HEADER_MAX,
                      "PUT /v1/%s-%" PRIu64 " HTTP/1.1\r\nHost: %s\r\n"
                      "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
@@ -520,12 +527,13 @@ static void report(const lg_t *lg) {
 
 static void usage(FILE *f) {
     fputs("usage: koble-load --url http://HOST:PORT --connections N [--pipeline P]\n"
-          "                  --duration SECONDS --mix put|match|healthz|load [--volunteers N]\n"
-          "                  [--needs N] [--town NAME] [--seed S] [--warmup SECONDS] [--strict]\n"
-          "                  [--towns FILE]\n"
+          "                  --duration SECONDS --mix put|match|whatif|healthz|load\n"
+          "                  [--volunteers N] [--needs N] [--town NAME] [--seed S]\n"
+          "                  [--warmup SECONDS] [--strict] [--towns FILE]\n"
           "put      PUT /v1/volunteers/v-<i>, i cycling over 1..--volunteers (100000)\n"
           "match    store --needs (1000) needs, then GET /v1/needs/<id>/matches?limit=10;\n"
           "         with --town NAME the needs sit at the centre of that town\n"
+          "whatif   the same needs as bodies of POST /v1/match?limit=10 (nothing stored)\n"
           "healthz  GET /healthz\n"
           "load     PUT volunteers 1..--volunteers once each, as fast as possible\n"
           "Defaults: --pipeline 1, --warmup 1, --seed 42, --towns bench/data/dk_towns.tsv.\n"
@@ -618,7 +626,7 @@ int main(int argc, char **argv) {
         kb_gen_t g;
         kb_gen_init(&g, towns, (uint64_t)lg.seed);
         uint64_t t0 = uv_hrtime();
-        bool needs = lg.mix == MIX_MATCH;
+        bool needs = lg.mix == MIX_MATCH || lg.mix == MIX_WHATIF;
         rc = render_bodies(&lg, &g, needs, town, (uint64_t)(needs ? lg.needs : lg.volunteers));
         kb_gen_towns_free(towns);
         if (rc < 0) {
@@ -654,7 +662,9 @@ int main(int argc, char **argv) {
         begin_phase(&lg, JOB_PUT_VOLUNTEER, "load", lg.count);
         start_recording(&lg);
     } else {
-        begin_timed(&lg, lg.mix == MIX_PUT ? JOB_PUT_VOLUNTEER : JOB_HEALTHZ);
+        begin_timed(&lg, lg.mix == MIX_PUT      ? JOB_PUT_VOLUNTEER
+                         : lg.mix == MIX_WHATIF ? JOB_WHATIF
+                                                : JOB_HEALTHZ);
     }
     for (unsigned i = 0; i < lg.nconns; i++) conn_open(&lg.conns[i]);
     uv_run(lg.loop, UV_RUN_DEFAULT);

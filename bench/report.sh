@@ -29,9 +29,10 @@ awk -F'\t' '
 function size(n) { if (n >= 1000000) return n / 1000000 "M"; if (n >= 1000) return n / 1000 "k"; return n }
 # Three significant digits at least: under 1 request/s is a real figure here.
 function rate(r) { return sprintf(r < 10 ? "%.2f" : r < 100 ? "%.1f" : "%.0f", r) }
-function order(s) { return index(" kobled redis-geosearch redis-lua postgis kobled-healthz redis-ping ", " " s " ") }
+function order(s) { return index(" kobled kobled-whatif redis-geosearch redis-lua postgis kobled-healthz redis-ping ", " " s " ") }
 function label(s) {
     if (s == "kobled") return "kobled (HTTP)"
+    if (s == "kobled-whatif") return "kobled what-if"
     if (s == "redis-geosearch") return "Redis GEOSEARCH"
     if (s == "redis-lua") return "Redis Lua"
     if (s == "postgis") return "PostGIS (pgbench)"
@@ -57,7 +58,7 @@ END {
 
 command -v gnuplot >/dev/null || { echo "gnuplot not installed: no plots"; exit 0; }
 towns=$(awk -F'\t' '$2 > 0 && !seen[$3]++ { print $3 }' "$tsv")
-systems="kobled redis-geosearch redis-lua postgis"
+systems="kobled kobled-whatif redis-geosearch redis-lua postgis"
 [ -n "$towns" ] || exit 0
 ntowns=$(echo "$towns" | wc -l)
 for s in $systems; do

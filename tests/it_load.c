@@ -1,5 +1,5 @@
 /* it_load.c — koble-load's accounting against a tiny server with a known
- * delay (issue 5 "Tests").
+ * delay (issue 5 "Tests"), and its what-if mix against a real kobled.
  *
  * The server lives in this test process: a thread per connection answers
  * each request D after it starts on it, one at a time, as kobled answers a
@@ -23,6 +23,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "harness.h"
 
 #define DELAY_MS 20
 
@@ -124,7 +126,7 @@ static void srv_start(srv_t *s, srv_mode_t mode) {
 
 /* koble-load's summary: the fields of its "mix=..." line. */
 typedef struct summary {
-    double requests, ok, http_errors, transport_errors, p50_us, p90_us, max_us;
+    double requests, ok, http_errors, transport_errors, p50_us, p90_us, max_us, bytes_per_answer;
     int status; /* exit status */
 } summary_t;
 
@@ -136,13 +138,11 @@ static double field(const char *line, const char *name) {
     return strtod(p + strlen(key), NULL);
 }
 
-static summary_t run_load(const srv_t *s, int connections, int pipeline, const char *duration) {
+/* Runs koble-load against port with args after --url; its summary. */
+static summary_t run(int port, const char *args) {
     const char *bin = getenv("KOBLE_LOAD") ? getenv("KOBLE_LOAD") : "build/bench/koble-load";
     char cmd[512], line[1024] = "";
-    snprintf(cmd, sizeof cmd,
-             "%s --url http://127.0.0.1:%d --mix healthz --connections %d --pipeline %d "
-             "--duration %s --warmup 0 2>/dev/null",
-             bin, s->port, connections, pipeline, duration);
+    snprintf(cmd, sizeof cmd, "%s --url http://127.0.0.1:%d %s 2>/dev/null", bin, port, args);
     FILE *f = popen(cmd, "r");
     cr_assert_not_null(f);
     char buf[1024];
@@ -158,9 +158,18 @@ static summary_t run_load(const srv_t *s, int connections, int pipeline, const c
         .p50_us = field(line, "p50_us"),
         .p90_us = field(line, "p90_us"),
         .max_us = field(line, "max_us"),
+        .bytes_per_answer = field(line, "bytes_per_answer"),
         .status = WIFEXITED(st) ? WEXITSTATUS(st) : -1,
     };
     return r;
+}
+
+static summary_t run_load(const srv_t *s, int connections, int pipeline, const char *duration) {
+    char args[256];
+    snprintf(args, sizeof args,
+             "--mix healthz --connections %d --pipeline %d --duration %s --warmup 0", connections,
+             pipeline, duration);
+    return run(s->port, args);
 }
 
 Test(load, latency_is_at_least_the_servers_delay) {
@@ -212,4 +221,31 @@ Test(load, unanswered_requests_are_transport_errors) {
     cr_assert_eq(r.status, 1, "a transport error fails the run");
     cr_assert_eq(r.requests, 0);
     cr_assert_eq(r.transport_errors, 3, "one lost request per connection");
+}
+
+/* The what-if mix against a real kobled: needs go as bodies of POST
+ * /v1/match, are ranked (answers with matches in them), and none is
+ * stored, where the match mix would have stored every one. */
+static kt_daemon_t d;
+static void start(void) { cr_assert_eq(kt_daemon_start(&d, NULL), 0); }
+static void stop(void) { kt_daemon_stop(&d); } /* also when an assertion ended the test */
+
+Test(load, whatif_ranks_needs_without_storing_them, .init = start, .fini = stop) {
+    summary_t r = run(d.port, "--mix load --volunteers 400 --connections 2 --pipeline 8 --strict");
+    cr_assert_eq(r.status, 0);
+    cr_assert_eq(r.ok, 400);
+    r = run(d.port, "--mix whatif --town Copenhagen --needs 20 --connections 2 --duration 0.3 "
+                    "--warmup 0 --strict");
+    cr_assert_eq(r.status, 0, "a what-if request failed");
+    cr_assert_gt(r.requests, 0);
+    cr_assert_eq(r.ok, r.requests);
+    cr_assert_gt(r.bytes_per_answer, 300, "answers of %.0f bytes carry no matches",
+                 r.bytes_per_answer);
+    kt_resp_t st = kt_http(&d, "GET", "/v1/stats", NULL);
+    cr_assert_eq(st.status, 200);
+    json_t *open =
+        json_object_get(json_object_get(json_object_get(st.json, "counts"), "needs"), "open");
+    cr_assert_eq(json_integer_value(open), 0, "a what-if need was stored");
+    cr_assert(json_is_integer(open));
+    kt_resp_free(&st);
 }
