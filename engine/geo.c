@@ -33,12 +33,6 @@ double kb_geo_distance_km(const kb_point_t *a, const kb_point_t *b) {
 
 double kb_geo_km_per_deg_lon(double lat) { return KM_PER_DEG * cos(lat * DEG); }
 
-/* By the haversine formula, hav(d) = hav(dlat) + cos(lat1) cos(lat2)
- * hav(dlon) >= hav(dlat) + cos^2(lat_far) hav(dlon) for lat_far at least as
- * far from the equator as both points; so the flat distance with longitude
- * scaled by cos(lat_far) bounds d from below, up to the curvature of sin,
- * under 0.1% within 500 km. Shaving 2% keeps it a bound, and there is no
- * trigonometry per box: the search computes km_per_deg_lon once. */
 double kb_geo_lat_gap_km(const kb_point_t *p, double lat0, double lat1) {
     double dlat = p->lat < lat0 ? lat0 - p->lat : (p->lat > lat1 ? p->lat - lat1 : 0);
     return dlat * KM_PER_DEG;
@@ -53,6 +47,13 @@ double kb_geo_lon_gap_km(const kb_point_t *p, double km_per_deg_lon, double lon0
     return fmax(0.0, fmin(east, west)) * km_per_deg_lon; /* < 0: inside a box that wraps */
 }
 
+/* By the haversine formula, hav(d) = hav(dlat) + cos(lat1) cos(lat2)
+ * hav(dlon) >= hav(dlat) + cos^2(lat_far) hav(dlon) for lat_far at least as
+ * far from the equator as both points; so the flat distance with longitude
+ * scaled by cos(lat_far) bounds d from below, up to the curvature of sin,
+ * under 0.1% within 500 km. Shaving 2% keeps it a bound, and there is no
+ * trigonometry per box: the search computes km_per_deg_lon once. The
+ * flat distance and the shaving are kb_geo_gap_lb (geo.h). */
 double kb_geo_box_lb(const kb_point_t *p, double km_per_deg_lon, double lat0, double lat1,
                      double lon0, double lon1) {
     return kb_geo_gap_lb(kb_geo_lat_gap_km(p, lat0, lat1),

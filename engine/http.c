@@ -16,7 +16,8 @@
  * next: on the benchmark's four connections, 4-10% more matches a second
  * and as much less CPU per request (bench/README). An idle handle runs
  * meanwhile, so that an answer made outside the poll phase (in a timer)
- * does not wait for the poll's timeout.
+ * does not wait for the poll's timeout. A protocol error's answer, after
+ * which the connection closes, is written at once (fail()).
  *
  * Time: a request must be complete within idle_timeout_ms of the
  * connection opening or of the previous request; bytes trickling in do not
