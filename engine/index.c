@@ -365,13 +365,13 @@ done:
     free(bits);
 }
 
-/* Lays c out again if a quarter of its items are new since the last time. */
 /* Whether c is a cell of candidates large enough to lay out, with at
  * least 1/share of its items new since its last layout. */
 static bool due(const kb_cell_t *c, uint32_t share) {
     return c->hot && c->n >= KB_CELL_LAYOUT_MIN && c->added >= c->n / share;
 }
 
+/* Lays c out again if a quarter of its items are new since the last time. */
 static void settle(kb_index_t *ix, kb_cell_t *c) {
     if (due(c, 4)) layout(ix, c);
 }

@@ -110,7 +110,7 @@ static void close_any(uv_handle_t *h, void *arg) {
 static void teardown(void) {
     kb_http_shutdown(srv, on_down);
     uv_close((uv_handle_t *)&guard, NULL);
-    uv_walk(&loop, close_any, NULL); /* the clients' sockets */
+    uv_walk(&loop, close_any, NULL); /* clients, timers, and the server's own handles */
     uv_run(&loop, UV_RUN_DEFAULT);
     kb_http_server_free(srv);
     cr_assert_eq(uv_loop_close(&loop), 0, "a handle was left open");
