@@ -113,3 +113,7 @@ void kb_log_hold(void) { held++; }
 void kb_log_release(void) {
     if (held > 0 && --held == 0) flush_held();
 }
+
+void kb_log_flush(void) { flush_held(); }
+
+bool kb_log_waiting(void) { return pending > 0; }

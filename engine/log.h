@@ -9,6 +9,7 @@
 #ifndef KB_LOG_H
 #define KB_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum { KB_LOG_DEBUG, KB_LOG_INFO, KB_LOG_WARN, KB_LOG_ERROR };
@@ -29,5 +30,10 @@ void kb_log_text(int level, const char *event, const char *tail, size_t len);
  * lines instead of one each. Holds nest. */
 void kb_log_hold(void);
 void kb_log_release(void);
+/* Writes the lines held so far; the hold goes on (kobled holds for its
+ * whole run and flushes on a timer). */
+void kb_log_flush(void);
+/* Are lines held, waiting for a release or a flush? */
+bool kb_log_waiting(void);
 
 #endif

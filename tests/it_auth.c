@@ -393,9 +393,9 @@ Test(auth, the_access_log_names_tokens_and_never_shows_them, .init = start, .fin
 }
 
 Test(auth, access_lines_are_written_while_kobled_runs, .init = start, .fini = stop) {
-    /* Lines are held over a loop iteration (kobled.c), not until exit: the
-     * line is in the log without a stop, once its answer is out (bounded
-     * wait, 5 s, for the file to show it). */
+    /* Lines are held for at most LOG_FLUSH_MS (kobled.c), not until exit
+     * or 16 KiB: the line is in the log without a stop, soon after its
+     * answer is out (bounded wait, 5 s, for the file to show it). */
     cr_assert_eq(status_as(CW, "GET", "/v1/needs/n-404", NULL), 404);
     bool seen = false;
     for (int i = 0; i < 100 && !seen; i++) {

@@ -81,6 +81,47 @@ Test(log, held_lines_go_out_whole_in_order_at_the_release) {
     cr_assert(a && b && c && d && a < b && b < c && c < d, "%s", out);
 }
 
+/* What the pipe holds now, without waiting. */
+static ssize_t drain(int fd, char *out, size_t cap) {
+    ssize_t n = read(fd, out, cap - 1);
+    out[n > 0 ? n : 0] = '\0';
+    return n;
+}
+
+/* kobled holds for its whole run and flushes on a timer: a flush writes
+ * what waits and the hold goes on; a warning writes at once. */
+Test(log, a_flush_writes_what_waits_and_the_hold_goes_on) {
+    int fds[2];
+    cr_assert_eq(pipe(fds), 0);
+    cr_assert_eq(fcntl(fds[0], F_SETFL, O_NONBLOCK), 0);
+    int saved = dup(2);
+    dup2(fds[1], 2);
+    kb_log_set_level(KB_LOG_INFO);
+    char out[1024];
+    kb_log_hold();
+    cr_assert_not(kb_log_waiting());
+    kb_log(KB_LOG_INFO, "request", "n=%d", 1);
+    cr_assert(kb_log_waiting());
+    cr_assert_lt(drain(fds[0], out, sizeof out), 0, "nothing is written while held");
+    kb_log_flush();
+    cr_assert_not(kb_log_waiting());
+    cr_assert_gt(drain(fds[0], out, sizeof out), 0);
+    cr_assert(strstr(out, "event=request n=1\n"), "%s", out);
+    kb_log(KB_LOG_INFO, "request", "n=%d", 2);
+    cr_assert(kb_log_waiting(), "still held after the flush");
+    cr_assert_lt(drain(fds[0], out, sizeof out), 0);
+    kb_log(KB_LOG_WARN, "slow", "n=%d", 3);
+    cr_assert_not(kb_log_waiting());
+    cr_assert_gt(drain(fds[0], out, sizeof out), 0);
+    const char *a = strstr(out, "n=2\n"), *b = strstr(out, "event=slow n=3\n");
+    cr_assert(a && b && a < b, "%s", out);
+    kb_log_release();
+    dup2(saved, 2);
+    close(saved);
+    close(fds[1]);
+    close(fds[0]);
+}
+
 /* The timestamp, whose seconds part is kept from line to line: the form
  * "ts=YYYY-MM-DDTHH:MM:SS.mmmZ" and the same second as time() around it. */
 static time_t before, after;
