@@ -7,12 +7,13 @@
  * it visits (the heap, a bound, the bitmaps of the need's keys), and per
  * member it tries; bitmaps make a large town cell cheap to filter, so
  * cells this size beat 1 km ones everywhere on the generated data (central
- * Copenhagen to rural Lolland), and the 8 km ones tried lost in the city. Each cell keeps, besides
- * its members, a bitmap per key over their positions (a skill, a language marked with
- * KB_INDEX_LANG, ...), so a query combines the bitmaps of what it requires with a few word
- * operations and looks only at the members left. An index of candidates also keeps each member's
- * kb_hot_t (store.h) in its cell, so matching turns most of those down without reading their
- * records.
+ * Copenhagen to rural Lolland), and the 8 km ones tried lost in the city.
+ * Each cell keeps, besides its members, a bitmap per key over their
+ * positions (a skill, a language marked with KB_INDEX_LANG, ...), so a
+ * query combines the bitmaps of what it requires with a few word
+ * operations and looks only at the members left. An index of candidates
+ * also keeps each member's kb_hot_t (store.h) in its cell, so matching
+ * turns most of those down without reading their records.
  *
  * Bitmaps rather than lists of positions: in a town cell most keys are
  * held by a good share of the members, where a bit costs far less than a
@@ -55,9 +56,9 @@
  * items of a cell of candidates are new since its last layout (and it
  * holds at least KB_CELL_LAYOUT_MIN), or a sixteenth when kb_index_tidy
  * comes by, they all move to positions in the order of what they offer
- * (layout() in index.c), and its free positions go. Matching passes over 512 positions at a time
- * where nobody has what a need requires; in the order items came, every skill is spread over every
- * such group. */
+ * (layout() in index.c), and its free positions go. Matching passes over
+ * 512 positions at a time where nobody has what a need requires; in the
+ * order items came, every skill is spread over every such group. */
 #define KB_CELL_LAYOUT_MIN 1024
 #define KB_CELL_FREE       0x80000000u /* members[] of a free position has this bit */
 #define KB_CELL_NONE       0x7fffffffu /* no free position: the end of the chain */

@@ -56,29 +56,22 @@ static void held_lines(void) {
     kb_log_release();
 }
 
-Test(log, held_lines_go_out_whole_in_order_at_the_release) {
-    int fds[2];
+/* stderr into a pipe whose reading end (fds[0]) does not block, for a
+ * test that looks at what was written while lines are held; returns the
+ * stderr to put back with from_pipe. */
+static int to_pipe(int fds[2]) {
     cr_assert_eq(pipe(fds), 0);
+    cr_assert_eq(fcntl(fds[0], F_SETFL, O_NONBLOCK), 0);
     int saved = dup(2);
     dup2(fds[1], 2);
-    kb_log_hold();
-    kb_log(KB_LOG_INFO, "request", "n=%d", 0);
-    char none[8];
-    cr_assert_eq(fcntl(fds[0], F_SETFL, O_NONBLOCK), 0);
-    cr_assert_lt(read(fds[0], none, sizeof none), 0, "nothing is written while held");
-    kb_log_release();
-    held_lines();
+    return saved;
+}
+
+static void from_pipe(int saved, int fds[2]) {
     dup2(saved, 2);
     close(saved);
     close(fds[1]);
-    char out[1024];
-    ssize_t n = read(fds[0], out, sizeof out - 1);
-    cr_assert_gt(n, 0);
-    out[n] = '\0';
     close(fds[0]);
-    const char *a = strstr(out, "n=0\n"), *b = strstr(out, "n=1\n"), *c = strstr(out, "n=2\n"),
-               *d = strstr(out, "n=3\n");
-    cr_assert(a && b && c && d && a < b && b < c && c < d, "%s", out);
 }
 
 /* What the pipe holds now, without waiting. */
@@ -88,14 +81,25 @@ static ssize_t drain(int fd, char *out, size_t cap) {
     return n;
 }
 
+Test(log, held_lines_go_out_whole_in_order_at_the_release) {
+    int fds[2], saved = to_pipe(fds);
+    char out[1024];
+    kb_log_hold();
+    kb_log(KB_LOG_INFO, "request", "n=%d", 0);
+    cr_assert_lt(drain(fds[0], out, sizeof out), 0, "nothing is written while held");
+    kb_log_release();
+    held_lines();
+    cr_assert_gt(drain(fds[0], out, sizeof out), 0);
+    from_pipe(saved, fds);
+    const char *a = strstr(out, "n=0\n"), *b = strstr(out, "n=1\n"), *c = strstr(out, "n=2\n"),
+               *d = strstr(out, "n=3\n");
+    cr_assert(a && b && c && d && a < b && b < c && c < d, "%s", out);
+}
+
 /* kobled holds for its whole run and flushes on a timer: a flush writes
  * what waits and the hold goes on; a warning writes at once. */
 Test(log, a_flush_writes_what_waits_and_the_hold_goes_on) {
-    int fds[2];
-    cr_assert_eq(pipe(fds), 0);
-    cr_assert_eq(fcntl(fds[0], F_SETFL, O_NONBLOCK), 0);
-    int saved = dup(2);
-    dup2(fds[1], 2);
+    int fds[2], saved = to_pipe(fds);
     kb_log_set_level(KB_LOG_INFO);
     char out[1024];
     kb_log_hold();
@@ -116,10 +120,7 @@ Test(log, a_flush_writes_what_waits_and_the_hold_goes_on) {
     const char *a = strstr(out, "n=2\n"), *b = strstr(out, "event=slow n=3\n");
     cr_assert(a && b && a < b, "%s", out);
     kb_log_release();
-    dup2(saved, 2);
-    close(saved);
-    close(fds[1]);
-    close(fds[0]);
+    from_pipe(saved, fds);
 }
 
 /* The timestamp, whose seconds part is kept from line to line: the form
